@@ -29,18 +29,19 @@ type Env struct {
 }
 
 // Start loads an embedded scenario (or a path) and serves it on a
-// virtual clock starting at the scenario's start.
-func Start(t testing.TB, scenario string) *Env {
+// virtual clock starting at the scenario's start, with the given services
+// registered (each service package's Register; awsapi.Services for all).
+func Start(t testing.TB, scenario string, services ...func(*wire.Server)) *Env {
 	t.Helper()
 	sc, err := sim.LoadScenario(scenario)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return StartScenario(t, sc)
+	return StartScenario(t, sc, services...)
 }
 
 // StartScenario serves an already parsed (possibly modified) scenario.
-func StartScenario(t testing.TB, sc *sim.Scenario) *Env {
+func StartScenario(t testing.TB, sc *sim.Scenario, services ...func(*wire.Server)) *Env {
 	t.Helper()
 	start := sc.Start
 	if start.IsZero() {
@@ -51,7 +52,10 @@ func StartScenario(t testing.TB, sc *sim.Scenario) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := wire.NewAWS(w, nil)
+	s := wire.NewServer(w, nil)
+	for _, register := range services {
+		register(s)
+	}
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	return &Env{World: w, Clock: clock, Server: s, HTTP: hs, URL: hs.URL}

@@ -1,4 +1,0 @@
-package wire
-
-// registerELBv2 wires the service into the router (filled in by its owner).
-func registerELBv2(s *Server) {}
