@@ -30,6 +30,8 @@ type World struct {
 	start    time.Time
 	seq      int
 
+	ext    map[string]any
+
 	Calls  *CallCounter
 	Faults *FaultSet
 	scheduledFaults []FaultDef
