@@ -213,10 +213,7 @@ func (w *World) stepCluster(c *Cluster, now time.Time, dt time.Duration) {
 	if p := c.Proxy; p != nil {
 		p.ClientConnections = writeConns
 		p.PinnedConnections = writeConns * p.PinnedFraction
-		p.DatabaseConnections = math.Ceil(p.PinnedConnections + (writeConns-p.PinnedConnections)*p.Multiplexing)
-		if writeConns > 0 && p.DatabaseConnections < 1 {
-			p.DatabaseConnections = 1
-		}
+		p.DatabaseConnections = p.PinnedConnections + (writeConns-p.PinnedConnections)*p.Multiplexing
 		if writer != nil {
 			connsOf[writer.ID] += p.DatabaseConnections
 		}
