@@ -1,0 +1,113 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// The AWS operations each source uses, as small interfaces defined where
+// they are used, so unit tests of pure logic can stub them; end-to-end
+// tests use the real clients against aurora_sim.
+type rdsAPI interface {
+	rds.DescribeDBClustersAPIClient
+	rds.DescribeDBInstancesAPIClient
+	rds.DescribeDBProxiesAPIClient
+	rds.DescribeDBProxyTargetsAPIClient
+	rds.DescribeDBClusterEndpointsAPIClient
+}
+
+type autoscalingAPI interface {
+	autoscaling.DescribeAutoScalingGroupsAPIClient
+}
+
+type cloudwatchAPI interface {
+	cloudwatch.GetMetricDataAPIClient
+}
+
+type stsAPI interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, opts ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// ScopeClients are the clients of one account and region.
+type ScopeClients struct {
+	Scope      Scope
+	Target     *Target
+	RDS        rdsAPI
+	AutoScaling autoscalingAPI
+	CloudWatch cloudwatchAPI
+}
+
+// ClientSet builds and caches clients per target and region. The account
+// label comes from the target's name or, once, from GetCallerIdentity.
+type ClientSet struct {
+	base aws.Config
+
+	mu     sync.Mutex
+	scopes []*ScopeClients
+}
+
+// NewClientSet resolves every target's scopes. base carries the endpoint,
+// credentials chain and API options (call counting) for all clients.
+func NewClientSet(ctx context.Context, base aws.Config, targets []Target) (*ClientSet, error) {
+	cs := &ClientSet{base: base}
+	for i := range targets {
+		t := &targets[i]
+		cfg := base.Copy()
+		if t.RoleARN != "" {
+			provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), t.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = "aurora-exporter"
+				if t.ExternalID != "" {
+					o.ExternalID = aws.String(t.ExternalID)
+				}
+			})
+			cfg.Credentials = aws.NewCredentialsCache(provider)
+		}
+		account := t.Name
+		if account == "" {
+			var err error
+			account, err = callerAccount(ctx, sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = t.Regions[0] }))
+			if err != nil {
+				return nil, fmt.Errorf("target %d: identifying the account (set targets[%d].name to skip): %w", i, i, err)
+			}
+		}
+		for _, region := range t.Regions {
+			rc := cfg.Copy()
+			rc.Region = region
+			cs.scopes = append(cs.scopes, &ScopeClients{
+				Scope:       Scope{Account: account, Region: region},
+				Target:      t,
+				RDS:         rds.NewFromConfig(rc),
+				AutoScaling: autoscaling.NewFromConfig(rc),
+				CloudWatch:  cloudwatch.NewFromConfig(rc),
+			})
+		}
+	}
+	return cs, nil
+}
+
+func callerAccount(ctx context.Context, c stsAPI) (string, error) {
+	out, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", err
+	}
+	if a := strings.TrimSpace(aws.ToString(out.Account)); a != "" {
+		return a, nil
+	}
+	return "", fmt.Errorf("GetCallerIdentity returned no account")
+}
+
+// Scopes returns every account and region to watch.
+func (cs *ClientSet) Scopes() []*ScopeClients {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return append([]*ScopeClients(nil), cs.scopes...)
+}

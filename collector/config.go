@@ -1,0 +1,267 @@
+package collector
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the exporter's YAML configuration (--config.file). Every
+// default is written down here, and unknown keys are errors, so a typo
+// never silently falls back to a default.
+type Config struct {
+	Targets    []Target         `yaml:"targets"`
+	Refresh    RefreshConfig    `yaml:"refresh"`
+	CloudWatch CloudWatchConfig `yaml:"cloudwatch"`
+	DNS        DNSConfig        `yaml:"dns"`
+}
+
+// Target is one account and set of regions to watch.
+type Target struct {
+	Name    string   `yaml:"name"`     // label value for account; defaults to the account id from STS
+	RoleARN string   `yaml:"role_arn"` // assume this role (another account)
+	ExternalID string `yaml:"external_id"`
+	Regions []string `yaml:"regions"`
+	Clusters Selector `yaml:"clusters"`
+	// Proxies and ASGs: by default the proxies whose targets are the
+	// selected clusters, and no ASGs; select ASGs by name or tag.
+	Proxies Selector `yaml:"proxies"`
+	ASGs    Selector `yaml:"asgs"`
+	// Route53Records are names the applications connect to (for example
+	// the read record the scaler repoints during scale-in); resolved and
+	// mapped to instances like the Aurora endpoints.
+	Route53Records []string `yaml:"route53_records"`
+}
+
+// Selector picks resources by identifier or by tags (all must match).
+type Selector struct {
+	Names []string          `yaml:"names"`
+	Tags  map[string]string `yaml:"tags"`
+}
+
+// Empty reports whether nothing is selected explicitly.
+func (s Selector) Empty() bool { return len(s.Names) == 0 && len(s.Tags) == 0 }
+
+type RefreshConfig struct {
+	Discovery  time.Duration `yaml:"discovery_interval"`
+	CloudWatch time.Duration `yaml:"cloudwatch_interval"`
+	DNS        time.Duration `yaml:"dns_interval"`
+	// StaleAfter bounds static stability: a failing source's last good
+	// values are served (with their age) for this long, then dropped.
+	StaleAfter time.Duration `yaml:"stale_after"`
+	// Timeout bounds one refresh of one source.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+type CloudWatchConfig struct {
+	// Window is how far back each GetMetricData looks; it must cover the
+	// publication lag (1-3 min for 60 s RDS metrics) plus a few periods.
+	Window time.Duration `yaml:"window"`
+	Period time.Duration `yaml:"period"`
+	// Concurrency limits GetMetricData calls in flight per account and region.
+	Concurrency int `yaml:"concurrency"`
+	// ExportTimestamps attaches CloudWatch's datapoint timestamp to series.
+	// Off by default: Prometheus treats samples older than its staleness
+	// window oddly and rejects out-of-order ones; the age is exported
+	// beside each value instead.
+	ExportTimestamps bool `yaml:"export_timestamps"`
+}
+
+type DNSConfig struct {
+	Server  string        `yaml:"server"`  // host:port; --dns.server overrides; empty: /etc/resolv.conf
+	Timeout time.Duration `yaml:"timeout"`
+	// Samples is how many times the reader endpoint is queried per
+	// refresh: Aurora answers one reader per query in rotation.
+	Samples int `yaml:"samples"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Refresh: RefreshConfig{
+			Discovery: time.Minute, CloudWatch: time.Minute, DNS: 5 * time.Second,
+			StaleAfter: 10 * time.Minute, Timeout: 30 * time.Second,
+		},
+		CloudWatch: CloudWatchConfig{Window: 10 * time.Minute, Period: time.Minute, Concurrency: 4},
+		DNS:        DNSConfig{Timeout: time.Second, Samples: 16},
+	}
+}
+
+// ConfigError is a configuration problem with its position in the file.
+type ConfigError struct {
+	File   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// LoadConfig reads and validates a config file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, data)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// ParseConfig decodes strictly and validates; errors carry file:line:col.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	cfg := DefaultConfig()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	if err := cfg.validate(name, &root); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func yamlError(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			var line int
+			fmt.Sscan(m[1], &line)
+			return &ConfigError{File: name, Line: line, Column: 1, Msg: strings.TrimPrefix(msg, "line "+m[1]+": ")}
+		}
+		return &ConfigError{File: name, Msg: msg}
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		var line int
+		fmt.Sscan(m[1], &line)
+		return &ConfigError{File: name, Line: line, Column: 1, Msg: strings.TrimPrefix(msg, "line "+m[1]+": ")}
+	}
+	return &ConfigError{File: name, Msg: msg}
+}
+
+// at finds the node for a path of mapping keys and sequence indexes, so
+// validation errors point at the offending line.
+func at(root *yaml.Node, path ...any) (int, int) {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line, col := n.Line, n.Column
+	for _, p := range path {
+		switch key := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line, col
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					line, col = n.Content[i].Line, n.Content[i].Column
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return line, col
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || key >= len(n.Content) {
+				return line, col
+			}
+			n = n.Content[key]
+			line, col = n.Line, n.Column
+		}
+	}
+	return line, col
+}
+
+var (
+	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
+	regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+)
+
+func (c *Config) validate(name string, root *yaml.Node) error {
+	fail := func(msg string, path ...any) error {
+		l, col := at(root, path...)
+		return &ConfigError{File: name, Line: l, Column: col, Msg: msg}
+	}
+	if len(c.Targets) == 0 {
+		return fail("at least one target is required (targets: [{regions: [...], clusters: {...}}])", "targets")
+	}
+	for i, t := range c.Targets {
+		if len(t.Regions) == 0 {
+			return fail("target needs at least one region", "targets", i)
+		}
+		for j, r := range t.Regions {
+			if !regionName.MatchString(r) {
+				return fail(fmt.Sprintf("%q is not an AWS region name", r), "targets", i, "regions", j)
+			}
+		}
+		if t.RoleARN != "" && !roleARN.MatchString(t.RoleARN) {
+			return fail(fmt.Sprintf("role_arn %q is not an IAM role ARN", t.RoleARN), "targets", i, "role_arn")
+		}
+		if t.Clusters.Empty() {
+			return fail("clusters: give names or tags (selecting every cluster of an account is too easy to do by accident)", "targets", i)
+		}
+		if len(t.Proxies.Tags) > 0 {
+			return fail("proxies: select by names (DescribeDBProxies returns no tags); by default the proxies in front of the selected clusters are watched", "targets", i, "proxies", "tags")
+		}
+		for j, r := range t.Route53Records {
+			if strings.TrimSpace(r) == "" || strings.Contains(r, " ") {
+				return fail(fmt.Sprintf("route53 record %q is not a DNS name", r), "targets", i, "route53_records", j)
+			}
+		}
+	}
+	type bound struct {
+		v    time.Duration
+		min  time.Duration
+		path []any
+	}
+	for _, b := range []bound{
+		{c.Refresh.Discovery, 5 * time.Second, []any{"refresh", "discovery_interval"}},
+		{c.Refresh.CloudWatch, 10 * time.Second, []any{"refresh", "cloudwatch_interval"}},
+		{c.Refresh.DNS, 500 * time.Millisecond, []any{"refresh", "dns_interval"}},
+		{c.Refresh.Timeout, time.Second, []any{"refresh", "timeout"}},
+		{c.DNS.Timeout, 10 * time.Millisecond, []any{"dns", "timeout"}},
+	} {
+		if b.v < b.min {
+			return fail(fmt.Sprintf("%s must be at least %s", b.path[len(b.path)-1], b.min), b.path...)
+		}
+	}
+	if c.Refresh.StaleAfter < c.Refresh.CloudWatch {
+		return fail("stale_after must be at least cloudwatch_interval, or every refresh would drop its own data", "refresh", "stale_after")
+	}
+	if c.CloudWatch.Period < time.Minute || c.CloudWatch.Period%time.Minute != 0 {
+		return fail("period must be a multiple of 60s (standard-resolution AWS metrics)", "cloudwatch", "period")
+	}
+	if c.CloudWatch.Window < 3*c.CloudWatch.Period {
+		return fail("window must cover at least 3 periods to ride out CloudWatch's publication lag", "cloudwatch", "window")
+	}
+	if c.CloudWatch.Concurrency < 1 || c.CloudWatch.Concurrency > 64 {
+		return fail("concurrency must be between 1 and 64", "cloudwatch", "concurrency")
+	}
+	if c.DNS.Samples < 1 || c.DNS.Samples > 64 {
+		return fail("samples must be between 1 and 64", "dns", "samples")
+	}
+	return nil
+}
