@@ -108,10 +108,12 @@ func (r *Runner) RefreshOnce(ctx context.Context, src Source) error {
 	return err
 }
 
-// Run refreshes src every interval until ctx ends. The first refresh is
-// immediate so the exporter becomes ready quickly.
-func (r *Runner) Run(ctx context.Context, src Source, interval time.Duration) {
-	_ = r.RefreshOnce(ctx, src)
+// Run refreshes src every interval until ctx ends; immediate runs the
+// first refresh at once so the exporter becomes ready quickly.
+func (r *Runner) Run(ctx context.Context, src Source, interval time.Duration, immediate bool) {
+	if immediate {
+		_ = r.RefreshOnce(ctx, src)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

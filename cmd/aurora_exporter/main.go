@@ -1,0 +1,284 @@
+// Command aurora_exporter exports Aurora Serverless v2 capacity, per-role
+// CPU, connections and latency, RDS Proxy pinning, Auto Scaling group load
+// and DNS endpoint membership to Prometheus.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/aurora-surge/aurora-surge/collector"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type flags struct {
+	configFile  string
+	configCheck bool
+	metricsPath string
+	dnsServer   string
+	enabled     map[string]*bool
+	web         *web.FlagConfig
+	log         *promslog.Config
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	app := kingpin.New("aurora_exporter", "Prometheus exporter for Amazon Aurora fleets under avalanche traffic.")
+	f := &flags{enabled: map[string]*bool{}, log: &promslog.Config{}}
+	app.Flag("config.file", "Path to the YAML configuration.").Default("aurora_exporter.yml").StringVar(&f.configFile)
+	app.Flag("config.check", "Validate the configuration and exit (errors name file:line:column).").BoolVar(&f.configCheck)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
+	app.Flag("dns.server", "DNS server (host:port) to resolve endpoints with; overrides dns.server in the config; default: /etc/resolv.conf.").StringVar(&f.dnsServer)
+	for _, s := range collector.AllScrapers(time.Minute) {
+		f.enabled[s.Name()] = app.Flag("collector."+s.Name(), s.Help()+" Enabled by default; --no-collector."+s.Name()+" disables.").Default("true").Bool()
+	}
+	f.web = webflag.AddFlags(app, ":9853")
+	promslogflag.AddFlags(app, f.log)
+	app.Version(version.Print("aurora_exporter"))
+	app.HelpFlag.Short('h')
+	app.ErrorWriter(stderr)
+	_, err := app.Parse(args)
+	return f, err
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "aurora_exporter:", err)
+		return 2
+	}
+	cfg, err := collector.LoadConfig(f.configFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "aurora_exporter: config:", err)
+		return 1
+	}
+	if f.configCheck {
+		fmt.Fprintf(stdout, "%s: OK (%d targets)\n", f.configFile, len(cfg.Targets))
+		return 0
+	}
+	log := promslog.New(f.log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	calls := collector.NewCallCounter()
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "aurora_exporter", Name: "config_reloads_total", Help: "Configuration reloads by outcome.",
+	}, []string{"outcome"})
+	lastReload := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "aurora_exporter", Name: "config_last_reload_success_timestamp_seconds", Help: "Unix time of the last successful configuration load.",
+	})
+	reg.MustRegister(calls, reloads, lastReload, versioncollector.NewCollector("aurora_exporter"),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	app := &application{log: log, flags: f, calls: calls}
+	if err := app.start(ctx, cfg); err != nil {
+		log.Error("starting", "err", err)
+		return 1
+	}
+	lastReload.SetToCurrentTime()
+	reg.MustRegister(app)
+
+	reload := func() error {
+		next, err := collector.LoadConfig(f.configFile)
+		if err == nil {
+			err = app.start(ctx, next)
+		}
+		if err != nil {
+			reloads.WithLabelValues("failure").Inc()
+			log.Error("config reload failed; keeping the running configuration", "err", err)
+			return err
+		}
+		reloads.WithLabelValues("success").Inc()
+		lastReload.SetToCurrentTime()
+		log.Info("configuration reloaded", "file", f.configFile)
+		return nil
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = reload()
+			}
+		}
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle(f.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !app.ready() {
+			http.Error(w, "Not ready: waiting for every source's first refresh\n", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "Ready\n")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := reload(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "Reloaded\n")
+	})
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name: "Aurora Exporter", Description: "Prometheus exporter for Amazon Aurora fleets under avalanche traffic", Version: version.Info(),
+		Links: []web.LandingLinks{{Address: f.metricsPath, Text: "Metrics"}, {Address: "/-/ready", Text: "Readiness"}},
+	})
+	if err != nil {
+		log.Error("landing page", "err", err)
+		return 1
+	}
+	mux.Handle("/", landing)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, f.web, log) }()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server failed", "err", err)
+			return 1
+		}
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
+	app.stop()
+	return 0
+}
+
+// application holds the running pipeline (clients, sources, exporter)
+// and swaps it whole on reload, so a bad config never half-applies.
+type application struct {
+	log   *slog.Logger
+	flags *flags
+	calls *collector.CallCounter
+
+	mu       sync.RWMutex
+	exporter *collector.Exporter
+	runner   *collector.Runner
+	cancel   context.CancelFunc
+	cwSource *collector.CloudWatchSource
+}
+
+func (a *application) start(parent context.Context, cfg *collector.Config) error {
+	awsCfg, err := config.LoadDefaultConfig(parent, config.WithAPIOptions([]func(*middleware.Stack) error{a.calls.Middleware}))
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	initCtx, cancelInit := context.WithTimeout(parent, cfg.Refresh.Timeout)
+	clients, err := collector.NewClientSet(initCtx, awsCfg, cfg.Targets)
+	cancelInit()
+	if err != nil {
+		return err
+	}
+	var scrapers []collector.Scraper
+	var planners []collector.QueryPlanner
+	dnsEnabled := false
+	for _, s := range collector.AllScrapers(cfg.CloudWatch.Period) {
+		if !*a.flags.enabled[s.Name()] {
+			continue
+		}
+		scrapers = append(scrapers, s)
+		planners = append(planners, s)
+		if s.Name() == "dns" {
+			dnsEnabled = true
+		}
+	}
+	runner := collector.NewRunner(collector.RealClock, a.log, cfg.Refresh.Timeout)
+	discovery := collector.NewDiscovery(clients, collector.RealClock)
+	cw := collector.NewCloudWatchSource(clients, discovery, planners, cfg.CloudWatch, collector.RealClock)
+	var dnsSrc *collector.DNSSource
+	if dnsEnabled {
+		server := a.flags.dnsServer
+		if server == "" {
+			server = cfg.DNS.Server
+		}
+		if server == "" {
+			if server, err = collector.SystemNameserver(); err != nil {
+				return fmt.Errorf("dns: %w (set --dns.server)", err)
+			}
+		}
+		dnsSrc = collector.NewDNSSource(discovery, &collector.DNSResolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, collector.RealClock)
+	}
+	exp := collector.NewExporter(collector.ExporterOptions{
+		Runner: runner, Discovery: discovery, CloudWatch: cw, DNS: dnsSrc, Scrapers: scrapers,
+		StaleAfter: cfg.Refresh.StaleAfter, ExportTimestamps: cfg.CloudWatch.ExportTimestamps, Clock: collector.RealClock,
+	})
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		// Discovery first: the other sources plan from its inventory.
+		_ = runner.RefreshOnce(ctx, discovery)
+		go runner.Run(ctx, discovery, cfg.Refresh.Discovery, false)
+		go runner.Run(ctx, cw, cfg.Refresh.CloudWatch, true)
+		if dnsSrc != nil {
+			go runner.Run(ctx, dnsSrc, cfg.Refresh.DNS, true)
+		}
+	}()
+
+	a.mu.Lock()
+	old := a.cancel
+	a.exporter, a.runner, a.cancel, a.cwSource = exp, runner, cancel, cw
+	a.mu.Unlock()
+	if old != nil {
+		old()
+	}
+	return nil
+}
+
+func (a *application) stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+func (a *application) ready() bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.runner.Ready(a.exporter.Sources()...)
+}
+
+// Describe is unchecked: the set of families changes with the config.
+func (a *application) Describe(chan<- *prometheus.Desc) {}
+
+func (a *application) Collect(ch chan<- prometheus.Metric) {
+	a.mu.RLock()
+	exp, cw := a.exporter, a.cwSource
+	a.mu.RUnlock()
+	exp.Collect(ch)
+	cw.Collect(ch)
+}
