@@ -5,7 +5,17 @@ SCENARIO ?= field-avalanche
 SPEED    ?= 10
 PKGS     := ./...
 
-.PHONY: all build vet test test-unit bench demo clean
+# Prometheus tools, pinned to Debian's packages and unpacked into a
+# project-local directory (no system install, no download beyond apt).
+TOOLS                 := $(CURDIR)/.build/tools
+PROMETHEUS_DEB        := prometheus=2.42.0+ds-5+b6
+ALERTMANAGER_DEB      := prometheus-alertmanager=0.25.0-1+b4
+export PROMTOOL       := $(TOOLS)/promtool
+export AMTOOL         := $(TOOLS)/amtool
+export PROMETHEUS_BIN := $(TOOLS)/prometheus
+export ALERTMANAGER_BIN := $(TOOLS)/alertmanager
+
+.PHONY: all build vet test test-unit bench demo clean tools
 
 all: build
 
@@ -29,5 +39,16 @@ bench:
 demo: build
 	$(BIN)/aurora_sim --scenario $(SCENARIO) --speed $(SPEED) --summary.interval 5s
 
+tools: $(PROMTOOL)
+
+$(PROMTOOL):
+	rm -rf $(CURDIR)/.build/deb && mkdir -p $(CURDIR)/.build/deb $(TOOLS)
+	cd $(CURDIR)/.build/deb && { apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB) 2>/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB); }; }
+	cd $(CURDIR)/.build/deb && for f in *.deb; do dpkg-deb -x $$f x; done
+	cp $(CURDIR)/.build/deb/x/usr/bin/promtool $(CURDIR)/.build/deb/x/usr/bin/amtool $(CURDIR)/.build/deb/x/usr/bin/prometheus $(TOOLS)/
+	cp $(CURDIR)/.build/deb/x/usr/bin/prometheus-alertmanager $(TOOLS)/alertmanager
+	$(PROMTOOL) --version | head -1
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(CURDIR)/.build
