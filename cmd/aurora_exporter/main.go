@@ -4,6 +4,8 @@
 package main
 
 import (
+	"github.com/aurora-surge/aurora-surge/internal/awshttp"
+
 	"context"
 	"errors"
 	"fmt"
@@ -198,6 +200,7 @@ func (a *application) start(parent context.Context, cfg *collector.Config) error
 	if err != nil {
 		return fmt.Errorf("AWS configuration: %w", err)
 	}
+	awsCfg.HTTPClient = awshttp.Wrap(awsCfg.HTTPClient)
 	initCtx, cancelInit := context.WithTimeout(parent, cfg.Refresh.Timeout)
 	clients, err := collector.NewClientSet(initCtx, awsCfg, cfg.Targets)
 	cancelInit()

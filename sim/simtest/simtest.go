@@ -5,6 +5,8 @@
 package simtest
 
 import (
+	"github.com/aurora-surge/aurora-surge/internal/awshttp"
+
 	"context"
 	"net/http/httptest"
 	"testing"
@@ -88,5 +90,6 @@ func (e *Env) ConfigWithKey(t testing.TB, region, key, secret string) aws.Config
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.HTTPClient = awshttp.Wrap(cfg.HTTPClient)
 	return cfg
 }
