@@ -55,16 +55,20 @@ func (w *World) addHostedZone(a *AccountState, def HostedZoneDef, now time.Time)
 // SortRecordSets orders records as ListResourceRecordSets returns them:
 // by name with labels reversed (com.example.www), then by type.
 func SortRecordSets(rs []*RecordSet) {
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := reverseLabels(rs[i].Name), reverseLabels(rs[j].Name)
-		if a != b {
-			return a < b
-		}
-		if rs[i].Type != rs[j].Type {
-			return rs[i].Type < rs[j].Type
-		}
-		return rs[i].SetIdentifier < rs[j].SetIdentifier
-	})
+	sort.SliceStable(rs, func(i, j int) bool { return RecordLess(rs[i], rs[j]) })
+}
+
+// RecordLess is Route 53's listing order, also the order its paging start
+// keys (name, type, identifier) select from.
+func RecordLess(x, y *RecordSet) bool {
+	a, b := reverseLabels(x.Name), reverseLabels(y.Name)
+	if a != b {
+		return a < b
+	}
+	if x.Type != y.Type {
+		return x.Type < y.Type
+	}
+	return x.SetIdentifier < y.SetIdentifier
 }
 
 func reverseLabels(name string) string {

@@ -77,11 +77,11 @@ func (q *QueryService) WriteError(w http.ResponseWriter, c sim.CallContext, e *s
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("x-amzn-RequestId", c.RequestID)
 	w.WriteHeader(e.Status)
-	_, _ = w.Write([]byte(errorXML(q.XMLNS, e, c.RequestID)))
+	_, _ = w.Write([]byte(ErrorXML(q.XMLNS, e, c.RequestID)))
 }
 
-// errorXML is the awsQuery (and Route 53) error document.
-func errorXML(xmlns string, e *sim.APIError, reqID string) string {
+// ErrorXML is the awsQuery (and Route 53) error document.
+func ErrorXML(xmlns string, e *sim.APIError, reqID string) string {
 	typ := "Sender"
 	if e.Server {
 		typ = "Receiver"

@@ -178,5 +178,5 @@ func writeGenericError(w http.ResponseWriter, reqID string, e *sim.APIError) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("x-amzn-RequestId", reqID)
 	w.WriteHeader(e.Status)
-	_, _ = io.WriteString(w, errorXML("", e, reqID))
+	_, _ = io.WriteString(w, ErrorXML("", e, reqID))
 }
