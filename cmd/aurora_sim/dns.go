@@ -5,12 +5,22 @@ import (
 	"log/slog"
 
 	"github.com/aurora-surge/aurora-surge/sim"
+	"github.com/aurora-surge/aurora-surge/sim/dnsserver"
 )
 
-// startDNS starts the DNS server; returns the bound address.
+// startDNS serves the world's DNS on addr (UDP and TCP) until ctx ends and
+// returns the bound address; an empty addr disables DNS.
 func startDNS(ctx context.Context, w *sim.World, addr string, log *slog.Logger) (string, error) {
 	if addr == "" {
 		return "", nil
 	}
-	return "", nil
+	s, err := dnsserver.Start(w, addr, log.With("component", "dns"))
+	if err != nil {
+		return "", err
+	}
+	go func() {
+		<-ctx.Done()
+		s.Close()
+	}()
+	return s.Addr(), nil
 }

@@ -66,8 +66,12 @@ type recordSetXML struct {
 	SetIdentifier   string    `xml:"SetIdentifier,omitempty"`
 	Weight          *int64    `xml:"Weight,omitempty"`
 	TTL             *int64    `xml:"TTL,omitempty"`
-	ResourceRecords *[]string `xml:"ResourceRecords>ResourceRecord>Value,omitempty"`
+	ResourceRecords []resourceRecord `xml:"ResourceRecords>ResourceRecord,omitempty"`
 	AliasTarget     *aliasXML `xml:"AliasTarget,omitempty"`
+}
+
+type resourceRecord struct {
+	Value string `xml:"Value"`
 }
 
 type listRecordSetsOut struct {
@@ -110,8 +114,10 @@ func toXML(r *sim.RecordSet) recordSetXML {
 		return out
 	}
 	ttl := r.TTL
-	values := append([]string(nil), r.Values...)
-	out.TTL, out.ResourceRecords = &ttl, &values
+	out.TTL = &ttl
+	for _, v := range r.Values {
+		out.ResourceRecords = append(out.ResourceRecords, resourceRecord{Value: v})
+	}
 	return out
 }
 
@@ -360,12 +366,12 @@ func toRecord(x recordSetXML, z *sim.HostedZone) (*sim.RecordSet, string) {
 	if *x.TTL < 0 || *x.TTL > 2147483647 {
 		return nil, fmt.Sprintf("Invalid request: TTL %d out of range for %s", *x.TTL, name)
 	}
-	if x.ResourceRecords == nil || len(*x.ResourceRecords) == 0 {
+	if len(x.ResourceRecords) == 0 {
 		return nil, fmt.Sprintf("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Name=%s, Type=%s]", name, typ)
 	}
 	rs.TTL = *x.TTL
-	for _, v := range *x.ResourceRecords {
-		v = strings.TrimSpace(v)
+	for _, rr := range x.ResourceRecords {
+		v := strings.TrimSpace(rr.Value)
 		switch typ {
 		case "A":
 			if a, err := netip.ParseAddr(v); err != nil || !a.Is4() {
@@ -376,7 +382,7 @@ func toRecord(x recordSetXML, z *sim.HostedZone) (*sim.RecordSet, string) {
 				return nil, fmt.Sprintf("Invalid Resource Record: 'FATAL problem: AAAARRDATAIllegalIPv6Address encountered with '%s''", v)
 			}
 		case "CNAME":
-			if len(*x.ResourceRecords) > 1 {
+			if len(x.ResourceRecords) > 1 {
 				return nil, fmt.Sprintf("Invalid Resource Record: 'FATAL problem: RRDATANotSingleField (Value contains spaces) encountered with '%s''", v)
 			}
 			v = canonical(v)

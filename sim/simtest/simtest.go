@@ -5,6 +5,8 @@
 package simtest
 
 import (
+	"github.com/aurora-surge/aurora-surge/sim/dnsserver"
+
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
 
 	"context"
@@ -92,4 +94,16 @@ func (e *Env) ConfigWithKey(t testing.TB, region, key, secret string) aws.Config
 	}
 	cfg.HTTPClient = awshttp.Wrap(cfg.HTTPClient)
 	return cfg
+}
+
+// StartDNS serves the world's DNS on a free loopback port for the test's
+// lifetime and returns its address.
+func (e *Env) StartDNS(t testing.TB) string {
+	t.Helper()
+	s, err := dnsserver.Start(e.World, "127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s.Addr()
 }
