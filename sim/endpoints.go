@@ -204,8 +204,7 @@ func (w *World) resolveRDS(fqdn string) ([]DNSRecord, bool) {
 					if len(c.DNSReaders) == 0 {
 						return cname(c.DNSWriter), true
 					}
-					c.rrCursor = (c.rrCursor + 1) % len(c.DNSReaders)
-					return cname(c.DNSReaders[c.rrCursor]), true
+					return cname(c.nextRoundRobin(fqdn, c.DNSReaders)), true
 				}
 			case "cluster-custom-" + r.Hash:
 				for _, c := range r.Clusters {
@@ -214,8 +213,7 @@ func (w *World) resolveRDS(fqdn string) ([]DNSRecord, bool) {
 						if len(m) == 0 {
 							return nil, true
 						}
-						c.rrCursor = (c.rrCursor + 1) % len(m)
-						return cname(m[c.rrCursor%len(m)]), true
+						return cname(c.nextRoundRobin(fqdn, m)), true
 					}
 				}
 			case "proxy-" + r.Hash:
@@ -237,6 +235,17 @@ func (w *World) resolveRDS(fqdn string) ([]DNSRecord, bool) {
 		}
 	}
 	return nil, false
+}
+
+// nextRoundRobin rotates each endpoint on its own cursor, so queries for
+// one endpoint do not skew the rotation another endpoint's clients see.
+func (c *Cluster) nextRoundRobin(endpoint string, members []string) string {
+	if c.rrCursor == nil {
+		c.rrCursor = map[string]int{}
+	}
+	i := (c.rrCursor[endpoint] + 1) % len(members)
+	c.rrCursor[endpoint] = i
+	return members[i]
 }
 
 // lingerIP is a stable address for a deleted instance still in round robin.

@@ -79,7 +79,7 @@ type Cluster struct {
 	DNSReaders      []string // round-robin order
 	lingering       map[string]time.Time // deleted readers still in round robin until
 	dnsWriterSwitch time.Time            // when DNSWriter catches up after a failover
-	rrCursor        int
+	rrCursor        map[string]int // per endpoint name
 
 	// Ground truth counters for tests: queries that hit a refusing or
 	// missing instance because DNS pointed there.

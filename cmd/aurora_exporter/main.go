@@ -181,18 +181,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// application holds the running pipeline (clients, sources, exporter)
-// and swaps it whole on reload, so a bad config never half-applies.
+// application holds the running pipeline and swaps it whole on reload,
+// so a bad config never half-applies.
 type application struct {
 	log   *slog.Logger
 	flags *flags
 	calls *collector.CallCounter
 
 	mu       sync.RWMutex
-	exporter *collector.Exporter
-	runner   *collector.Runner
+	pipeline *collector.Pipeline
 	cancel   context.CancelFunc
-	cwSource *collector.CloudWatchSource
 }
 
 func (a *application) start(parent context.Context, cfg *collector.Config) error {
@@ -201,59 +199,19 @@ func (a *application) start(parent context.Context, cfg *collector.Config) error
 		return fmt.Errorf("AWS configuration: %w", err)
 	}
 	awsCfg.HTTPClient = awshttp.Wrap(awsCfg.HTTPClient)
-	initCtx, cancelInit := context.WithTimeout(parent, cfg.Refresh.Timeout)
-	clients, err := collector.NewClientSet(initCtx, awsCfg, cfg.Targets)
-	cancelInit()
+	p, err := collector.NewPipeline(parent, awsCfg, cfg, collector.PipelineOptions{
+		Log: a.log, DNSServer: a.flags.dnsServer,
+		Enabled: func(name string) bool { return *a.flags.enabled[name] },
+	})
 	if err != nil {
 		return err
 	}
-	var scrapers []collector.Scraper
-	var planners []collector.QueryPlanner
-	dnsEnabled := false
-	for _, s := range collector.AllScrapers(cfg.CloudWatch.Period) {
-		if !*a.flags.enabled[s.Name()] {
-			continue
-		}
-		scrapers = append(scrapers, s)
-		planners = append(planners, s)
-		if s.Name() == "dns" {
-			dnsEnabled = true
-		}
-	}
-	runner := collector.NewRunner(collector.RealClock, a.log, cfg.Refresh.Timeout)
-	discovery := collector.NewDiscovery(clients, collector.RealClock)
-	cw := collector.NewCloudWatchSource(clients, discovery, planners, cfg.CloudWatch, collector.RealClock)
-	var dnsSrc *collector.DNSSource
-	if dnsEnabled {
-		server := a.flags.dnsServer
-		if server == "" {
-			server = cfg.DNS.Server
-		}
-		if server == "" {
-			if server, err = collector.SystemNameserver(); err != nil {
-				return fmt.Errorf("dns: %w (set --dns.server)", err)
-			}
-		}
-		dnsSrc = collector.NewDNSSource(discovery, &collector.DNSResolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, collector.RealClock)
-	}
-	exp := collector.NewExporter(collector.ExporterOptions{
-		Runner: runner, Discovery: discovery, CloudWatch: cw, DNS: dnsSrc, Scrapers: scrapers,
-		StaleAfter: cfg.Refresh.StaleAfter, ExportTimestamps: cfg.CloudWatch.ExportTimestamps, Clock: collector.RealClock,
-	})
 	ctx, cancel := context.WithCancel(parent)
-	go func() {
-		// Discovery first: the other sources plan from its inventory.
-		_ = runner.RefreshOnce(ctx, discovery)
-		go runner.Run(ctx, discovery, cfg.Refresh.Discovery, false)
-		go runner.Run(ctx, cw, cfg.Refresh.CloudWatch, true)
-		if dnsSrc != nil {
-			go runner.Run(ctx, dnsSrc, cfg.Refresh.DNS, true)
-		}
-	}()
+	go p.Run(ctx)
 
 	a.mu.Lock()
 	old := a.cancel
-	a.exporter, a.runner, a.cancel, a.cwSource = exp, runner, cancel, cw
+	a.pipeline, a.cancel = p, cancel
 	a.mu.Unlock()
 	if old != nil {
 		old()
@@ -272,7 +230,7 @@ func (a *application) stop() {
 func (a *application) ready() bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return a.runner.Ready(a.exporter.Sources()...)
+	return a.pipeline.Ready()
 }
 
 // Describe is unchecked: the set of families changes with the config.
@@ -280,8 +238,7 @@ func (a *application) Describe(chan<- *prometheus.Desc) {}
 
 func (a *application) Collect(ch chan<- prometheus.Metric) {
 	a.mu.RLock()
-	exp, cw := a.exporter, a.cwSource
+	p := a.pipeline
 	a.mu.RUnlock()
-	exp.Collect(ch)
-	cw.Collect(ch)
+	p.Collect(ch)
 }

@@ -1,0 +1,128 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// PipelineOptions are the process-level choices a pipeline is built with
+// (flags in the command, fixed values in tests).
+type PipelineOptions struct {
+	Clock Clock
+	Log   *slog.Logger
+	// Enabled filters scrapers by name; nil enables all.
+	Enabled func(name string) bool
+	// DNSServer overrides the config's DNS server (--dns.server).
+	DNSServer string
+}
+
+// Pipeline is one configuration's running parts: the clients, the sources
+// that refresh in the background and the exporter that serves them. The
+// command swaps pipelines whole on reload.
+type Pipeline struct {
+	Config     *Config
+	Runner     *Runner
+	Discovery  *Discovery
+	CloudWatch *CloudWatchSource
+	DNS        *DNSSource // nil when the dns scraper is disabled
+	Exporter   *Exporter
+}
+
+// NewPipeline resolves clients (assume-role and STS account lookups happen
+// here, bounded by the refresh timeout) and assembles the sources.
+func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o PipelineOptions) (*Pipeline, error) {
+	if o.Clock == nil {
+		o.Clock = RealClock
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	initCtx, cancel := context.WithTimeout(ctx, cfg.Refresh.Timeout)
+	clients, err := NewClientSet(initCtx, awsCfg, cfg.Targets)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	var scrapers []Scraper
+	var planners []QueryPlanner
+	dnsEnabled := false
+	for _, s := range AllScrapers(cfg.CloudWatch.Period) {
+		if o.Enabled != nil && !o.Enabled(s.Name()) {
+			continue
+		}
+		scrapers = append(scrapers, s)
+		planners = append(planners, s)
+		dnsEnabled = dnsEnabled || s.Name() == "dns"
+	}
+	p := &Pipeline{Config: cfg, Runner: NewRunner(o.Clock, o.Log, cfg.Refresh.Timeout)}
+	p.Discovery = NewDiscovery(clients, o.Clock)
+	p.CloudWatch = NewCloudWatchSource(clients, p.Discovery, planners, cfg.CloudWatch, o.Clock)
+	if dnsEnabled {
+		server := o.DNSServer
+		if server == "" {
+			server = cfg.DNS.Server
+		}
+		if server == "" {
+			if server, err = SystemNameserver(); err != nil {
+				return nil, fmt.Errorf("dns: %w (set --dns.server)", err)
+			}
+		}
+		p.DNS = NewDNSSource(p.Discovery, &DNSResolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
+	}
+	p.Exporter = NewExporter(ExporterOptions{
+		Runner: p.Runner, Discovery: p.Discovery, CloudWatch: p.CloudWatch, DNS: p.DNS, Scrapers: scrapers,
+		StaleAfter: cfg.Refresh.StaleAfter, ExportTimestamps: cfg.CloudWatch.ExportTimestamps, Clock: o.Clock,
+	})
+	return p, nil
+}
+
+// Run refreshes every source on its interval until ctx ends. Discovery
+// goes first: the other sources plan from its inventory.
+func (p *Pipeline) Run(ctx context.Context) {
+	_ = p.Runner.RefreshOnce(ctx, p.Discovery)
+	go p.Runner.Run(ctx, p.Discovery, p.Config.Refresh.Discovery, false)
+	go p.Runner.Run(ctx, p.CloudWatch, p.Config.Refresh.CloudWatch, true)
+	if p.DNS != nil {
+		go p.Runner.Run(ctx, p.DNS, p.Config.Refresh.DNS, true)
+	}
+}
+
+// RefreshAll refreshes each source once, in dependency order; tests on a
+// virtual clock drive the pipeline with it.
+func (p *Pipeline) RefreshAll(ctx context.Context) error {
+	var errs []error
+	for _, src := range p.sources() {
+		if err := p.Runner.RefreshOnce(ctx, src); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("refresh: %v", errs)
+	}
+	return nil
+}
+
+func (p *Pipeline) sources() []Source {
+	out := []Source{p.Discovery, p.CloudWatch}
+	if p.DNS != nil {
+		out = append(out, p.DNS)
+	}
+	return out
+}
+
+// Ready reports whether every source has refreshed once.
+func (p *Pipeline) Ready() bool { return p.Runner.Ready(p.Exporter.Sources()...) }
+
+// Describe is unchecked: the set of families depends on the config.
+func (p *Pipeline) Describe(chan<- *prometheus.Desc) {}
+
+// Collect serves the exporter's series and the CloudWatch source's own
+// counters.
+func (p *Pipeline) Collect(ch chan<- prometheus.Metric) {
+	p.Exporter.Collect(ch)
+	p.CloudWatch.Collect(ch)
+}
