@@ -38,12 +38,15 @@ func startStack(t *testing.T, scenario, configYAML string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := collector.NewPipeline(ctx, env.Config(t, "us-east-1"), cfg, collector.PipelineOptions{Clock: env.World.Clock()})
+	calls := collector.NewCallCounter()
+	awsCfg := env.Config(t, "us-east-1")
+	awsCfg.APIOptions = append(awsCfg.APIOptions, calls.Middleware)
+	p, err := collector.NewPipeline(ctx, awsCfg, cfg, collector.PipelineOptions{Clock: env.World.Clock()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(p)
+	reg.MustRegister(p, calls)
 	return &stack{env: env, p: p, reg: reg}
 }
 
@@ -56,6 +59,16 @@ func (s *stack) advance(t *testing.T, d, step time.Duration) {
 		if err := s.p.RefreshAll(ctx); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// advanceFailing is advance for a fleet under injected faults: refresh
+// errors are the point, not a test failure.
+func (s *stack) advanceFailing(t *testing.T, d, step time.Duration) {
+	t.Helper()
+	for done := time.Duration(0); done < d; done += step {
+		s.env.Advance(t, min(step, d-done))
+		_ = s.p.RefreshAll(ctx)
 	}
 }
 

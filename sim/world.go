@@ -515,4 +515,19 @@ func (w *World) warmUp(now time.Time) {
 			}
 		}
 	}
+	// The fleet has been running before the scenario starts: CloudWatch
+	// holds its settled state for the backfill period, so a client (the
+	// demo's exporter) sees datapoints at once instead of after the
+	// publication delay.
+	const tick = 5 * time.Second
+	for t := now.Add(-backfill + tick); !t.After(now); t = t.Add(tick) {
+		for _, id := range w.order {
+			for _, r := range w.accounts[id].SortedRegions() {
+				w.sampleMetrics(r, t, tick)
+			}
+		}
+	}
 }
+
+// backfill is how much settled history a new world's CloudWatch holds.
+const backfill = 15 * time.Minute

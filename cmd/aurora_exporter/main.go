@@ -35,6 +35,7 @@ import (
 )
 
 func main() {
+	setVersionDefaults()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -241,4 +242,15 @@ func (a *application) Collect(ch chan<- prometheus.Metric) {
 	p := a.pipeline
 	a.mu.RUnlock()
 	p.Collect(ch)
+}
+
+// setVersionDefaults fills build_info's labels for binaries built without
+// the Makefile's -ldflags (go run, go build, tests), so no label is empty.
+func setVersionDefaults() {
+	if version.Version == "" {
+		version.Version = "0.0.0-dev"
+	}
+	if version.Branch == "" {
+		version.Branch = "dev"
+	}
 }
