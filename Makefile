@@ -15,7 +15,7 @@ export AMTOOL         := $(TOOLS)/amtool
 export PROMETHEUS_BIN := $(TOOLS)/prometheus
 export ALERTMANAGER_BIN := $(TOOLS)/alertmanager
 
-.PHONY: all build vet test test-unit bench demo clean tools
+.PHONY: all build vet test test-unit bench demo demo-sim clean tools
 
 all: build
 
@@ -32,11 +32,16 @@ test: vet
 
 # Benchmarks print their figures (queries/s, calls per refresh, ...).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./sim/...
+	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./sim/... ./cmd/...
 
-# The demo: the emulator playing the field's avalanche 10x faster than
-# real time, printing the fleet every 5 s. Ctrl-C stops it.
+# The demo: the emulator plays the field's avalanche on the wall clock and
+# the exporter serves it (scripts/demo.sh prints a selection every 15 s).
+# Ctrl-C stops both.
 demo: build
+	BIN=$(BIN) SCENARIO=$(SCENARIO) scripts/demo.sh
+
+# The emulator alone, faster than real time, printing the fleet every 5 s.
+demo-sim: build
 	$(BIN)/aurora_sim --scenario $(SCENARIO) --speed $(SPEED) --summary.interval 5s
 
 tools: $(PROMTOOL)

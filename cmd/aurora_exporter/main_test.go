@@ -20,7 +20,7 @@ import (
 )
 
 // buildBinaries compiles the exporter and the emulator once per test run.
-func buildBinaries(t *testing.T) (exporter, simulator string) {
+func buildBinaries(t testing.TB) (exporter, simulator string) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, pkg := range []string{".", "../aurora_sim"} {
@@ -33,7 +33,7 @@ func buildBinaries(t *testing.T) (exporter, simulator string) {
 	return filepath.Join(dir, "aurora_exporter"), filepath.Join(dir, "aurora_sim")
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +43,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startProcess(t *testing.T, env []string, name string, args ...string) *bytes.Buffer {
+func startProcess(t testing.TB, env []string, name string, args ...string) (pid int) {
 	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(name, args...)
@@ -59,10 +59,10 @@ func startProcess(t *testing.T, env []string, name string, args ...string) *byte
 			t.Logf("%s output:\n%s", filepath.Base(name), out.String())
 		}
 	})
-	return &out
+	return cmd.Process.Pid
 }
 
-func waitFor(t *testing.T, url string, timeout time.Duration) {
+func waitFor(t testing.TB, url string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -153,7 +153,7 @@ refresh:
 
 type dtoFamily = dto.MetricFamily
 
-func scrape(t *testing.T, url string) []byte {
+func scrape(t testing.TB, url string) []byte {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -178,9 +178,9 @@ func parse(t *testing.T, body []byte) map[string]*dtoFamily {
 }
 
 var unbounded = []*regexp.Regexp{
-	regexp.MustCompile(`^\d{1,3}(\.\d{1,3}){3}(:\d+)?$`),                // an address
+	regexp.MustCompile(`^\d{1,3}(\.\d{1,3}){3}(:\d+)?$`),                 // an address
 	regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-`),                      // a request id
-	regexp.MustCompile(`^(\d{10}(\.\d+)?|\d{13,})$`),                       // a timestamp
+	regexp.MustCompile(`^(\d{10}(\.\d+)?|\d{13,})$`),                     // a timestamp
 	regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T`),                            // a date
 	regexp.MustCompile(`(?i)^(global|unknown|none|n/a|null|undefined)$`), // a placeholder
 }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fleetScenario is n copies of a 16-instance Serverless v2 cluster with a
+// proxy and two Auto Scaling groups under constant load.
+func fleetScenario(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: bench-%d\nfleets:\n  - name: f\n    count: %d\n    cluster:\n      id: db\n      serverless_v2: {min_acu: 0.5, max_acu: 32}\n      tags: {app: bench}\n      instances:\n", n, n)
+	b.WriteString("        - {id: db-w, class: db.serverless, tier: 1, writer: true}\n")
+	for i := 1; i < 16; i++ {
+		fmt.Fprintf(&b, "        - {id: db-r%02d, class: db.serverless, tier: %d}\n", i, min(i, 15))
+	}
+	b.WriteString("    proxy: {name: px, pinned_fraction: 0.1}\n")
+	b.WriteString("    asgs:\n      - {name: web, tier: web, min: 2, max: 20, desired: 4, tags: {app: bench}}\n      - {name: api, tier: api, min: 2, max: 20, desired: 4, tags: {app: bench}}\n")
+	b.WriteString("    traffic:\n      keyframes: [{at: 0s, users: 2000}]\n")
+	return b.String()
+}
+
+// BenchmarkFleet runs the emulator and the exporter as processes for 1,
+// 10 and 100 clusters of 16 instances with 100 ms injected latency on
+// every AWS call, and reports GetMetricData calls per refresh against the
+// ceil(queries/500) minimum, refresh durations, /metrics p99 and the
+// exporter's peak RSS.
+func BenchmarkFleet(b *testing.B) {
+	exporter, simulator := buildBinaries(b)
+	for _, n := range []int{1, 10, 100} {
+		// A benchmark with sub-benchmarks runs once: the fleet starts
+		// once per size and stops before the next size starts.
+		b.Run(fmt.Sprintf("clusters=%d", n), func(fb *testing.B) {
+			webAddr, pid := startFleet(fb, exporter, simulator, n)
+			fb.Run("scrape", func(b *testing.B) {
+				metrics := "http://" + webAddr + "/metrics"
+				var lat []time.Duration
+				b.ResetTimer()
+				for i := 0; i < max(b.N, 200); i++ {
+					start := time.Now()
+					r, err := http.Get(metrics)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var buf bytes.Buffer
+					_, _ = buf.ReadFrom(r.Body)
+					r.Body.Close()
+					lat = append(lat, time.Since(start))
+				}
+				b.StopTimer()
+				sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+				p99 := lat[len(lat)*99/100]
+
+				body := scrape(b, metrics)
+				calls := sampleValue(body, "aurora_exporter_getmetricdata_calls_last_refresh")
+				minimum := sampleValue(body, "aurora_exporter_getmetricdata_calls_minimum")
+				cw := sampleValue(body, `aurora_exporter_source_refresh_duration_seconds{source="cloudwatch"}`)
+				disc := sampleValue(body, `aurora_exporter_source_refresh_duration_seconds{source="discovery"}`)
+				rss := peakRSS(b, pid)
+				b.ReportMetric(calls, "gmd_calls/refresh")
+				b.ReportMetric(minimum, "gmd_minimum")
+				b.ReportMetric(cw, "cloudwatch_refresh_s")
+				b.ReportMetric(disc, "discovery_refresh_s")
+				b.ReportMetric(float64(p99.Microseconds())/1000, "metrics_p99_ms")
+				b.ReportMetric(rss/(1<<20), "peak_rss_MiB")
+				fmt.Printf("clusters=%d instances=%d: GetMetricData calls %g (minimum %g), cloudwatch refresh %.3fs, discovery refresh %.3fs, /metrics p99 %.2fms over %d scrapes (%d bytes), peak RSS %.1f MiB\n",
+					n, n*16, calls, minimum, cw, disc, float64(p99.Microseconds())/1000, len(lat), len(body), rss/(1<<20))
+				if calls != minimum {
+					b.Errorf("GetMetricData calls %g, minimum %g", calls, minimum)
+				}
+			})
+		})
+	}
+}
+
+// startFleet starts the emulator with n clusters and 100 ms latency on
+// every call, and an exporter watching all of it, for b's lifetime.
+func startFleet(b *testing.B, exporter, simulator string, n int) (webAddr string, pid int) {
+	dir := b.TempDir()
+	scenario := filepath.Join(dir, "scenario.yaml")
+	if err := os.WriteFile(scenario, []byte(fleetScenario(n)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	simAddr, dnsAddr := freeAddr(b), freeAddr(b)
+	startProcess(b, nil, simulator, "--scenario", scenario, "--web.listen-address", simAddr, "--dns.listen-address", dnsAddr, "--summary.interval", "0s")
+	waitFor(b, "http://"+simAddr+"/_sim/clock", 60*time.Second)
+	resp, err := http.Post("http://"+simAddr+"/_sim/faults", "application/json",
+		strings.NewReader(`{"kind":"latency","rate":1,"latency":100000000}`))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		b.Fatalf("injecting latency: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	cfg := filepath.Join(dir, "exporter.yml")
+	_ = os.WriteFile(cfg, []byte(`
+targets:
+  - regions: [us-east-1]
+    clusters: {tags: {app: bench}}
+    asgs: {tags: {app: bench}}
+refresh:
+  discovery_interval: 30s
+  cloudwatch_interval: 15s
+  dns_interval: 5s
+  timeout: 60s
+`), 0o644)
+	awsEnv := []string{"AWS_ENDPOINT_URL=http://" + simAddr, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
+	webAddr = freeAddr(b)
+	pid = startProcess(b, awsEnv, exporter, "--config.file", cfg, "--web.listen-address", webAddr, "--dns.server", dnsAddr)
+	waitFor(b, "http://"+webAddr+"/-/ready", 3*time.Minute)
+	// A second CloudWatch refresh runs on the cached discovery, the
+	// steady state the figures describe.
+	time.Sleep(16 * time.Second)
+
+	return webAddr, pid
+}
+
+func sampleValue(body []byte, series string) float64 {
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, series+" ") {
+			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return v
+		}
+	}
+	return -1
+}
+
+// peakRSS reads the process's high-water resident set (VmHWM).
+func peakRSS(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb * 1024
+		}
+	}
+	return -1
+}
