@@ -10,9 +10,9 @@ import (
 // (no group-metrics enablement needed); requests per instance from the ALB
 // target group's RequestCountPerTarget, per second; CPU from AWS/EC2.
 type asgScraper struct {
-	period                             time.Duration
+	period                               time.Duration
 	desired, inService, minSize, maxSize *prometheus.Desc
-	requests, cpu                      *prometheus.Desc
+	requests, cpu                        *prometheus.Desc
 }
 
 var (

@@ -50,7 +50,7 @@ func NewCallCounter() *CallCounter {
 }
 
 func (c *CallCounter) Describe(ch chan<- *prometheus.Desc) { c.calls.Describe(ch) }
-func (c *CallCounter) Collect(ch chan<- prometheus.Metric)  { c.calls.Collect(ch) }
+func (c *CallCounter) Collect(ch chan<- prometheus.Metric) { c.calls.Collect(ch) }
 
 // Middleware is an SDK APIOptions entry (config.WithAPIOptions) that counts
 // each attempt once its response has been deserialized.

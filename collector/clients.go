@@ -39,11 +39,11 @@ type stsAPI interface {
 
 // ScopeClients are the clients of one account and region.
 type ScopeClients struct {
-	Scope      Scope
-	Target     *Target
-	RDS        rdsAPI
+	Scope       Scope
+	Target      *Target
+	RDS         rdsAPI
 	AutoScaling autoscalingAPI
-	CloudWatch cloudwatchAPI
+	CloudWatch  cloudwatchAPI
 }
 
 // ClientSet builds and caches clients per target and region. The account

@@ -68,9 +68,9 @@ type CloudWatchSource struct {
 	mu      sync.Mutex
 	byScope map[Scope]map[string]Datapoint
 
-	queries       prometheus.Counter
-	callsLast     prometheus.Gauge
-	callsMinimum  prometheus.Gauge
+	queries      prometheus.Counter
+	callsLast    prometheus.Gauge
+	callsMinimum prometheus.Gauge
 }
 
 func NewCloudWatchSource(clients *ClientSet, discovery *Discovery, planners []QueryPlanner, cfg CloudWatchConfig, clock Clock) *CloudWatchSource {

@@ -25,11 +25,11 @@ type Config struct {
 
 // Target is one account and set of regions to watch.
 type Target struct {
-	Name    string   `yaml:"name"`     // label value for account; defaults to the account id from STS
-	RoleARN string   `yaml:"role_arn"` // assume this role (another account)
-	ExternalID string `yaml:"external_id"`
-	Regions []string `yaml:"regions"`
-	Clusters Selector `yaml:"clusters"`
+	Name       string   `yaml:"name"`     // label value for account; defaults to the account id from STS
+	RoleARN    string   `yaml:"role_arn"` // assume this role (another account)
+	ExternalID string   `yaml:"external_id"`
+	Regions    []string `yaml:"regions"`
+	Clusters   Selector `yaml:"clusters"`
 	// Proxies and ASGs: by default the proxies whose targets are the
 	// selected clusters, and no ASGs; select ASGs by name or tag.
 	Proxies Selector `yaml:"proxies"`
@@ -75,7 +75,7 @@ type CloudWatchConfig struct {
 }
 
 type DNSConfig struct {
-	Server  string        `yaml:"server"`  // host:port; --dns.server overrides; empty: /etc/resolv.conf
+	Server  string        `yaml:"server"` // host:port; --dns.server overrides; empty: /etc/resolv.conf
 	Timeout time.Duration `yaml:"timeout"`
 	// Samples is how many times the reader endpoint is queried per
 	// refresh: Aurora answers one reader per query in rotation.

@@ -7,9 +7,9 @@ import "github.com/prometheus/client_golang/prometheus"
 // role's instances, the statistic RDSReaderAverageDatabaseConnections
 // and the field's early-warning thresholds (280 connections, 3 ms) use.
 type connectionsScraper struct {
-	instConns, roleConns       *prometheus.Desc
-	instRead, instWrite        *prometheus.Desc
-	roleRead, roleWrite        *prometheus.Desc
+	instConns, roleConns *prometheus.Desc
+	instRead, instWrite  *prometheus.Desc
+	roleRead, roleWrite  *prometheus.Desc
 }
 
 func newConnectionsScraper() *connectionsScraper {

@@ -17,7 +17,7 @@ func newCPUScraper() *cpuScraper {
 }
 
 func (s *cpuScraper) Name() string { return "cpu" }
-func (s *cpuScraper) Help() string  { return "CPU utilisation per role and per instance." }
+func (s *cpuScraper) Help() string { return "CPU utilisation per role and per instance." }
 
 func (s *cpuScraper) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.role

@@ -34,9 +34,9 @@ type EndpointState struct {
 	// this endpoint (a removed reader still in round robin, an old writer).
 	Unexpected []string
 	// Missing are instances the API lists but DNS never answered with.
-	Missing           []string
-	Agrees            bool
-	DisagreeingSince  time.Time // zero when agreeing
+	Missing          []string
+	Agrees           bool
+	DisagreeingSince time.Time // zero when agreeing
 }
 
 // DNSState is the newest DNS view.

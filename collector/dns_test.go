@@ -120,8 +120,8 @@ func TestDNSOutageKeepsLastState(t *testing.T) {
 
 func TestInstanceOf(t *testing.T) {
 	cases := map[string]string{
-		"events-db-reader-1.abc.us-east-1.rds.amazonaws.com.": "events-db-reader-1",
-		"events-db.cluster-abc.us-east-1.rds.amazonaws.com.":  "",
+		"events-db-reader-1.abc.us-east-1.rds.amazonaws.com.":  "events-db-reader-1",
+		"events-db.cluster-abc.us-east-1.rds.amazonaws.com.":   "",
 		"events-db.cluster-ro-abc.us-east-1.rds.amazonaws.com": "",
 		"example.com.": "",
 	}

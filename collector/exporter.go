@@ -87,6 +87,21 @@ func (e *Exporter) Snapshot() *Snapshot {
 
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	snap := e.Snapshot()
+	e.collectSelf(snap, ch)
+	e.collectFamilies(snap, ch)
+}
+
+// collectFamilies emits the Aurora, proxy, ASG and DNS series: everything
+// that changes only when a source refreshes or goes stale.
+func (e *Exporter) collectFamilies(snap *Snapshot, ch chan<- prometheus.Metric) {
+	for _, s := range e.scrapers {
+		s.Collect(snap, ch)
+	}
+}
+
+// collectSelf emits the exporter's own series, whose ages move with every
+// scrape.
+func (e *Exporter) collectSelf(snap *Snapshot, ch chan<- prometheus.Metric) {
 	for _, name := range e.Sources() {
 		st := e.runner.Status(name)
 		up := 0.0
@@ -110,9 +125,6 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		for family, t := range newest {
 			ch <- prometheus.MustNewConstMetric(e.datapointAge, prometheus.GaugeValue, snap.Now.Sub(t).Seconds(), family)
 		}
-	}
-	for _, s := range e.scrapers {
-		s.Collect(snap, ch)
 	}
 }
 

@@ -61,13 +61,13 @@ const (
 )
 
 type InstanceInfo struct {
-	ID       string
-	Class    string
-	AZ       string
-	Status   string
-	Tier     int
-	Role     string // writer or reader, from the cluster's members
-	Address  string // instance endpoint host name
+	ID      string
+	Class   string
+	AZ      string
+	Status  string
+	Tier    int
+	Role    string // writer or reader, from the cluster's members
+	Address string // instance endpoint host name
 }
 
 // Serverless reports a Serverless v2 instance.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,11 @@ type Pipeline struct {
 	CloudWatch *CloudWatchSource
 	DNS        *DNSSource // nil when the dns scraper is disabled
 	Exporter   *Exporter
+
+	clock   Clock
+	log     *slog.Logger
+	render  renderer
+	running atomic.Bool
 }
 
 // NewPipeline resolves clients (assume-role and STS account lookups happen
@@ -58,7 +65,7 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 		planners = append(planners, s)
 		dnsEnabled = dnsEnabled || s.Name() == "dns"
 	}
-	p := &Pipeline{Config: cfg, Runner: NewRunner(o.Clock, o.Log, cfg.Refresh.Timeout)}
+	p := &Pipeline{Config: cfg, Runner: NewRunner(o.Clock, o.Log, cfg.Refresh.Timeout), clock: o.Clock, log: o.Log}
 	p.Discovery = NewDiscovery(clients, o.Clock)
 	p.CloudWatch = NewCloudWatchSource(clients, p.Discovery, planners, cfg.CloudWatch, o.Clock)
 	if dnsEnabled {
@@ -83,12 +90,29 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 // Run refreshes every source on its interval until ctx ends. Discovery
 // goes first: the other sources plan from its inventory.
 func (p *Pipeline) Run(ctx context.Context) {
+	p.running.Store(true)
 	_ = p.Runner.RefreshOnce(ctx, p.Discovery)
 	go p.Runner.Run(ctx, p.Discovery, p.Config.Refresh.Discovery, false)
 	go p.Runner.Run(ctx, p.CloudWatch, p.Config.Refresh.CloudWatch, true)
 	if p.DNS != nil {
 		go p.Runner.Run(ctx, p.DNS, p.Config.Refresh.DNS, true)
 	}
+	// Re-render the families when a refresh lands or data goes stale;
+	// the key check makes an idle tick nearly free.
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if _, err := p.Render(); err != nil {
+				p.log.Error("rendering metrics", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // RefreshAll refreshes each source once, in dependency order; tests on a
@@ -114,8 +138,19 @@ func (p *Pipeline) sources() []Source {
 	return out
 }
 
-// Ready reports whether every source has refreshed once.
-func (p *Pipeline) Ready() bool { return p.Runner.Ready(p.Exporter.Sources()...) }
+// Ready reports whether every source has refreshed once. In a running
+// pipeline (Run) it also waits for the rendering that includes them.
+func (p *Pipeline) Ready() bool {
+	if !p.Runner.Ready(p.Exporter.Sources()...) {
+		return false
+	}
+	if !p.running.Load() {
+		return true
+	}
+	p.render.mu.RLock()
+	defer p.render.mu.RUnlock()
+	return p.render.complete
+}
 
 // Describe is unchecked: the set of families depends on the config.
 func (p *Pipeline) Describe(chan<- *prometheus.Desc) {}

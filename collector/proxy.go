@@ -7,8 +7,8 @@ import "github.com/prometheus/client_golang/prometheus"
 // health signal, since pinned connections cannot be multiplexed), per
 // proxy and per target group.
 type proxyScraper struct {
-	clients, db, pinned, ratio       *prometheus.Desc
-	tgDB, tgPinned, tgRatio          *prometheus.Desc
+	clients, db, pinned, ratio *prometheus.Desc
+	tgDB, tgPinned, tgRatio    *prometheus.Desc
 }
 
 var (
@@ -29,7 +29,7 @@ func newProxyScraper() *proxyScraper {
 }
 
 func (s *proxyScraper) Name() string { return "proxy" }
-func (s *proxyScraper) Help() string  { return "RDS Proxy connections and pinning ratio." }
+func (s *proxyScraper) Help() string { return "RDS Proxy connections and pinning ratio." }
 
 func (s *proxyScraper) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{s.clients, s.db, s.pinned, s.ratio, s.tgDB, s.tgPinned, s.tgRatio} {

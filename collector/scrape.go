@@ -87,9 +87,9 @@ func rdsQuery(family string, sc Scope, metric, stat string, dims ...Dim) MetricQ
 	return MetricQuery{Scope: sc, Family: family, Namespace: "AWS/RDS", Metric: metric, Dims: dims, Stat: stat}
 }
 
-func instanceDim(id string) Dim     { return Dim{"DBInstanceIdentifier", id} }
-func clusterDim(id string) Dim      { return Dim{"DBClusterIdentifier", id} }
-func roleDim(role string) Dim       { return Dim{"Role", cwRole(role)} }
+func instanceDim(id string) Dim { return Dim{"DBInstanceIdentifier", id} }
+func clusterDim(id string) Dim  { return Dim{"DBClusterIdentifier", id} }
+func roleDim(role string) Dim   { return Dim{"Role", cwRole(role)} }
 func cwRole(role string) string {
 	if role == RoleWriter {
 		return "WRITER"

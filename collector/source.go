@@ -101,9 +101,9 @@ func (r *Runner) RefreshOnce(ctx context.Context, src Source) error {
 
 	switch {
 	case err != nil && (wasUp || first):
-		r.log.Warn("source refresh failing; serving last good data", "source", src.Name(), "err", err)
+		r.log.Warn("source refresh failing; serving last good data", "data_source", src.Name(), "err", err)
 	case err == nil && !wasUp && !first:
-		r.log.Info("source recovered", "source", src.Name())
+		r.log.Info("source recovered", "data_source", src.Name())
 	}
 	return err
 }

@@ -4,7 +4,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"github.com/alecthomas/units"
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
+	"github.com/prometheus/common/expfmt"
+	"runtime/debug"
+	"strings"
 
 	"context"
 	"errors"
@@ -24,7 +30,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -44,6 +49,7 @@ type flags struct {
 	configCheck bool
 	metricsPath string
 	dnsServer   string
+	memLimit    int64
 	enabled     map[string]*bool
 	web         *web.FlagConfig
 	log         *promslog.Config
@@ -56,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("config.check", "Validate the configuration and exit (errors name file:line:column).").BoolVar(&f.configCheck)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	app.Flag("dns.server", "DNS server (host:port) to resolve endpoints with; overrides dns.server in the config; default: /etc/resolv.conf.").StringVar(&f.dnsServer)
+	app.Flag("runtime.memory-limit", "Soft memory limit for the Go runtime (as GOMEMLIMIT, which takes precedence when set); 0 disables. Keeps the exporter's RSS near its working set instead of twice it.").Default("40MiB").BytesVar((*units.Base2Bytes)(&f.memLimit))
 	for _, s := range collector.AllScrapers(time.Minute) {
 		f.enabled[s.Name()] = app.Flag("collector."+s.Name(), s.Help()+" Enabled by default; --no-collector."+s.Name()+" disables.").Default("true").Bool()
 	}
@@ -84,6 +91,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := promslog.New(f.log)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && f.memLimit > 0 {
+		debug.SetMemoryLimit(f.memLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -135,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	mux := http.NewServeMux()
-	mux.Handle(f.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+	mux.Handle(f.metricsPath, app.metricsHandler(reg, log))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !app.ready() {
@@ -237,11 +247,63 @@ func (a *application) ready() bool {
 // Describe is unchecked: the set of families changes with the config.
 func (a *application) Describe(chan<- *prometheus.Desc) {}
 
-func (a *application) Collect(ch chan<- prometheus.Metric) {
+var renderDuration = prometheus.NewDesc("aurora_exporter_render_duration_seconds",
+	"Duration of the last rendering of the metric families (done when a source refreshes or data goes stale, not per scrape).", nil, nil)
+
+func (a *application) current() *collector.Pipeline {
 	a.mu.RLock()
-	p := a.pipeline
-	a.mu.RUnlock()
-	p.Collect(ch)
+	defer a.mu.RUnlock()
+	return a.pipeline
+}
+
+// Collect serves the per-scrape series; the families come pre-rendered
+// (metricsHandler).
+func (a *application) Collect(ch chan<- prometheus.Metric) {
+	p := a.current()
+	p.CollectSelf(ch)
+	if r := p.Rendered(); r != nil {
+		ch <- prometheus.MustNewConstMetric(renderDuration, prometheus.GaugeValue, r.Took.Seconds())
+	}
+}
+
+// metricsHandler writes the pre-rendered families followed by the live
+// series of reg, in the text format, gzip-compressed when the client
+// accepts it (two gzip members: the cached one and the live one).
+func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) http.Handler {
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			log.Error("gathering metrics", "err", err)
+			http.Error(w, "gathering metrics: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		var live bytes.Buffer
+		enc := expfmt.NewEncoder(&live, format)
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				log.Error("encoding metrics", "family", mf.GetName(), "err", err)
+				http.Error(w, "encoding metrics: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		rendered := a.current().Rendered()
+		w.Header().Set("Content-Type", string(format))
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			if rendered != nil {
+				_, _ = w.Write(rendered.Gzip)
+			}
+			zw := gzip.NewWriter(w)
+			_, _ = zw.Write(live.Bytes())
+			_ = zw.Close()
+			return
+		}
+		if rendered != nil {
+			_, _ = w.Write(rendered.Text)
+		}
+		_, _ = w.Write(live.Bytes())
+	})
 }
 
 // setVersionDefaults fills build_info's labels for binaries built without
