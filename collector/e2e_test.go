@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -112,9 +111,8 @@ func value(m *dto.Metric) float64 {
 	return math.NaN()
 }
 
-// one returns the single sample of name matching every given label.
-func one(t *testing.T, got map[string][]sample, name string, match ...string) float64 {
-	t.Helper()
+// matching returns the samples of name with every given label pair.
+func matching(got map[string][]sample, name string, match ...string) []sample {
 	var found []sample
 	for _, s := range got[name] {
 		ok := true
@@ -127,6 +125,13 @@ func one(t *testing.T, got map[string][]sample, name string, match ...string) fl
 			found = append(found, s)
 		}
 	}
+	return found
+}
+
+// one returns the single sample of name matching every given label.
+func one(t *testing.T, got map[string][]sample, name string, match ...string) float64 {
+	t.Helper()
+	found := matching(got, name, match...)
 	if len(found) != 1 {
 		t.Fatalf("%s%v: %d samples, want 1 (all: %v)", name, match, len(found), got[name])
 	}
@@ -135,16 +140,8 @@ func one(t *testing.T, got map[string][]sample, name string, match ...string) fl
 
 func none(t *testing.T, got map[string][]sample, name string, match ...string) {
 	t.Helper()
-	for _, s := range got[name] {
-		ok := true
-		for i := 0; i+1 < len(match); i += 2 {
-			if s.labels[match[i]] != match[i+1] {
-				ok = false
-			}
-		}
-		if ok {
-			t.Fatalf("%s%v present: %v", name, match, s)
-		}
+	if found := matching(got, name, match...); len(found) > 0 {
+		t.Fatalf("%s%v present: %v", name, match, found)
 	}
 }
 
@@ -342,53 +339,4 @@ dns:
 	}
 	none(t, got, "aurora_dns_endpoint_target", "endpoint_type", "reader", "instance", "events-db-reader-1")
 	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "record", "endpoint", "db-read.app.internal")
-}
-
-func sortedKeys(m map[string][]sample) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// TestRenderOnlyWhenDataChanges checks the pre-rendered exposition: it is
-// rebuilt when a source refreshes or goes stale, not per call, and holds
-// what the registry would serve.
-func TestRenderOnlyWhenDataChanges(t *testing.T) {
-	s := startStack(t, "steady", steadyConfig)
-	s.advance(t, time.Minute, time.Minute)
-	if did, err := s.p.Render(); !did || err != nil {
-		t.Fatalf("first render: %v %v", did, err)
-	}
-	if did, _ := s.p.Render(); did {
-		t.Fatal("re-rendered without new data")
-	}
-	text := string(s.p.Rendered().Text)
-	if !strings.Contains(text, `aurora_instance_cpu_utilization_ratio{account="123456789012",cluster="shop-db",instance="shop-db-writer"`) {
-		t.Fatalf("rendering lacks the writer's CPU:\n%.2000s", text)
-	}
-	if strings.Contains(text, "aurora_exporter_source_data_age_seconds") {
-		t.Fatal("per-scrape series belong to the live part, not the rendering")
-	}
-	s.advance(t, time.Minute, time.Minute)
-	if did, _ := s.p.Render(); !did {
-		t.Fatal("not re-rendered after a refresh")
-	}
-	// Past the staleness limit with every source failing, the rendering
-	// drops the families.
-	if _, err := s.env.World.InjectFault(sim.Fault{Kind: sim.FaultThrottle, Rate: 1}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.env.World.InjectFault(sim.Fault{Kind: sim.FaultDNSOutage, DNSMode: "servfail"}, 0); err != nil {
-		t.Fatal(err)
-	}
-	s.advanceFailing(t, 11*time.Minute, time.Minute)
-	if did, _ := s.p.Render(); !did {
-		t.Fatal("not re-rendered when data went stale")
-	}
-	if strings.Contains(string(s.p.Rendered().Text), "aurora_instance_cpu_utilization_ratio{") {
-		t.Fatal("stale data still rendered")
-	}
 }
