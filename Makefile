@@ -27,7 +27,7 @@ vet:
 
 # The whole suite: vet, unit and end-to-end tests (the emulator runs
 # in-process on a virtual clock; the AWS CLI test uses Debian's awscli).
-test: vet
+test: vet tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 # Benchmarks print their figures (queries/s, calls per refresh, ...).
