@@ -30,6 +30,14 @@ vet:
 test: vet tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
+# Regenerate rules/*.rules.yml from rules/gen/ (templates and the field
+# defaults). THRESHOLDS=my.yml RULES_OUT=/etc/prometheus/rules writes a
+# deployment's overrides elsewhere; rules/ keeps the defaults the tests pin.
+RULES_OUT ?= rules
+.PHONY: rules
+rules:
+	$(GO) run ./rules/cmd/rulegen -out $(RULES_OUT) $(if $(THRESHOLDS),-thresholds $(THRESHOLDS))
+
 # Benchmarks print their figures (queries/s, calls per refresh, ...).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./sim/... ./cmd/...
