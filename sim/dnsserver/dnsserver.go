@@ -34,15 +34,9 @@ func Start(w *sim.World, addr string, log *slog.Logger) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{world: w, log: log}
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := listenBoth(addr)
 	if err != nil {
-		return nil, fmt.Errorf("dns udp listen %s: %w", addr, err)
-	}
-	// TCP on the port UDP got, so one address serves both.
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("dns tcp listen %s: %w", pc.LocalAddr(), err)
+		return nil, err
 	}
 	s.addr = pc.LocalAddr().String()
 	var started sync.WaitGroup
@@ -58,6 +52,26 @@ func Start(w *sim.World, addr string, log *slog.Logger) (*Server, error) {
 	}
 	started.Wait()
 	return s, nil
+}
+
+// listenBoth binds UDP and TCP on one port. With port 0 the port UDP
+// picks may be taken for TCP by another process; pick again then.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns udp listen %s: %w", addr, err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || attempt == 9 {
+			return nil, nil, fmt.Errorf("dns tcp listen %s: %w", pc.LocalAddr(), err)
+		}
+	}
 }
 
 // Addr is the bound address (host:port), the same for UDP and TCP.
