@@ -1,0 +1,155 @@
+// Command aurora_scaler acts on Alertmanager webhooks: it adds Aurora
+// readers, raises the Serverless v2 max ACU and sets Auto Scaling group
+// capacity, within guardrails, exactly once per alert.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/aurora-surge/aurora-surge/internal/awshttp"
+	"github.com/aurora-surge/aurora-surge/scaler"
+)
+
+func main() {
+	if version.Version == "" {
+		version.Version = "0.0.0-dev"
+	}
+	if version.Branch == "" {
+		version.Branch = "dev"
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type flags struct {
+	configFile  string
+	configCheck bool
+	metricsPath string
+	dryRun      bool
+	paused      bool
+	maxAttempts int
+	web         *web.FlagConfig
+	log         *promslog.Config
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	app := kingpin.New("aurora_scaler", "Acts on Alertmanager webhooks to scale Aurora readers, max ACU and Auto Scaling groups, safely and exactly once.")
+	f := &flags{log: &promslog.Config{}}
+	app.Flag("config.file", "Path to the YAML configuration.").Default("aurora_scaler.yml").StringVar(&f.configFile)
+	app.Flag("config.check", "Validate the configuration and exit (errors name file:line:column).").BoolVar(&f.configCheck)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
+	app.Flag("dry-run", "Decide and record, never change AWS (or'ed with dry_run in the config).").BoolVar(&f.dryRun)
+	app.Flag("paused", "Start with the kill switch on (POST /api/v1/resume to act).").BoolVar(&f.paused)
+	app.Flag("aws.max-attempts", "Attempts per AWS call, retries of throttling and 5xx included, with exponential backoff.").Default("6").IntVar(&f.maxAttempts)
+	f.web = webflag.AddFlags(app, ":9854")
+	promslogflag.AddFlags(app, f.log)
+	app.Version(version.Print("aurora_scaler"))
+	app.HelpFlag.Short('h')
+	app.ErrorWriter(stderr)
+	_, err := app.Parse(args)
+	return f, err
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "aurora_scaler:", err)
+		return 2
+	}
+	cfg, err := scaler.LoadConfig(f.configFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "aurora_scaler: config:", err)
+		return 1
+	}
+	var token string
+	if cfg.BearerTokenFile != "" {
+		if token, err = scaler.ReadBearerToken(cfg.BearerTokenFile); err != nil {
+			fmt.Fprintln(stderr, "aurora_scaler: config:", err)
+			return 1
+		}
+	}
+	if f.configCheck {
+		fmt.Fprintf(stdout, "%s: OK (%d clusters, %d asgs)\n", f.configFile, len(cfg.Clusters), len(cfg.ASGs))
+		return 0
+	}
+	log := promslog.New(f.log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("AWS configuration", "err", err)
+		return 1
+	}
+	awsCfg.HTTPClient = awshttp.Wrap(awsCfg.HTTPClient)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("aurora_scaler"), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := scaler.Options{
+		Config: cfg, Cloud: scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second}),
+		Clock: realClock{}, Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
+	}
+	if cfg.PrometheusURL != "" {
+		opts.DataAge = scaler.PrometheusDataAge{URL: cfg.PrometheusURL}
+	}
+	s := scaler.New(opts)
+	log.Info("starting aurora_scaler", "version", version.Info(), "config", f.configFile, "scaler", s.String())
+	go s.Run(ctx)
+
+	mux := http.NewServeMux()
+	mux.Handle(f.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	api := s.Handler()
+	mux.Handle("/webhook", api)
+	mux.Handle("/api/v1/", api)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Ready\n") })
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name: "Aurora Scaler", Description: "Acts on Alertmanager webhooks within guardrails", Version: version.Info(),
+		Links: []web.LandingLinks{{Address: f.metricsPath, Text: "Metrics"}, {Address: "/api/v1/decisions", Text: "Decisions"}},
+	})
+	if err != nil {
+		log.Error("landing page", "err", err)
+		return 1
+	}
+	mux.Handle("/", landing)
+	// Alertmanager's default webhook timeout is 10s: answer well within.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, f.web, log) }()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server failed", "err", err)
+			return 1
+		}
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
+	return 0
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }

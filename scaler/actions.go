@@ -1,0 +1,305 @@
+package scaler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/smithy-go"
+)
+
+// Cloud is what the scaler needs from AWS: live state and changes.
+type Cloud interface {
+	Cluster(ctx context.Context, account, region, id string) (*ClusterState, error)
+	ASG(ctx context.Context, account, region, name string) (*ASGState, error)
+	Execute(ctx context.Context, d Decision) error
+}
+
+// ErrNotImplemented is returned for decisions the scaler can take but
+// not yet execute safely.
+var ErrNotImplemented = errors.New("not implemented")
+
+// RetryPolicy bounds the SDK's retries of throttled and 5xx calls: the
+// scaler retries with backoff, never forever.
+type RetryPolicy struct {
+	MaxAttempts int
+	MaxBackoff  time.Duration
+}
+
+// DefaultRetryPolicy gives a throttled control plane about a minute.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 6, MaxBackoff: 20 * time.Second}
+}
+
+// AWS implements Cloud with aws-sdk-go-v2, one client per region. The
+// account in a target is checked by the config and labels; credentials
+// come from the base configuration.
+type AWS struct {
+	base  aws.Config
+	retry RetryPolicy
+
+	mu  sync.Mutex
+	rds map[string]*rds.Client
+	asg map[string]*autoscaling.Client
+}
+
+// NewAWS builds clients from a loaded configuration (whose HTTPClient the
+// caller has wrapped with awshttp.Wrap).
+func NewAWS(base aws.Config, rp RetryPolicy) *AWS {
+	if rp.MaxAttempts < 1 {
+		rp = DefaultRetryPolicy()
+	}
+	return &AWS{base: base, retry: rp, rds: map[string]*rds.Client{}, asg: map[string]*autoscaling.Client{}}
+}
+
+func (a *AWS) retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = a.retry.MaxAttempts
+		o.MaxBackoff = a.retry.MaxBackoff
+		// A scaling action waits on its own backoff, not on a shared
+		// token bucket drained by an earlier throttling storm.
+		o.RateLimiter = noRateLimit{}
+	})
+}
+
+type noRateLimit struct{}
+
+func (noRateLimit) GetToken(context.Context, uint) (func() error, error) {
+	return func() error { return nil }, nil
+}
+func (noRateLimit) AddTokens(uint) error { return nil }
+
+func (a *AWS) rdsClient(region string) *rds.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.rds[region]
+	if c == nil {
+		c = rds.NewFromConfig(a.base, func(o *rds.Options) { o.Region = region; o.Retryer = a.retryer() })
+		a.rds[region] = c
+	}
+	return c
+}
+
+func (a *AWS) asgClient(region string) *autoscaling.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.asg[region]
+	if c == nil {
+		c = autoscaling.NewFromConfig(a.base, func(o *autoscaling.Options) { o.Region = region; o.Retryer = a.retryer() })
+		a.asg[region] = c
+	}
+	return c
+}
+
+// Cluster reads the cluster and its instances with their tags, which
+// carry the scaler's own history (decision id, time, readers before).
+func (a *AWS) Cluster(ctx context.Context, _, region, id string) (*ClusterState, error) {
+	c := a.rdsClient(region)
+	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	if err != nil {
+		return nil, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
+	}
+	if len(out.DBClusters) != 1 {
+		return nil, fmt.Errorf("DescribeDBClusters %s: %d clusters returned", id, len(out.DBClusters))
+	}
+	cl := out.DBClusters[0]
+	st := &ClusterState{ID: id, Status: aws.ToString(cl.Status)}
+	if sv := cl.ServerlessV2ScalingConfiguration; sv != nil {
+		st.Serverless, st.MinACU, st.MaxACU = true, aws.ToFloat64(sv.MinCapacity), aws.ToFloat64(sv.MaxCapacity)
+	}
+	writers := map[string]bool{}
+	for _, m := range cl.DBClusterMembers {
+		writers[aws.ToString(m.DBInstanceIdentifier)] = aws.ToBool(m.IsClusterWriter)
+	}
+	p := rds.NewDescribeDBInstancesPaginator(c, &rds.DescribeDBInstancesInput{
+		Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{id}}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
+		}
+		for _, in := range page.DBInstances {
+			iid := aws.ToString(in.DBInstanceIdentifier)
+			inst := Instance{
+				ID: iid, Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
+				Tier: int(aws.ToInt32(in.PromotionTier)), Writer: writers[iid], From: -1,
+			}
+			for _, t := range in.TagList {
+				switch v := aws.ToString(t.Value); aws.ToString(t.Key) {
+				case TagManaged:
+					inst.Managed = v == "true"
+				case TagDecisionID:
+					inst.DecisionID = v
+				case TagDecidedAt:
+					inst.DecidedAt, _ = time.Parse(time.RFC3339Nano, v)
+				case TagFrom:
+					if n, err := strconv.Atoi(v); err == nil {
+						inst.From = n
+					}
+				}
+			}
+			st.Instances = append(st.Instances, inst)
+		}
+	}
+	return st, nil
+}
+
+// ASG reads one Auto Scaling group.
+func (a *AWS) ASG(ctx context.Context, _, region, name string) (*ASGState, error) {
+	out, err := a.asgClient(region).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+	if err != nil {
+		return nil, fmt.Errorf("DescribeAutoScalingGroups %s: %w", name, err)
+	}
+	if len(out.AutoScalingGroups) != 1 {
+		return nil, fmt.Errorf("DescribeAutoScalingGroups %s: %d groups returned", name, len(out.AutoScalingGroups))
+	}
+	g := out.AutoScalingGroups[0]
+	return &ASGState{Name: name, Min: int(aws.ToInt32(g.MinSize)), Max: int(aws.ToInt32(g.MaxSize)), Desired: int(aws.ToInt32(g.DesiredCapacity))}, nil
+}
+
+// Execute makes the change a decision asks for. Every call is idempotent
+// towards the decision's absolute target.
+func (a *AWS) Execute(ctx context.Context, d Decision) error {
+	switch d.Action {
+	case ActionAddReaders:
+		return a.addReaders(ctx, d)
+	case ActionRaiseMaxACU:
+		_, err := a.rdsClient(d.Region).ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+			DBClusterIdentifier: aws.String(clusterName(d.Target)),
+			ApplyImmediately:    aws.Bool(true),
+			ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{
+				MinCapacity: aws.Float64(d.MinACU), MaxCapacity: aws.Float64(d.To),
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("ModifyDBCluster: %w", err)
+		}
+		return nil
+	case ActionScaleASG:
+		_, err := a.asgClient(d.Region).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
+			AutoScalingGroupName: aws.String(clusterName(d.Target)),
+			DesiredCapacity:      aws.Int32(int32(d.To)),
+			// The scaler applies its own cooldowns; the group's would
+			// silently drop an avalanche's second step.
+			HonorCooldown: aws.Bool(false),
+		})
+		if err != nil {
+			return fmt.Errorf("SetDesiredCapacity: %w", err)
+		}
+		return nil
+	case ActionRemoveReaders:
+		return fmt.Errorf("%w: safe reader scale-in (drain through Route 53 first) is not built yet", ErrNotImplemented)
+	}
+	return fmt.Errorf("%w: action %s", ErrNotImplemented, d.Action)
+}
+
+func (a *AWS) addReaders(ctx context.Context, d Decision) error {
+	c := a.rdsClient(d.Region)
+	cluster := clusterName(d.Target)
+	var errs []error
+	for _, id := range d.Instances {
+		_, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+			DBInstanceIdentifier: aws.String(id),
+			DBClusterIdentifier:  aws.String(cluster),
+			DBInstanceClass:      aws.String(d.Class),
+			Engine:               aws.String("aurora-postgresql"),
+			PromotionTier:        aws.Int32(ManagedTier),
+			Tags: []rdstypes.Tag{
+				{Key: aws.String(TagManaged), Value: aws.String("true")},
+				{Key: aws.String(TagDecisionID), Value: aws.String(d.ID)},
+				{Key: aws.String(TagDecidedAt), Value: aws.String(d.At.UTC().Format(time.RFC3339Nano))},
+				{Key: aws.String(TagFrom), Value: aws.String(strconv.Itoa(int(d.From)))},
+			},
+		})
+		// Another replica or an earlier delivery created it: the
+		// identifier is the decision, so that is success.
+		if err != nil && !IsAlreadyExists(err) {
+			errs = append(errs, fmt.Errorf("CreateDBInstance %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsAlreadyExists recognises RDS's answer to creating an existing
+// instance.
+func IsAlreadyExists(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() == "DBInstanceAlreadyExists" || ae.ErrorCode() == "DBInstanceAlreadyExistsFault"
+	}
+	return false
+}
+
+// clusterName strips the kind from a target ("cluster/events-db").
+func clusterName(target string) string {
+	for i := 0; i < len(target); i++ {
+		if target[i] == '/' {
+			return target[i+1:]
+		}
+	}
+	return target
+}
+
+// DataAgeSource tells how old the exporter's data behind a signal is.
+type DataAgeSource interface {
+	DataAge(ctx context.Context, account, region, cluster string) (time.Duration, error)
+}
+
+// PrometheusDataAge asks Prometheus for the exporter's CloudWatch data
+// age (aurora_exporter_source_data_age_seconds).
+type PrometheusDataAge struct {
+	URL    string
+	Client *http.Client
+}
+
+func (p PrometheusDataAge) DataAge(ctx context.Context, _, _, _ string) (time.Duration, error) {
+	q := url.Values{"query": {`max(aurora_exporter_source_data_age_seconds{source="cloudwatch"})`}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/query?"+q.Encode(), nil)
+	if err != nil {
+		return 0, err
+	}
+	client := p.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("prometheus: HTTP %d", resp.StatusCode)
+	}
+	var body struct {
+		Status string `json:"status"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&body); err != nil {
+		return 0, fmt.Errorf("prometheus: %w", err)
+	}
+	if body.Status != "success" || len(body.Data.Result) == 0 {
+		return 0, errors.New("prometheus: no exporter data age series")
+	}
+	s, _ := body.Data.Result[0].Value[1].(string)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("prometheus: value %q: %w", s, err)
+	}
+	return time.Duration(v * float64(time.Second)), nil
+}

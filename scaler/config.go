@@ -1,0 +1,329 @@
+// Package scaler acts on Alertmanager webhooks: it decodes and validates a
+// notification, reads the live state of the named target from AWS, decides
+// with pure guardrail functions (decide.go) and makes an idempotent change
+// (actions.go), recording every decision, taken or refused.
+package scaler
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxAuroraReaders is Aurora's hard limit of readers per cluster.
+const MaxAuroraReaders = 15
+
+// Config is the scaler's configuration file.
+type Config struct {
+	Clusters []ClusterTarget `yaml:"clusters"`
+	ASGs     []ASGTarget     `yaml:"asgs"`
+	// Cooldowns per target and direction, with Application Auto Scaling's
+	// semantics (decide.go).
+	Cooldowns Cooldowns `yaml:"cooldowns"`
+	// StabilizationWindow: a scale-in signal must have held this long, and
+	// scale-in acts on the highest recommendation seen in the window.
+	StabilizationWindow time.Duration `yaml:"stabilization_window"`
+	// MaxActionsPerHour trips a per-target breaker: more actions than this
+	// in an hour means something is oscillating or looping.
+	MaxActionsPerHour int    `yaml:"max_actions_per_hour"`
+	DryRun            bool   `yaml:"dry_run"`
+	BearerTokenFile   string `yaml:"bearer_token_file"`
+	// PrometheusURL is asked for the exporter's data age; without it the
+	// data age is unknown and nothing that removes capacity is done.
+	PrometheusURL string `yaml:"prometheus_url"`
+	// MaxDataAge is the oldest exporter data a scale-in may rely on.
+	MaxDataAge time.Duration `yaml:"max_data_age"`
+}
+
+// ClusterTarget is an Aurora cluster the scaler may change.
+type ClusterTarget struct {
+	Name    string `yaml:"name"`
+	Account string `yaml:"account"`
+	Region  string `yaml:"region"`
+	// MaxReaders bounds add_readers (all readers, self-managed included).
+	MaxReaders int `yaml:"max_readers"`
+	// MinReaders bounds remove_readers; never below 1 (field notes 2).
+	MinReaders int `yaml:"min_readers"`
+	// ReaderClass of new readers; empty: like the cluster's existing reader.
+	ReaderClass string  `yaml:"reader_class"`
+	ACUStep     float64 `yaml:"acu_step"`
+	ACUCeiling  float64 `yaml:"acu_ceiling"`
+}
+
+// ASGTarget is an EC2 Auto Scaling group the scaler may change.
+type ASGTarget struct {
+	Name    string `yaml:"name"`
+	Account string `yaml:"account"`
+	Region  string `yaml:"region"`
+	// MaxStep bounds one action's step whatever the alert asks.
+	MaxStep int `yaml:"max_step"`
+}
+
+type Cooldowns struct {
+	ScaleOut time.Duration `yaml:"scale_out"`
+	ScaleIn  time.Duration `yaml:"scale_in"`
+}
+
+// DefaultConfig holds the field notes' defaults (section 3).
+func DefaultConfig() Config {
+	return Config{
+		Cooldowns:           Cooldowns{ScaleOut: 30 * time.Second, ScaleIn: 2 * time.Minute},
+		StabilizationWindow: 5 * time.Minute,
+		MaxActionsPerHour:   10,
+		MaxDataAge:          3 * time.Minute,
+	}
+}
+
+func applyClusterDefaults(c *ClusterTarget) {
+	if c.MaxReaders == 0 {
+		c.MaxReaders = MaxAuroraReaders
+	}
+	if c.MinReaders == 0 {
+		c.MinReaders = 1
+	}
+	if c.ACUStep == 0 {
+		c.ACUStep = 8
+	}
+}
+
+func applyASGDefaults(a *ASGTarget) {
+	if a.MaxStep == 0 {
+		a.MaxStep = 5
+	}
+}
+
+// Cluster finds a configured cluster; account and region, when given,
+// must match too.
+func (c *Config) Cluster(name, account, region string) (*ClusterTarget, bool) {
+	for i := range c.Clusters {
+		t := &c.Clusters[i]
+		if t.Name == name && (account == "" || account == t.Account) && (region == "" || region == t.Region) {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// ASG finds a configured Auto Scaling group.
+func (c *Config) ASG(name, account, region string) (*ASGTarget, bool) {
+	for i := range c.ASGs {
+		t := &c.ASGs[i]
+		if t.Name == name && (account == "" || account == t.Account) && (region == "" || region == t.Region) {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// ConfigError is a configuration problem with its position in the file.
+type ConfigError struct {
+	File   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// LoadConfig reads and validates a config file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, data)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// ParseConfig decodes strictly and validates; errors carry file:line:col.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	cfg := DefaultConfig()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	for i := range cfg.Clusters {
+		applyClusterDefaults(&cfg.Clusters[i])
+	}
+	for i := range cfg.ASGs {
+		applyASGDefaults(&cfg.ASGs[i])
+	}
+	if err := cfg.validate(name, &root); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func yamlError(name string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: name, Line: line, Column: 1, Msg: strings.TrimPrefix(msg, "line "+m[1]+": ")}
+	}
+	return &ConfigError{File: name, Msg: msg}
+}
+
+// at finds the node for a path of mapping keys and sequence indexes, so
+// validation errors point at the offending line.
+func at(root *yaml.Node, path ...any) (int, int) {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line, col := n.Line, n.Column
+	for _, p := range path {
+		switch key := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line, col
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					line, col = n.Content[i].Line, n.Content[i].Column
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return line, col
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || key >= len(n.Content) {
+				return line, col
+			}
+			n = n.Content[key]
+			line, col = n.Line, n.Column
+		}
+	}
+	return line, col
+}
+
+var (
+	regionName   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	accountID    = regexp.MustCompile(`^\d{12}$`)
+	identifier   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,62}$`)
+	asgName      = regexp.MustCompile(`^[\x20-\x7e]{1,255}$`)
+	instanceType = regexp.MustCompile(`^db\.[a-z0-9]+(\.[a-z0-9]+)?$`)
+)
+
+func (c *Config) validate(name string, root *yaml.Node) error {
+	fail := func(msg string, path ...any) error {
+		l, col := at(root, path...)
+		return &ConfigError{File: name, Line: l, Column: col, Msg: msg}
+	}
+	if len(c.Clusters) == 0 && len(c.ASGs) == 0 {
+		return fail("at least one target is required (clusters: [...] or asgs: [...]); the scaler only touches what is listed")
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Clusters {
+		if !identifier.MatchString(t.Name) || strings.Contains(t.Name, "--") || strings.HasSuffix(t.Name, "-") {
+			return fail(fmt.Sprintf("cluster name %q is not a DB cluster identifier", t.Name), "clusters", i, "name")
+		}
+		if !accountID.MatchString(t.Account) {
+			return fail(fmt.Sprintf("account %q must be a 12-digit AWS account id", t.Account), "clusters", i, "account")
+		}
+		if !regionName.MatchString(t.Region) {
+			return fail(fmt.Sprintf("%q is not an AWS region name", t.Region), "clusters", i, "region")
+		}
+		key := "cluster/" + t.Account + "/" + t.Region + "/" + t.Name
+		if seen[key] {
+			return fail(fmt.Sprintf("cluster %s is listed twice", t.Name), "clusters", i)
+		}
+		seen[key] = true
+		if t.MaxReaders < 1 || t.MaxReaders > MaxAuroraReaders {
+			return fail(fmt.Sprintf("max_readers %d outside [1, %d] (Aurora's limit is %d readers)", t.MaxReaders, MaxAuroraReaders, MaxAuroraReaders), "clusters", i, "max_readers")
+		}
+		if t.MinReaders < 1 || t.MinReaders > t.MaxReaders {
+			return fail(fmt.Sprintf("min_readers %d outside [1, max_readers]: a cluster without readers stops AWS reader auto scaling", t.MinReaders), "clusters", i, "min_readers")
+		}
+		if t.ReaderClass != "" && !instanceType.MatchString(t.ReaderClass) {
+			return fail(fmt.Sprintf("reader_class %q is not a DB instance class (db.serverless, db.r6g.large, ...)", t.ReaderClass), "clusters", i, "reader_class")
+		}
+		if t.ACUStep <= 0 || t.ACUStep > 256 || t.ACUStep*2 != float64(int(t.ACUStep*2)) {
+			return fail(fmt.Sprintf("acu_step %g must be a positive multiple of 0.5", t.ACUStep), "clusters", i, "acu_step")
+		}
+		if t.ACUCeiling == 0 {
+			return fail("acu_ceiling is required: raise_max_acu never goes above it", "clusters", i)
+		}
+		if t.ACUCeiling < 1 || t.ACUCeiling > 256 || t.ACUCeiling*2 != float64(int(t.ACUCeiling*2)) {
+			return fail(fmt.Sprintf("acu_ceiling %g must be a multiple of 0.5 in [1, 256]", t.ACUCeiling), "clusters", i, "acu_ceiling")
+		}
+	}
+	for i, t := range c.ASGs {
+		if !asgName.MatchString(t.Name) {
+			return fail(fmt.Sprintf("asg name %q is not an Auto Scaling group name", t.Name), "asgs", i, "name")
+		}
+		if !accountID.MatchString(t.Account) {
+			return fail(fmt.Sprintf("account %q must be a 12-digit AWS account id", t.Account), "asgs", i, "account")
+		}
+		if !regionName.MatchString(t.Region) {
+			return fail(fmt.Sprintf("%q is not an AWS region name", t.Region), "asgs", i, "region")
+		}
+		key := "asg/" + t.Account + "/" + t.Region + "/" + t.Name
+		if seen[key] {
+			return fail(fmt.Sprintf("asg %s is listed twice", t.Name), "asgs", i)
+		}
+		seen[key] = true
+		if t.MaxStep < 1 || t.MaxStep > 100 {
+			return fail(fmt.Sprintf("max_step %d outside [1, 100]", t.MaxStep), "asgs", i, "max_step")
+		}
+	}
+	if c.Cooldowns.ScaleOut < 0 || c.Cooldowns.ScaleOut > time.Hour {
+		return fail("scale_out cooldown must be in [0, 1h]", "cooldowns", "scale_out")
+	}
+	if c.Cooldowns.ScaleIn < 0 || c.Cooldowns.ScaleIn > 24*time.Hour {
+		return fail("scale_in cooldown must be in [0, 24h]", "cooldowns", "scale_in")
+	}
+	if c.StabilizationWindow < 0 || c.StabilizationWindow > 24*time.Hour {
+		return fail("stabilization_window must be in [0, 24h]", "stabilization_window")
+	}
+	if c.MaxActionsPerHour < 1 {
+		return fail("max_actions_per_hour must be at least 1", "max_actions_per_hour")
+	}
+	if c.MaxDataAge <= 0 {
+		return fail("max_data_age must be positive", "max_data_age")
+	}
+	if c.PrometheusURL != "" && !strings.HasPrefix(c.PrometheusURL, "http://") && !strings.HasPrefix(c.PrometheusURL, "https://") {
+		return fail(fmt.Sprintf("prometheus_url %q must start with http:// or https://", c.PrometheusURL), "prometheus_url")
+	}
+	return nil
+}
+
+// ReadBearerToken reads the shared secret Alertmanager sends
+// (http_config.authorization.credentials_file on its side).
+func ReadBearerToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("bearer token file %s is empty", path)
+	}
+	return tok, nil
+}

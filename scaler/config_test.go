@@ -1,0 +1,77 @@
+package scaler
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodConfig = `
+clusters:
+  - name: events-db
+    account: "123456789012"
+    region: us-east-1
+    max_readers: 5
+    acu_step: 8
+    acu_ceiling: 64
+asgs:
+  - name: events-web
+    account: "123456789012"
+    region: us-east-1
+cooldowns:
+  scale_out: 45s
+dry_run: true
+`
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := ParseConfig("s.yml", []byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cooldowns.ScaleOut != 45*time.Second || c.Cooldowns.ScaleIn != 2*time.Minute {
+		t.Errorf("cooldowns %+v, want 45s out and the default 2m in", c.Cooldowns)
+	}
+	if !c.DryRun || c.MaxActionsPerHour != 10 || c.StabilizationWindow != 5*time.Minute {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	cl, ok := c.Cluster("events-db", "", "us-east-1")
+	if !ok || cl.MaxReaders != 5 || cl.MinReaders != 1 || cl.ACUCeiling != 64 {
+		t.Errorf("cluster %+v ok=%v", cl, ok)
+	}
+	if _, ok := c.Cluster("events-db", "999999999999", ""); ok {
+		t.Error("another account's cluster of the same name matched")
+	}
+	if g, ok := c.ASG("events-web", "123456789012", "us-east-1"); !ok || g.MaxStep != 5 {
+		t.Errorf("asg %+v ok=%v", g, ok)
+	}
+}
+
+func TestParseConfigErrorsNameTheLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		line       int
+		msg        string
+	}{
+		{"unknown field", "clusters:\n  - name: a\n    acount: x\n", 3, "field acount not found"},
+		{"no targets", "dry_run: true\n", 1, "at least one target"},
+		{"too many readers", "clusters:\n  - name: a\n    account: \"123456789012\"\n    region: us-east-1\n    acu_ceiling: 64\n    max_readers: 16\n", 6, "Aurora's limit"},
+		{"no ceiling", "clusters:\n  - name: a\n    account: \"123456789012\"\n    region: us-east-1\n", 2, "acu_ceiling is required"},
+		{"bad region", "asgs:\n  - name: web\n    account: \"123456789012\"\n    region: useast\n", 4, "not an AWS region"},
+		{"bad account", "asgs:\n  - name: web\n    account: \"12\"\n    region: us-east-1\n", 3, "12-digit"},
+		{"bad duration", "asgs:\n  - name: web\n    account: \"123456789012\"\n    region: us-east-1\ncooldowns:\n  scale_in: soon\n", 6, ""},
+		{"duplicate", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\n  - {name: web, account: \"123456789012\", region: us-east-1}\n", 3, "listed twice"},
+		{"bad prometheus", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nprometheus_url: localhost:9090\n", 3, "http://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("s.yml", []byte(tc.yaml))
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a ConfigError", err)
+			}
+			if ce.Line != tc.line || !strings.Contains(ce.Msg, tc.msg) {
+				t.Errorf("got %v, want line %d containing %q", err, tc.line, tc.msg)
+			}
+		})
+	}
+}

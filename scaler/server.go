@@ -1,0 +1,480 @@
+package scaler
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Clock is the scaler's only source of time.
+type Clock interface{ Now() time.Time }
+
+// Options wire a Scaler.
+type Options struct {
+	Config      *Config
+	Cloud       Cloud
+	Clock       Clock
+	Log         *slog.Logger
+	Registerer  prometheus.Registerer
+	BearerToken string        // empty: no bearer check (exporter-toolkit may still guard)
+	DataAge     DataAgeSource // nil: data age unknown, so no scale-in
+	DryRun      bool          // or'ed with the config's dry_run
+	Paused      bool
+	QueueSize   int           // notifications waiting for the worker
+	Timeout     time.Duration // per alert: observe, decide, act
+	KeepDecided int           // decisions kept for /api/v1/decisions
+}
+
+// Scaler receives notifications, queues them and acts on them one by one.
+type Scaler struct {
+	cfg     *Config
+	cloud   Cloud
+	clock   Clock
+	log     *slog.Logger
+	token   string
+	dataAge DataAgeSource
+	dryRun  bool
+	paused  atomic.Bool
+	timeout time.Duration
+	queue   chan job
+	m       *metrics
+
+	mu        sync.Mutex
+	inflight  map[string]bool      // alert keys queued or being processed
+	applied   map[string]time.Time // alert keys acted on (replays are no-ops)
+	history   map[string][]Event   // actions taken by this process, by target
+	decisions []Decision           // most recent last
+	keep      int
+}
+
+type job struct {
+	reqs     []Request
+	received time.Time
+}
+
+type metrics struct {
+	webhooks  *prometheus.CounterVec
+	decisions *prometheus.CounterVec
+	actions   *prometheus.CounterVec
+	latency   prometheus.Histogram
+	paused    prometheus.Gauge
+	dryRun    prometheus.Gauge
+	breaker   *prometheus.GaugeVec
+	degraded  prometheus.Counter
+	queued    prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "aurora_scaler", Name: "webhooks_total",
+			Help: "Webhook requests by outcome (accepted, duplicate, ignored, unauthorized, malformed, too_large, unknown_target, method_not_allowed, queue_full)."}, []string{"outcome"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "aurora_scaler", Name: "decisions_total",
+			Help: "Decisions by action and outcome (act, dry_run, refused, noop)."}, []string{"action", "outcome"}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "aurora_scaler", Name: "actions_total",
+			Help: "Executed actions by action and outcome (success, error, not_implemented)."}, []string{"action", "outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "aurora_scaler", Name: "decision_latency_seconds",
+			Help:    "Time from receiving a notification to deciding on one of its alerts (live state read included).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
+		paused:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "paused", Help: "1 when the kill switch pauses all actions."}),
+		dryRun:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "dry_run", Help: "1 when decisions are recorded but not executed."}),
+		breaker:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "breaker_open", Help: "1 when the target reached max_actions_per_hour."}, []string{"target"}),
+		degraded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "aurora_scaler", Name: "degraded_notifications_total", Help: "Notifications whose alerts Alertmanager truncated (truncatedAlerts > 0)."}),
+		queued:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "queue_length", Help: "Notifications waiting for the worker."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.webhooks, m.decisions, m.actions, m.latency, m.paused, m.dryRun, m.breaker, m.degraded, m.queued)
+	}
+	return m
+}
+
+// New builds a Scaler; Run (or Drain in tests) works its queue.
+func New(o Options) *Scaler {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.KeepDecided <= 0 {
+		o.KeepDecided = 500
+	}
+	s := &Scaler{
+		cfg: o.Config, cloud: o.Cloud, clock: o.Clock, log: o.Log, token: o.BearerToken, dataAge: o.DataAge,
+		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, queue: make(chan job, o.QueueSize), m: newMetrics(o.Registerer),
+		inflight: map[string]bool{}, applied: map[string]time.Time{}, history: map[string][]Event{}, keep: o.KeepDecided,
+	}
+	s.SetPaused(o.Paused)
+	if s.dryRun {
+		s.m.dryRun.Set(1)
+	}
+	return s
+}
+
+// SetPaused is the kill switch.
+func (s *Scaler) SetPaused(p bool) {
+	s.paused.Store(p)
+	if p {
+		s.m.paused.Set(1)
+	} else {
+		s.m.paused.Set(0)
+	}
+}
+
+func (s *Scaler) Paused() bool { return s.paused.Load() }
+
+// Handler serves /webhook and /api/v1/*.
+func (s *Scaler) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/webhook", s.serveWebhook)
+	mux.HandleFunc("/api/v1/decisions", s.serveDecisions)
+	mux.HandleFunc("/api/v1/pause", func(w http.ResponseWriter, r *http.Request) { s.serveSwitch(w, r, true) })
+	mux.HandleFunc("/api/v1/resume", func(w http.ResponseWriter, r *http.Request) { s.serveSwitch(w, r, false) })
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Scaler) fail(w http.ResponseWriter, code int, outcome, msg string) {
+	s.m.webhooks.WithLabelValues(outcome).Inc()
+	s.log.Warn("webhook refused", "outcome", outcome, "status", code, "err", msg)
+	writeJSON(w, code, map[string]string{"status": "error", "error": msg})
+}
+
+// authorized checks the bearer token in constant time; hashing first
+// keeps the comparison's duration independent of the token's length.
+func (s *Scaler) authorized(r *http.Request) bool {
+	if s.token == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.token))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+func (s *Scaler) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.fail(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		return
+	}
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
+		s.fail(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+		return
+	}
+	received := s.clock.Now()
+	msg, err := DecodeWebhook(http.MaxBytesReader(w, r.Body, MaxWebhookBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.Is(err, ErrTooLarge) || errors.As(err, &mbe) {
+			s.fail(w, http.StatusRequestEntityTooLarge, "too_large", ErrTooLarge.Error())
+			return
+		}
+		s.fail(w, http.StatusBadRequest, "malformed", err.Error())
+		return
+	}
+	if msg.TruncatedAlerts > 0 {
+		s.m.degraded.Inc()
+		s.log.Warn("degraded notification: Alertmanager truncated alerts (raise max_alerts or split the route)",
+			"group_key", msg.GroupKey, "truncated_alerts", msg.TruncatedAlerts, "received_alerts", len(msg.Alerts))
+	}
+	var reqs []Request
+	var routeErrs []string
+	for _, a := range msg.Alerts {
+		req, ok, err := Route(s.cfg, a)
+		if err != nil {
+			routeErrs = append(routeErrs, err.Error())
+			continue
+		}
+		if ok {
+			reqs = append(reqs, req)
+		}
+	}
+	if len(routeErrs) > 0 {
+		// Refuse the whole notification: acting on part of a group whose
+		// other alerts name the wrong target hides a routing mistake.
+		s.fail(w, http.StatusUnprocessableEntity, "unknown_target", strings.Join(routeErrs, "; "))
+		return
+	}
+	if len(reqs) == 0 {
+		s.m.webhooks.WithLabelValues("ignored").Inc()
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "reason": "no alert asks for an action"})
+		return
+	}
+	fresh := s.claim(reqs)
+	if len(fresh) == 0 {
+		s.m.webhooks.WithLabelValues("duplicate").Inc()
+		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "alerts": len(reqs)})
+		return
+	}
+	select {
+	case s.queue <- job{reqs: fresh, received: received}:
+		s.m.queued.Set(float64(len(s.queue)))
+	default:
+		s.release(fresh)
+		s.fail(w, http.StatusServiceUnavailable, "queue_full", "queue full: retry later")
+		return
+	}
+	s.m.webhooks.WithLabelValues("accepted").Inc()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "queued", "alerts": len(fresh), "duplicates": len(reqs) - len(fresh)})
+}
+
+// claim marks alerts in flight and returns those not already queued or
+// being worked on: concurrent copies of a notification queue once.
+func (s *Scaler) claim(reqs []Request) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var fresh []Request
+	for _, r := range reqs {
+		if k := r.Key(); !s.inflight[k] {
+			s.inflight[k] = true
+			fresh = append(fresh, r)
+		}
+	}
+	return fresh
+}
+
+func (s *Scaler) release(reqs []Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range reqs {
+		delete(s.inflight, r.Key())
+	}
+}
+
+func (s *Scaler) serveDecisions(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"status": "error", "error": "use GET"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"paused": s.Paused(), "dry_run": s.dryRun, "decisions": s.Decisions()})
+}
+
+func (s *Scaler) serveSwitch(w http.ResponseWriter, r *http.Request, pause bool) {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"status": "error", "error": "use POST"})
+		return
+	}
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "error", "error": "missing or wrong bearer token"})
+		return
+	}
+	s.SetPaused(pause)
+	s.log.Warn("kill switch", "paused", pause, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]bool{"paused": pause})
+}
+
+// Decisions returns the recent decisions, newest first.
+func (s *Scaler) Decisions() []Decision {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Decision, len(s.decisions))
+	for i, d := range s.decisions {
+		out[len(out)-1-i] = d
+	}
+	return out
+}
+
+// Run works the queue until ctx ends.
+func (s *Scaler) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-s.queue:
+			s.m.queued.Set(float64(len(s.queue)))
+			s.process(ctx, j)
+		}
+	}
+}
+
+// Drain works what is queued now and returns how many notifications it
+// processed; tests call it instead of Run to stay deterministic.
+func (s *Scaler) Drain(ctx context.Context) int {
+	n := 0
+	for {
+		select {
+		case j := <-s.queue:
+			s.m.queued.Set(float64(len(s.queue)))
+			s.process(ctx, j)
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+func (s *Scaler) process(ctx context.Context, j job) {
+	for _, r := range j.reqs {
+		s.handle(ctx, r, j.received)
+		s.release([]Request{r})
+	}
+}
+
+func (s *Scaler) policy() Policy {
+	c := s.cfg
+	return Policy{
+		ScaleOutCooldown: c.Cooldowns.ScaleOut, ScaleInCooldown: c.Cooldowns.ScaleIn, StabilizationWindow: c.StabilizationWindow,
+		MaxActionsPerHour: c.MaxActionsPerHour, MaxDataAge: c.MaxDataAge, Paused: s.Paused(), DryRun: s.dryRun,
+	}
+}
+
+// handle observes, decides, acts and records one alert.
+func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
+	ctx, cancel := context.WithTimeout(parent, s.timeout)
+	defer cancel()
+	in := Input{Req: r, Policy: s.policy()}
+	key := r.Key()
+	s.mu.Lock()
+	appliedAt, replay := s.applied[key]
+	s.mu.Unlock()
+	if replay {
+		in.Now = s.clock.Now()
+		d := Decide(Input{Now: in.Now, Req: Request{Action: r.Action, Status: StatusResolved}})
+		d = Decision{ID: DecisionID(r), At: in.Now, Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
+			AlertName: r.AlertName, Fingerprint: r.Fingerprint, StartsAt: r.StartsAt, Outcome: OutcomeNoop,
+			Reason: "already applied at " + appliedAt.Format(time.RFC3339) + " (replayed alert)"}
+		s.record(d, received)
+		return
+	}
+	if r.Status == StatusFiring && !in.Policy.Paused {
+		switch r.Kind {
+		case "cluster":
+			in.Cluster, _ = s.cfg.Cluster(r.Name, r.Account, r.Region)
+			in.ClusterState, in.StateErr = s.cloud.Cluster(ctx, r.Account, r.Region, r.Name)
+		case "asg":
+			in.ASG, _ = s.cfg.ASG(r.Name, r.Account, r.Region)
+			in.ASGState, in.StateErr = s.cloud.ASG(ctx, r.Account, r.Region, r.Name)
+		}
+		if r.Action == ActionRemoveReaders && s.dataAge != nil {
+			if age, err := s.dataAge.DataAge(ctx, r.Account, r.Region, r.Name); err == nil {
+				in.DataAge, in.DataAgeKnown = age, true
+			} else {
+				s.log.Warn("exporter data age unknown", "target", r.Target(), "err", err)
+			}
+		}
+	}
+	in.History = s.historyFor(r.Target(), in.ClusterState)
+	in.Now = s.clock.Now()
+	d := Decide(in)
+	if d.Outcome == OutcomeAct {
+		err := s.cloud.Execute(ctx, d)
+		switch {
+		case err == nil:
+			d.Result = "success"
+			s.remember(r, d)
+		case errors.Is(err, ErrNotImplemented):
+			d.Result, d.Error = "not_implemented", err.Error()
+		default:
+			d.Result, d.Error = "error", err.Error()
+		}
+		s.m.actions.WithLabelValues(d.Action, d.Result).Inc()
+	}
+	s.record(d, received)
+	s.updateBreaker(r.Target(), s.historyFor(r.Target(), in.ClusterState))
+}
+
+// historyFor merges what AWS says (tags of scaler-made readers) with what
+// this process did, so a restarted or second replica sees the readers'
+// cooldowns and breaker counts too.
+func (s *Scaler) historyFor(target string, cs *ClusterState) []Event {
+	var out []Event
+	seen := map[string]bool{}
+	if cs != nil {
+		byID := map[string]*Event{}
+		for _, in := range cs.Instances {
+			if !in.Managed || in.DecisionID == "" || in.DecidedAt.IsZero() {
+				continue
+			}
+			e := byID[in.DecisionID]
+			if e == nil {
+				e = &Event{DecisionID: in.DecisionID, Dimension: DimReaders, Direction: DirOut, At: in.DecidedAt, From: float64(in.From), To: float64(in.From)}
+				byID[in.DecisionID] = e
+			}
+			e.To++
+		}
+		for id, e := range byID {
+			seen[id] = true
+			out = append(out, *e)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.history[target] {
+		if !seen[e.DecisionID] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *Scaler) remember(r Request, d Decision) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := r.Target()
+	h := append(s.history[t], Event{DecisionID: d.ID, Dimension: d.Dimension, Direction: d.Direction, At: d.At, From: d.From, To: d.To})
+	// Nothing older than a day matters to any guardrail.
+	for len(h) > 0 && d.At.Sub(h[0].At) > 24*time.Hour {
+		h = h[1:]
+	}
+	s.history[t] = h
+	s.applied[r.Key()] = d.At
+	for k, at := range s.applied {
+		if d.At.Sub(at) > 24*time.Hour {
+			delete(s.applied, k)
+		}
+	}
+}
+
+func (s *Scaler) updateBreaker(target string, h []Event) {
+	v := 0.0
+	if BreakerOpen(s.clock.Now(), h, s.cfg.MaxActionsPerHour) {
+		v = 1
+	}
+	s.m.breaker.WithLabelValues(target).Set(v)
+}
+
+func (s *Scaler) record(d Decision, received time.Time) {
+	s.m.decisions.WithLabelValues(d.Action, d.Outcome).Inc()
+	s.m.latency.Observe(max(d.At.Sub(received), 0).Seconds())
+	level := slog.LevelInfo
+	if d.Result == "error" {
+		level = slog.LevelError
+	}
+	s.log.Log(context.Background(), level, "decision", "id", d.ID, "action", d.Action, "target", d.Target, "account", d.Account,
+		"region", d.Region, "alertname", d.AlertName, "fingerprint", d.Fingerprint, "starts_at", d.StartsAt, "outcome", d.Outcome,
+		"reason", d.Reason, "from", d.From, "to", d.To, "instances", d.Instances, "result", d.Result, "err", d.Error)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.decisions = append(s.decisions, d)
+	if len(s.decisions) > s.keep {
+		s.decisions = s.decisions[len(s.decisions)-s.keep:]
+	}
+}
+
+// String helps logs of the configuration at start.
+func (s *Scaler) String() string {
+	return fmt.Sprintf("scaler{clusters: %d, asgs: %d, dry_run: %v, paused: %v}", len(s.cfg.Clusters), len(s.cfg.ASGs), s.dryRun, s.Paused())
+}
