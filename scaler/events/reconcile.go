@@ -1,0 +1,242 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/smithy-go"
+)
+
+// ManagedTagKey marks instances the scaler created (the same tag the
+// scale-in procedure selects on).
+const ManagedTagKey = "aurora-surge:managed"
+
+// RDSAPI is what the event steps call on RDS.
+type RDSAPI interface {
+	DescribeDBClusters(context.Context, *rds.DescribeDBClustersInput, ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)
+	DescribeDBInstances(context.Context, *rds.DescribeDBInstancesInput, ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error)
+	CreateDBInstance(context.Context, *rds.CreateDBInstanceInput, ...func(*rds.Options)) (*rds.CreateDBInstanceOutput, error)
+	ModifyDBCluster(context.Context, *rds.ModifyDBClusterInput, ...func(*rds.Options)) (*rds.ModifyDBClusterOutput, error)
+}
+
+// ASGAPI is what the event steps call on EC2 Auto Scaling.
+type ASGAPI interface {
+	DescribeAutoScalingGroups(context.Context, *autoscaling.DescribeAutoScalingGroupsInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	PutScheduledUpdateGroupAction(context.Context, *autoscaling.PutScheduledUpdateGroupActionInput, ...func(*autoscaling.Options)) (*autoscaling.PutScheduledUpdateGroupActionOutput, error)
+}
+
+// Clock is the scaler's injected time.
+type Clock interface{ Now() time.Time }
+
+// Reconciler runs the event plans against AWS.
+type Reconciler struct {
+	RDS   RDSAPI
+	ASG   ASGAPI
+	Clock Clock
+	Leads Leads
+	Log   *slog.Logger
+	// ScaleIn removes readers down to a count through the safe scale-in
+	// procedure (with the cluster's read record). Nil: readers added for
+	// an event are left for the regular scale-in signals, and logged.
+	ScaleIn func(ctx context.Context, cluster string, readers int) error
+}
+
+func (r *Reconciler) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
+}
+
+type clusterView struct {
+	minACU, maxACU float64
+	readers        int    // available or creating, not deleting
+	readerClass    string // like the cluster's existing reader
+	writerClass    string
+	engineVersion  string
+}
+
+func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error) {
+	var v clusterView
+	out, err := r.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	if err != nil {
+		return v, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
+	}
+	if len(out.DBClusters) != 1 {
+		return v, fmt.Errorf("cluster %s not found", id)
+	}
+	c := out.DBClusters[0]
+	if sv := c.ServerlessV2ScalingConfiguration; sv != nil {
+		v.minACU, v.maxACU = aws.ToFloat64(sv.MinCapacity), aws.ToFloat64(sv.MaxCapacity)
+	}
+	writers := map[string]bool{}
+	for _, m := range c.DBClusterMembers {
+		writers[aws.ToString(m.DBInstanceIdentifier)] = aws.ToBool(m.IsClusterWriter)
+	}
+	p := rds.NewDescribeDBInstancesPaginator(r.RDS, &rds.DescribeDBInstancesInput{Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{id}}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return v, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
+		}
+		for _, in := range page.DBInstances {
+			if writers[aws.ToString(in.DBInstanceIdentifier)] {
+				v.writerClass = aws.ToString(in.DBInstanceClass)
+				continue
+			}
+			if aws.ToString(in.DBInstanceStatus) == "deleting" {
+				continue
+			}
+			v.readers++
+			if v.readerClass == "" {
+				v.readerClass = aws.ToString(in.DBInstanceClass)
+			}
+		}
+	}
+	if v.readerClass == "" {
+		v.readerClass = v.writerClass
+	}
+	return v, nil
+}
+
+// Register reads the baseline from AWS and hands the ASG capacity to AWS
+// as scheduled actions, so it happens even if the scaler is down then.
+func (r *Reconciler) Register(ctx context.Context, e *Event) error {
+	v, err := r.cluster(ctx, e.Cluster)
+	if err != nil {
+		return err
+	}
+	e.Baseline = Baseline{Readers: v.readers, MinACU: v.minACU, MaxACU: v.maxACU, ASGDesired: map[string]int32{}, ASGMin: map[string]int32{}}
+	if e.MaxACU > 0 && v.maxACU == 0 {
+		return fmt.Errorf("event %s: cluster %s is not Serverless v2; drop min_acu/max_acu", e.ID, e.Cluster)
+	}
+	for g := range e.ASGDesired {
+		out, err := r.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g}})
+		if err != nil {
+			return fmt.Errorf("DescribeAutoScalingGroups %s: %w", g, err)
+		}
+		if len(out.AutoScalingGroups) != 1 {
+			return fmt.Errorf("event %s: Auto Scaling group %s not found", e.ID, g)
+		}
+		grp := out.AutoScalingGroups[0]
+		if want := e.ASGDesired[g]; want > aws.ToInt32(grp.MaxSize) {
+			return fmt.Errorf("event %s: %s desired %d above the group's max %d", e.ID, g, want, aws.ToInt32(grp.MaxSize))
+		}
+		e.Baseline.ASGDesired[g], e.Baseline.ASGMin[g] = aws.ToInt32(grp.DesiredCapacity), aws.ToInt32(grp.MinSize)
+	}
+	return r.scheduleASG(ctx, *e)
+}
+
+// scheduleASG puts (or overwrites: the names are the event's) the up and
+// down scheduled actions. Min follows desired during the event so target
+// tracking cannot scale the group in under the event's capacity.
+func (r *Reconciler) scheduleASG(ctx context.Context, e Event) error {
+	up, down := e.Start.Add(-r.Leads.ASG), e.End.Add(r.Leads.Revert)
+	for g, want := range e.ASGDesired {
+		actions := []*autoscaling.PutScheduledUpdateGroupActionInput{
+			{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String("aurora-surge-" + e.ID + "-up"), StartTime: aws.Time(up),
+				DesiredCapacity: aws.Int32(want), MinSize: aws.Int32(want)},
+			{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String("aurora-surge-" + e.ID + "-down"), StartTime: aws.Time(down),
+				DesiredCapacity: aws.Int32(e.Baseline.ASGDesired[g]), MinSize: aws.Int32(e.Baseline.ASGMin[g])},
+		}
+		for _, a := range actions {
+			if _, err := r.ASG.PutScheduledUpdateGroupAction(ctx, a); err != nil {
+				return fmt.Errorf("PutScheduledUpdateGroupAction %s %s: %w", g, aws.ToString(a.ScheduledActionName), err)
+			}
+		}
+		r.log().Info("event capacity scheduled", "event", e.ID, "asg", g, "desired", want, "at", up, "revert_at", down)
+	}
+	return nil
+}
+
+// Reconcile brings the cluster to what the plan wants at the clock's now.
+// It is idempotent (absolute values, readers named by the event), so it
+// runs every minute and after a restart. done reports the event complete.
+func (r *Reconciler) Reconcile(ctx context.Context, e Event) (done bool, err error) {
+	now := r.Clock.Now()
+	due := map[string]bool{}
+	for _, s := range Plan(e, r.Leads) {
+		if !now.Before(s.At) {
+			due[s.Kind] = true
+		}
+	}
+	v, err := r.cluster(ctx, e.Cluster)
+	if err != nil {
+		return false, err
+	}
+	var errs []error
+	switch {
+	case due["revert_acu"]:
+		errs = append(errs, r.setACU(ctx, e, v, e.Baseline.MinACU, e.Baseline.MaxACU))
+	case due["raise_acu"]:
+		errs = append(errs, r.setACU(ctx, e, v, e.MinACU, e.MaxACU))
+	}
+	switch {
+	case due["remove_readers"]:
+		if v.readers > e.Baseline.Readers {
+			if r.ScaleIn == nil {
+				r.log().Warn("event over; its readers stay until the regular scale-in signals remove them (no read record configured)", "event", e.ID, "readers", v.readers, "baseline", e.Baseline.Readers)
+			} else if err := r.ScaleIn(ctx, e.Cluster, e.Baseline.Readers); err != nil {
+				errs = append(errs, fmt.Errorf("event %s scale-in: %w", e.ID, err))
+			}
+		}
+	case due["add_readers"]:
+		errs = append(errs, r.addReaders(ctx, e, v))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return false, err
+	}
+	return !now.Before(e.End.Add(r.Leads.Revert)), nil
+}
+
+func (r *Reconciler) setACU(ctx context.Context, e Event, v clusterView, min, max float64) error {
+	if max == 0 || (v.minACU == min && v.maxACU == max) {
+		return nil
+	}
+	_, err := r.RDS.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+		DBClusterIdentifier: aws.String(e.Cluster), ApplyImmediately: aws.Bool(true),
+		ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{MinCapacity: aws.Float64(min), MaxCapacity: aws.Float64(max)},
+	})
+	if err != nil {
+		return fmt.Errorf("event %s: ModifyDBCluster %s ACU %g-%g: %w", e.ID, e.Cluster, min, max, err)
+	}
+	r.log().Info("event ACU range set", "event", e.ID, "cluster", e.Cluster, "min", min, "max", max)
+	return nil
+}
+
+// addReaders creates the missing readers under names derived from the
+// event, so repeats and replicas converge on the same instances.
+func (r *Reconciler) addReaders(ctx context.Context, e Event, v clusterView) error {
+	for n := 1; v.readers < e.Readers; n++ {
+		id := fmt.Sprintf("%s-ev-%s-%d", e.Cluster, e.ID, n)
+		if len(id) > 63 {
+			return fmt.Errorf("event %s: reader name %s over RDS's 63 characters; use a shorter event id", e.ID, id)
+		}
+		_, err := r.RDS.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(e.Cluster), Engine: aws.String("aurora-postgresql"),
+			DBInstanceClass: aws.String(v.readerClass), PromotionTier: aws.Int32(15),
+			Tags: []rdstypes.Tag{{Key: aws.String(ManagedTagKey), Value: aws.String("true")}, {Key: aws.String("aurora-surge:event"), Value: aws.String(e.ID)}},
+		})
+		var ae smithy.APIError
+		switch {
+		case err == nil:
+			v.readers++
+			r.log().Info("event reader created", "event", e.ID, "instance", id, "class", v.readerClass)
+		case errors.As(err, &ae) && ae.ErrorCode() == "DBInstanceAlreadyExists":
+			// Created by an earlier run: already counted if not deleting.
+		default:
+			return fmt.Errorf("event %s: CreateDBInstance %s: %w", e.ID, id, err)
+		}
+		if n > 15 {
+			return fmt.Errorf("event %s: cannot reach %d readers", e.ID, e.Readers)
+		}
+	}
+	return nil
+}

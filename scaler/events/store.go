@@ -1,0 +1,218 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Store keeps registered events in a JSON file (written atomically), so a
+// restart resumes every plan; the ASG side already lives in AWS.
+type Store struct {
+	path string
+	mu   sync.Mutex
+	byID map[string]*Record
+}
+
+// Record is an event with its progress.
+type Record struct {
+	Event     Event  `json:"event"`
+	Done      bool   `json:"done"`
+	LastError string `json:"last_error,omitempty"`
+	Phase     Phase  `json:"phase"`
+	Plan      []Step `json:"plan"`
+}
+
+// OpenStore loads path (a missing file is an empty store).
+func OpenStore(path string) (*Store, error) {
+	s := &Store{path: path, byID: map[string]*Record{}}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("events file: %w", err)
+	}
+	var recs []*Record
+	if err := json.Unmarshal(data, &recs); err != nil {
+		return nil, fmt.Errorf("events file %s: %w", path, err)
+	}
+	for _, r := range recs {
+		s.byID[r.Event.ID] = r
+	}
+	return s, nil
+}
+
+func (s *Store) saveLocked() error {
+	recs := s.listLocked()
+	data, err := json.MarshalIndent(recs, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".events-*.json")
+	if err != nil {
+		return fmt.Errorf("events file: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("events file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), s.path)
+}
+
+func (s *Store) listLocked() []*Record {
+	out := make([]*Record, 0, len(s.byID))
+	for _, r := range s.byID {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Event.Start.Before(out[j].Event.Start) })
+	return out
+}
+
+// List returns copies of every record, by start time.
+func (s *Store) List() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Record
+	for _, r := range s.listLocked() {
+		out = append(out, *r)
+	}
+	return out
+}
+
+// Service ties the store, the reconciler and the HTTP API together.
+type Service struct {
+	Store      *Store
+	Reconciler *Reconciler
+	MaxReaders func(cluster string) (int, bool) // allowed clusters and their bound
+}
+
+// Add validates, reads the baseline, schedules the ASG side and saves.
+func (sv *Service) Add(ctx context.Context, e Event) (Record, error) {
+	max, ok := sv.MaxReaders(e.Cluster)
+	if !ok {
+		return Record{}, fmt.Errorf("cluster %q is not in the scaler's configuration", e.Cluster)
+	}
+	if err := e.Validate(sv.Reconciler.Clock.Now(), max); err != nil {
+		return Record{}, err
+	}
+	sv.Store.mu.Lock()
+	_, exists := sv.Store.byID[e.ID]
+	sv.Store.mu.Unlock()
+	if exists {
+		return Record{}, fmt.Errorf("event %s exists; delete it first", e.ID)
+	}
+	if err := sv.Reconciler.Register(ctx, &e); err != nil {
+		return Record{}, err
+	}
+	rec := &Record{Event: e, Plan: Plan(e, sv.Reconciler.Leads), Phase: PhaseAt(e, sv.Reconciler.Leads, sv.Reconciler.Clock.Now())}
+	sv.Store.mu.Lock()
+	defer sv.Store.mu.Unlock()
+	sv.Store.byID[e.ID] = rec
+	return *rec, sv.Store.saveLocked()
+}
+
+// Delete forgets an event. Changes already made stay (the scheduled ASG
+// actions too); it is for events registered by mistake before they start.
+func (sv *Service) Delete(id string) error {
+	sv.Store.mu.Lock()
+	defer sv.Store.mu.Unlock()
+	if _, ok := sv.Store.byID[id]; !ok {
+		return fmt.Errorf("no event %s", id)
+	}
+	delete(sv.Store.byID, id)
+	return sv.Store.saveLocked()
+}
+
+// ReconcileAll runs every pending plan once and saves progress.
+func (sv *Service) ReconcileAll(ctx context.Context) error {
+	var errs []error
+	for _, rec := range sv.Store.List() {
+		if rec.Done {
+			continue
+		}
+		done, err := sv.Reconciler.Reconcile(ctx, rec.Event)
+		sv.Store.mu.Lock()
+		if r := sv.Store.byID[rec.Event.ID]; r != nil {
+			r.Done, r.Phase, r.LastError = done, PhaseAt(rec.Event, sv.Reconciler.Leads, sv.Reconciler.Clock.Now()), ""
+			if err != nil {
+				r.LastError = err.Error()
+				errs = append(errs, err)
+			}
+		}
+		saveErr := sv.Store.saveLocked()
+		sv.Store.mu.Unlock()
+		if saveErr != nil {
+			errs = append(errs, saveErr)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run reconciles every interval until ctx ends.
+func (sv *Service) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := sv.ReconcileAll(ctx); err != nil {
+			sv.Reconciler.log().Error("event reconcile", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Handler serves /api/v1/events: GET lists, POST registers (JSON Event),
+// DELETE /api/v1/events/{id} forgets.
+func (sv *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	writeJSON := func(w http.ResponseWriter, status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, sv.Store.List())
+	})
+	mux.HandleFunc("POST /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		var e Event
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "event: " + err.Error()})
+			return
+		}
+		e.Baseline = Baseline{} // read from AWS, never taken from the caller
+		rec, err := sv.Add(r.Context(), e)
+		if err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusCreated, rec)
+	})
+	mux.HandleFunc("DELETE /api/v1/events/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := sv.Delete(r.PathValue("id")); err != nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+// Path is the file the store persists to.
+func (s *Store) Path() string { return s.path }
