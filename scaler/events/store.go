@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -96,6 +97,7 @@ type Service struct {
 	Store      *Store
 	Reconciler *Reconciler
 	MaxReaders func(cluster string) (int, bool) // allowed clusters and their bound
+	Scope      func(cluster string) (account, region string)
 }
 
 // Add validates, reads the baseline, schedules the ASG side and saves.
@@ -216,3 +218,37 @@ func (sv *Service) Handler() http.Handler {
 
 // Path is the file the store persists to.
 func (s *Store) Path() string { return s.path }
+
+var eventStartDesc = prometheus.NewDesc("aurora_surge_event_start_timestamp_seconds",
+	"Start of a registered event, per Auto Scaling group it scales (the rules' pre-event signal).",
+	[]string{"account", "region", "cluster", "asg", "event"}, nil)
+
+var eventDoneDesc = prometheus.NewDesc("aurora_surge_event_done",
+	"1 once a registered event's capacity is back at its baseline.", []string{"cluster", "event"}, nil)
+
+// Describe and Collect publish the schedule for Prometheus; Scope gives a
+// cluster's account and region labels.
+func (sv *Service) Describe(ch chan<- *prometheus.Desc) {
+	ch <- eventStartDesc
+	ch <- eventDoneDesc
+}
+
+func (sv *Service) Collect(ch chan<- prometheus.Metric) {
+	for _, r := range sv.Store.List() {
+		var account, region string
+		if sv.Scope != nil {
+			account, region = sv.Scope(r.Event.Cluster)
+		}
+		for g := range r.Event.ASGDesired {
+			if account == "" || region == "" {
+				break // a cluster no longer configured: no guessed labels
+			}
+			ch <- prometheus.MustNewConstMetric(eventStartDesc, prometheus.GaugeValue, float64(r.Event.Start.Unix()), account, region, r.Event.Cluster, g, r.Event.ID)
+		}
+		done := 0.0
+		if r.Done {
+			done = 1
+		}
+		ch <- prometheus.MustNewConstMetric(eventDoneDesc, prometheus.GaugeValue, done, r.Event.Cluster, r.Event.ID)
+	}
+}
