@@ -297,6 +297,13 @@ func (s *Scaler) Decisions() []Decision {
 	return out
 }
 
+// Pending is the number of alerts queued or being worked on.
+func (s *Scaler) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inflight)
+}
+
 // Run works the queue until ctx ends.
 func (s *Scaler) Run(ctx context.Context) {
 	for {
