@@ -247,7 +247,7 @@ func TestDecide(t *testing.T) {
 		t.Run("scale-in/"+tc.name, func(t *testing.T) {
 			in := Input{Now: t0, Req: req(ActionRemoveReaders, 1), Policy: policy(), Cluster: clusterTarget(),
 				ClusterState: cluster(selfReader("r1"), managedReader("m1", old), managedReader("m2", old.Add(time.Minute))),
-				DataAge: time.Minute, DataAgeKnown: true}
+				DataAge:      time.Minute, DataAgeKnown: true}
 			in.Req.StartsAt = t0.Add(-20 * time.Minute)
 			tc.mod(&in)
 			d := Decide(in)
