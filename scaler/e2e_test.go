@@ -600,3 +600,84 @@ func metricValue(m prometheus.Metric) float64 {
 	}
 	return pb.Gauge.GetValue()
 }
+
+func fakePrometheus(t *testing.T, age string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/query" || !strings.Contains(r.URL.Query().Get("query"), "aurora_exporter_source_data_age_seconds") {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764007200,"%s"]}]}}`, age)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Scale-in is decided with every guardrail over the wire, and not
+// executed until the safe drain is wired in.
+func TestRemoveReadersGuardrailsEndToEnd(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	fresh := newHarness(t, env, func(o *Options) { o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "42.5")} })
+	add := addReadersAlert(env, "1")
+	fresh.deliver(t, add)
+	remove := func(fp string) []byte {
+		return payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "cluster": "events-db"},
+			fp, env.World.Clock().Now().Add(-16*time.Minute))
+	}
+	// The new reader is still creating: no scale-in.
+	fresh.deliver(t, remove("rm00000000000001"))
+	if d := fresh.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "not available") {
+		t.Errorf("while creating: %s %q", d.Outcome, d.Reason)
+	}
+	env.Advance(t, 9*time.Minute)
+	// Unknown data age (no Prometheus): no scale-in.
+	blind := newHarness(t, env, nil)
+	blind.deliver(t, remove("rm00000000000002"))
+	if d := blind.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "data age unknown") {
+		t.Errorf("no prometheus: %s %q", d.Outcome, d.Reason)
+	}
+	stale := newHarness(t, env, func(o *Options) { o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "600")} })
+	stale.deliver(t, remove("rm00000000000003"))
+	if d := stale.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "stale data") {
+		t.Errorf("stale: %s %q", d.Outcome, d.Reason)
+	}
+	// Fresh data, settled fleet, signal held: the scaler-made reader is
+	// the one chosen, and nothing is deleted yet.
+	fresh.deliver(t, remove("rm00000000000004"))
+	d := fresh.lastDecision(t)
+	created := fresh.s.Decisions()[len(fresh.s.Decisions())-1].Instances[0]
+	if d.Outcome != OutcomeAct || len(d.Instances) != 1 || d.Instances[0] != created || d.Result != "not_implemented" {
+		t.Errorf("fresh: %+v, want %s chosen and not_implemented", d, created)
+	}
+	if n := env.World.Calls.Count("rds", "DeleteDBInstance", ""); n != 0 {
+		t.Errorf("%d DeleteDBInstance calls", n)
+	}
+}
+
+func TestBreakerOpensAndIsVisible(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	h := newHarness(t, env, func(o *Options) { o.Config.MaxActionsPerHour = 2 })
+	for i := range 3 {
+		env.Advance(t, time.Minute)
+		h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraASGCPUAboveTarget", "action": "scale_asg", "asg": "events-api"},
+			fmt.Sprintf("brk%013d", i), env.World.Clock().Now()))
+	}
+	if g := h.asg(t, "events-api"); g.Desired != 6 {
+		t.Errorf("desired %d, want 4 + 2 actions = 6", g.Desired)
+	}
+	if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "breaker open") {
+		t.Errorf("third action: %s %q", d.Outcome, d.Reason)
+	}
+	if v := metricValue(h.s.m.breaker.WithLabelValues("asg/events-api")); v != 1 {
+		t.Errorf("breaker_open %g", v)
+	}
+	env.Advance(t, time.Hour)
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraASGCPUAboveTarget", "action": "scale_asg", "asg": "events-api"},
+		"brk9999999999999", env.World.Clock().Now()))
+	if g := h.asg(t, "events-api"); g.Desired != 7 {
+		t.Errorf("an hour later desired %d, want 7", g.Desired)
+	}
+	if v := metricValue(h.s.m.breaker.WithLabelValues("asg/events-api")); v != 0 {
+		t.Errorf("breaker_open %g after an hour", v)
+	}
+}

@@ -358,9 +358,7 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 	appliedAt, replay := s.applied[key]
 	s.mu.Unlock()
 	if replay {
-		in.Now = s.clock.Now()
-		d := Decide(Input{Now: in.Now, Req: Request{Action: r.Action, Status: StatusResolved}})
-		d = Decision{ID: DecisionID(r), At: in.Now, Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
+		d := Decision{ID: DecisionID(r), At: s.clock.Now(), Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
 			AlertName: r.AlertName, Fingerprint: r.Fingerprint, StartsAt: r.StartsAt, Outcome: OutcomeNoop,
 			Reason: "already applied at " + appliedAt.Format(time.RFC3339) + " (replayed alert)"}
 		s.record(d, received)
