@@ -49,6 +49,12 @@ type harness struct {
 	srv *httptest.Server
 }
 
+func httptestServer(tb testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
 func newHarness(t *testing.T, env *simtest.Env, mod func(*Options)) *harness {
 	t.Helper()
 	cfg, err := ParseConfig("e2e.yml", []byte(e2eConfig))
