@@ -2,10 +2,18 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aurora-surge/aurora-surge/sim/awsapi"
+	"github.com/aurora-surge/aurora-surge/sim/simtest"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -34,5 +42,92 @@ func TestConfigCheck(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"--no-such-flag"}, &stderr, &stderr); code != 2 {
 		t.Errorf("unknown flag: exit %d", code)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestCommandAgainstEmulator runs the command as wired for production
+// (default SDK chain pointed at the emulator by AWS_ENDPOINT_URL) and
+// drives it through HTTP only.
+func TestCommandAgainstEmulator(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	t.Setenv("AWS_ENDPOINT_URL", env.URL)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "scaler.yml")
+	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\n"), 0o600)
+	addr := freeAddr(t)
+	go func() {
+		var out bytes.Buffer
+		run([]string{"--config.file=" + cfg, "--web.listen-address=" + addr, "--log.level=error"}, &out, &out)
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/healthy")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("aurora_scaler did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	body := fmt.Sprintf(`{"version":"4","groupKey":"{}:{asg=\"events-web\"}","truncatedAlerts":0,"status":"firing","receiver":"scaler",
+"groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am:9093",
+"alerts":[{"status":"firing","labels":{"alertname":"AuroraAsgRequestsStep2","action":"scale_asg","asg":"events-web","step":"2","region":"us-east-1"},
+"annotations":{},"startsAt":"%s","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"0f0f0f0f0f0f0f0f"}]}`,
+		env.World.Clock().Now().Format(time.RFC3339))
+	resp, err := http.Post(base+"/webhook", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhook: %d", resp.StatusCode)
+	}
+	for {
+		desired := 0
+		for _, a := range env.World.Truth().Accounts {
+			for _, r := range a.Regions {
+				for _, g := range r.ASGs {
+					if g.Name == "events-web" {
+						desired = g.Desired
+					}
+				}
+			}
+		}
+		if desired == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events-web desired %d, want 6", desired)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`aurora_scaler_actions_total{action="scale_asg",outcome="success"} 1`, `aurora_scaler_webhooks_total{outcome="accepted"} 1`,
+		"aurora_scaler_paused 0", "aurora_scaler_build_info"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
