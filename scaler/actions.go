@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/smithy-go"
 )
 
@@ -52,7 +53,14 @@ type AWS struct {
 	mu  sync.Mutex
 	rds map[string]*rds.Client
 	asg map[string]*autoscaling.Client
+	r53 *route53.Client
+
+	// procs runs remove_readers as the safe scale-in; nil: not executed.
+	procs *Procedures
 }
+
+// UseProcedures lets Execute start the multi-step procedures.
+func (a *AWS) UseProcedures(p *Procedures) { a.procs = p }
 
 // NewAWS builds clients from a loaded configuration (whose HTTPClient the
 // caller has wrapped with awshttp.Wrap).
@@ -200,7 +208,12 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 		}
 		return nil
 	case ActionRemoveReaders:
-		return fmt.Errorf("%w: safe reader scale-in (drain through Route 53 first) is not built yet", ErrNotImplemented)
+		if a.procs == nil {
+			return fmt.Errorf("%w: safe reader scale-in needs the procedures runner", ErrNotImplemented)
+		}
+		// Starts the drain-then-delete procedure; it reports its own
+		// outcome (aurora_scaler_procedures_total) when done.
+		return a.procs.StartScaleIn(d)
 	}
 	return fmt.Errorf("%w: action %s", ErrNotImplemented, d.Action)
 }

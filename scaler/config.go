@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -41,6 +42,9 @@ type Config struct {
 	PrometheusURL string `yaml:"prometheus_url"`
 	// MaxDataAge is the oldest exporter data a scale-in may rely on.
 	MaxDataAge time.Duration `yaml:"max_data_age"`
+	// DNSServer (host:port) resolves endpoints for the procedures' checks;
+	// empty: the first nameserver of /etc/resolv.conf.
+	DNSServer string `yaml:"dns_server"`
 }
 
 // ClusterTarget is an Aurora cluster the scaler may change.
@@ -56,6 +60,21 @@ type ClusterTarget struct {
 	ReaderClass string  `yaml:"reader_class"`
 	ACUStep     float64 `yaml:"acu_step"`
 	ACUCeiling  float64 `yaml:"acu_ceiling"`
+	// ACUBaseline is the max ACU the safe scale-in lowers the cluster back
+	// to after an avalanche (0: leave max ACU as it is).
+	ACUBaseline float64 `yaml:"acu_baseline"`
+	// ReadRecord is the Route 53 record the applications read through;
+	// remove_readers drains through it (field notes 6). Without it the
+	// scaler never removes readers.
+	ReadRecord *ReadRecord `yaml:"read_record"`
+	// WriterClasses are the classes a writer resize may move to.
+	WriterClasses []string `yaml:"writer_classes"`
+}
+
+// ReadRecord names a CNAME in a hosted zone.
+type ReadRecord struct {
+	ZoneID string `yaml:"zone_id"`
+	Name   string `yaml:"name"`
 }
 
 // ASGTarget is an EC2 Auto Scaling group the scaler may change.
@@ -229,6 +248,7 @@ var (
 	identifier   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,62}$`)
 	asgName      = regexp.MustCompile(`^[\x20-\x7e]{1,255}$`)
 	instanceType = regexp.MustCompile(`^db\.[a-z0-9]+(\.[a-z0-9]+)?$`)
+	hostedZoneID = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
 )
 
 func (c *Config) validate(name string, root *yaml.Node) error {
@@ -273,6 +293,17 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		if t.ACUCeiling < 1 || t.ACUCeiling > 256 || t.ACUCeiling*2 != float64(int(t.ACUCeiling*2)) {
 			return fail(fmt.Sprintf("acu_ceiling %g must be a multiple of 0.5 in [1, 256]", t.ACUCeiling), "clusters", i, "acu_ceiling")
 		}
+		if t.ACUBaseline < 0 || t.ACUBaseline > t.ACUCeiling || t.ACUBaseline*2 != float64(int(t.ACUBaseline*2)) {
+			return fail(fmt.Sprintf("acu_baseline %g must be a multiple of 0.5 not above acu_ceiling", t.ACUBaseline), "clusters", i, "acu_baseline")
+		}
+		if r := t.ReadRecord; r != nil && (!hostedZoneID.MatchString(strings.TrimPrefix(r.ZoneID, "/hostedzone/")) || r.Name == "") {
+			return fail("read_record needs zone_id (Z...) and name", "clusters", i, "read_record")
+		}
+		for j, class := range t.WriterClasses {
+			if !instanceType.MatchString(class) {
+				return fail(fmt.Sprintf("writer class %q is not a DB instance class", class), "clusters", i, "writer_classes", j)
+			}
+		}
 	}
 	for i, t := range c.ASGs {
 		if !asgName.MatchString(t.Name) {
@@ -307,6 +338,11 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 	}
 	if c.MaxDataAge <= 0 {
 		return fail("max_data_age must be positive", "max_data_age")
+	}
+	if c.DNSServer != "" {
+		if _, _, err := net.SplitHostPort(c.DNSServer); err != nil {
+			return fail(fmt.Sprintf("dns_server %q must be host:port", c.DNSServer), "dns_server")
+		}
 	}
 	if c.PrometheusURL != "" && !strings.HasPrefix(c.PrometheusURL, "http://") && !strings.HasPrefix(c.PrometheusURL, "https://") {
 		return fail(fmt.Sprintf("prometheus_url %q must start with http:// or https://", c.PrometheusURL), "prometheus_url")

@@ -34,6 +34,9 @@ type Options struct {
 	QueueSize   int           // notifications waiting for the worker
 	Timeout     time.Duration // per alert: observe, decide, act
 	KeepDecided int           // decisions kept for /api/v1/decisions
+	// Busy names a procedure running on a target ("" when none): no other
+	// change is made to that cluster meanwhile.
+	Busy func(target string) string
 }
 
 // Scaler receives notifications, queues them and acts on them one by one.
@@ -47,6 +50,7 @@ type Scaler struct {
 	dryRun  bool
 	paused  atomic.Bool
 	timeout time.Duration
+	busy    func(string) string
 	queue   chan job
 	m       *metrics
 
@@ -114,7 +118,7 @@ func New(o Options) *Scaler {
 	}
 	s := &Scaler{
 		cfg: o.Config, cloud: o.Cloud, clock: o.Clock, log: o.Log, token: o.BearerToken, dataAge: o.DataAge,
-		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, queue: make(chan job, o.QueueSize), m: newMetrics(o.Registerer),
+		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, busy: o.Busy, queue: make(chan job, o.QueueSize), m: newMetrics(o.Registerer),
 		inflight: map[string]bool{}, applied: map[string]time.Time{}, history: map[string][]Event{}, keep: o.KeepDecided,
 	}
 	s.SetPaused(o.Paused)
@@ -384,6 +388,11 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 	in.History = s.historyFor(r.Target(), in.ClusterState)
 	in.Now = s.clock.Now()
 	d := Decide(in)
+	if d.Outcome == OutcomeAct && s.busy != nil {
+		if proc := s.busy(r.Target()); proc != "" {
+			d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf("%s in progress on %s: one change per cluster at a time", proc, r.Target())
+		}
+	}
 	if d.Outcome == OutcomeAct {
 		err := s.cloud.Execute(ctx, d)
 		switch {

@@ -1,0 +1,290 @@
+package scaler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aurora-surge/aurora-surge/scaler/procedure"
+)
+
+// ErrInProgress refuses a second change on a cluster while a procedure
+// runs on it (one change per cluster at a time).
+var ErrInProgress = errors.New("a procedure is in progress on the cluster")
+
+// Procedures runs the multi-step operations (safe scale-in, writer
+// resize) in the background: they take minutes, far longer than a webhook
+// may wait, and each reads its progress back from AWS so a restart
+// resumes it (Resume).
+type Procedures struct {
+	cfg  *Config
+	aws  *AWS
+	dns  procedure.Resolver
+	wait func(context.Context, time.Duration) error
+	log  *slog.Logger
+	poll time.Duration
+
+	runs    *prometheus.CounterVec
+	running *prometheus.GaugeVec
+
+	mu     sync.Mutex
+	ctx    context.Context
+	active map[string]string // cluster target -> procedure
+	wg     sync.WaitGroup
+}
+
+// ProcedureOptions wire Procedures; Wait and Poll are injected so tests
+// run the procedures on a virtual clock.
+type ProcedureOptions struct {
+	Config     *Config
+	AWS        *AWS
+	Resolver   procedure.Resolver // nil: DNSResolver on Config.DNSServer or resolv.conf
+	Wait       func(context.Context, time.Duration) error
+	Poll       time.Duration
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+func NewProcedures(ctx context.Context, o ProcedureOptions) (*Procedures, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Wait == nil {
+		o.Wait = sleep
+	}
+	if o.Resolver == nil {
+		server := o.Config.DNSServer
+		if server == "" {
+			cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
+			if err != nil || len(cc.Servers) == 0 {
+				return nil, fmt.Errorf("no DNS server for the procedures' checks: set dns_server (%v)", err)
+			}
+			server = cc.Servers[0] + ":" + cc.Port
+		}
+		o.Resolver = procedure.DNSResolver{Server: server, Timeout: 2 * time.Second}
+	}
+	p := &Procedures{
+		cfg: o.Config, aws: o.AWS, dns: o.Resolver, wait: o.Wait, log: o.Log, poll: o.Poll, ctx: ctx, active: map[string]string{},
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aurora_scaler_procedures_total",
+			Help: "Multi-step procedures finished, by procedure (scale_in, writer_resize) and outcome (success, rolled_back, error)."}, []string{"procedure", "outcome"}),
+		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aurora_scaler_procedure_running",
+			Help: "1 while a procedure runs on the cluster."}, []string{"procedure", "cluster"}),
+	}
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(p.runs); err != nil {
+			return nil, err
+		}
+		if err := o.Registerer.Register(p.running); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Procedures) deps(region string) procedure.Deps {
+	return procedure.Deps{RDS: p.aws.rdsClient(region), Route53: p.aws.route53Client(), DNS: p.dns, Wait: p.wait, Log: p.log, Poll: p.poll}
+}
+
+// Busy names the procedure running on a cluster target ("" when none).
+func (p *Procedures) Busy(target string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.active[target]
+}
+
+// start runs fn in the background unless the cluster is busy.
+func (p *Procedures) start(t *ClusterTarget, name string, fn func(ctx context.Context) (outcome string, err error)) error {
+	key := "cluster/" + t.Name
+	p.mu.Lock()
+	if cur := p.active[key]; cur != "" {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s on %s", ErrInProgress, cur, t.Name)
+	}
+	p.active[key] = name
+	p.wg.Add(1)
+	p.mu.Unlock()
+	p.running.WithLabelValues(name, t.Name).Set(1)
+	go func() {
+		defer p.wg.Done()
+		outcome, err := fn(p.ctx)
+		if err != nil {
+			outcome = "error"
+			p.log.Error("procedure failed", "procedure", name, "cluster", t.Name, "err", err)
+		} else {
+			p.log.Info("procedure finished", "procedure", name, "cluster", t.Name, "outcome", outcome)
+		}
+		p.runs.WithLabelValues(name, outcome).Inc()
+		p.running.WithLabelValues(name, t.Name).Set(0)
+		p.mu.Lock()
+		delete(p.active, key)
+		p.mu.Unlock()
+	}()
+	return nil
+}
+
+// Wait blocks until every started procedure has returned.
+func (p *Procedures) Wait() { p.wg.Wait() }
+
+// StartScaleIn begins the safe scale-in a remove_readers decision asks
+// for: down to d.To readers, draining through the cluster's read record.
+func (p *Procedures) StartScaleIn(d Decision) error {
+	t, ok := p.cfg.Cluster(clusterName(d.Target), d.Account, d.Region)
+	if !ok {
+		return fmt.Errorf("cluster %s is not configured", d.Target)
+	}
+	if t.ReadRecord == nil {
+		return fmt.Errorf("%w: cluster %s has no read_record, and removing readers without draining sends queries to deleted readers", ErrNotImplemented, t.Name)
+	}
+	readers := int(d.To)
+	return p.start(t, "scale_in", func(ctx context.Context) (string, error) {
+		return p.runScaleIn(ctx, t, readers)
+	})
+}
+
+func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers int) (string, error) {
+	res, err := procedure.RunScaleIn(ctx, p.deps(t.Region), procedure.ScaleIn{
+		Cluster: t.Name, ZoneID: t.ReadRecord.ZoneID, Record: t.ReadRecord.Name, Readers: readers,
+	})
+	if err != nil {
+		return "", err
+	}
+	if res.RolledBack {
+		return "rolled_back", nil
+	}
+	// The avalanche is over: the max ACU raised during it goes back.
+	if t.ACUBaseline > 0 {
+		if err := p.lowerMaxACU(ctx, t); err != nil {
+			return "", err
+		}
+	}
+	return "success", nil
+}
+
+// ScaleIn is the synchronous form, for the event reconciler's revert.
+func (p *Procedures) ScaleIn(ctx context.Context, cluster string, readers int) error {
+	t, ok := p.cfg.Cluster(cluster, "", "")
+	if !ok || t.ReadRecord == nil {
+		return fmt.Errorf("cluster %s has no read_record: its event readers stay until removed by hand", cluster)
+	}
+	_, err := p.runScaleIn(ctx, t, readers)
+	return err
+}
+
+func (p *Procedures) lowerMaxACU(ctx context.Context, t *ClusterTarget) error {
+	c := p.aws.rdsClient(t.Region)
+	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(t.Name)})
+	if err != nil || len(out.DBClusters) != 1 {
+		return fmt.Errorf("DescribeDBClusters %s: %v", t.Name, err)
+	}
+	sv := out.DBClusters[0].ServerlessV2ScalingConfiguration
+	if sv == nil || aws.ToFloat64(sv.MaxCapacity) <= t.ACUBaseline {
+		return nil
+	}
+	min := min(aws.ToFloat64(sv.MinCapacity), t.ACUBaseline)
+	if _, err := c.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(t.Name), ApplyImmediately: aws.Bool(true),
+		ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{MinCapacity: aws.Float64(min), MaxCapacity: aws.Float64(t.ACUBaseline)}}); err != nil {
+		return fmt.Errorf("lowering max ACU of %s to %g: %w", t.Name, t.ACUBaseline, err)
+	}
+	p.log.Info("max ACU back to baseline", "cluster", t.Name, "from", aws.ToFloat64(sv.MaxCapacity), "to", t.ACUBaseline)
+	return nil
+}
+
+// StartWriterResize moves the writer to class (one of the cluster's
+// writer_classes) by failover.
+func (p *Procedures) StartWriterResize(cluster, class string) error {
+	t, ok := p.cfg.Cluster(cluster, "", "")
+	if !ok {
+		return fmt.Errorf("cluster %s is not configured", cluster)
+	}
+	allowed := false
+	for _, c := range t.WriterClasses {
+		allowed = allowed || c == class
+	}
+	if !allowed {
+		return fmt.Errorf("class %q is not in writer_classes of %s (%s)", class, cluster, strings.Join(t.WriterClasses, ", "))
+	}
+	return p.start(t, "writer_resize", func(ctx context.Context) (string, error) {
+		_, err := procedure.RunWriterResize(ctx, p.deps(t.Region), procedure.WriterResize{Cluster: t.Name, Class: class})
+		if err != nil {
+			return "", err
+		}
+		return "success", nil
+	})
+}
+
+// Resume finishes, at startup, any drain a previous process left: a read
+// record not on its reader endpoint. It removes nothing more than what
+// was already being deleted (the target is the readers serving now).
+func (p *Procedures) Resume(ctx context.Context) {
+	for i := range p.cfg.Clusters {
+		t := &p.cfg.Clusters[i]
+		if t.ReadRecord == nil {
+			continue
+		}
+		err := p.start(t, "scale_in", func(ctx context.Context) (string, error) {
+			serving, err := p.servingReaders(ctx, t)
+			if err != nil {
+				return "", err
+			}
+			res, err := procedure.RunScaleIn(ctx, p.deps(t.Region), procedure.ScaleIn{
+				Cluster: t.Name, ZoneID: t.ReadRecord.ZoneID, Record: t.ReadRecord.Name, Readers: max(serving, 1),
+			})
+			switch {
+			case err != nil:
+				return "", err
+			case res.RolledBack:
+				return "rolled_back", nil
+			}
+			return "success", nil
+		})
+		if err != nil {
+			p.log.Warn("resume skipped", "cluster", t.Name, "err", err)
+		}
+	}
+}
+
+func (p *Procedures) servingReaders(ctx context.Context, t *ClusterTarget) (int, error) {
+	cs, err := p.aws.Cluster(ctx, t.Account, t.Region, t.Name)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, in := range cs.Readers() {
+		if in.Status == statusAvailable {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// route53 is global; its API lives in us-east-1.
+func (a *AWS) route53Client() *route53.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.r53 == nil {
+		a.r53 = route53.NewFromConfig(a.base, func(o *route53.Options) { o.Region = "us-east-1"; o.Retryer = a.retryer() })
+	}
+	return a.r53
+}

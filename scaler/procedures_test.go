@@ -1,0 +1,108 @@
+package scaler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aurora-surge/aurora-surge/scaler/procedure"
+	"github.com/aurora-surge/aurora-surge/sim/awsapi"
+	"github.com/aurora-surge/aurora-surge/sim/simtest"
+)
+
+// TestRemoveReadersRunsTheSafeScaleIn takes a remove_readers alert from
+// the webhook to the end of the drain: readers deleted one at a time
+// behind the read record, the record back on the reader endpoint, max
+// ACU back at its baseline, and no other change to the cluster meanwhile.
+func TestRemoveReadersRunsTheSafeScaleIn(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	awsCfg := env.Config(t, "us-east-1")
+	zones, err := route53.NewFromConfig(awsCfg).ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig("scalein.yml", []byte(fmt.Sprintf(`
+clusters:
+  - name: events-db
+    account: "123456789012"
+    region: us-east-1
+    max_readers: 5
+    acu_ceiling: 64
+    acu_baseline: 32
+    read_record: {zone_id: %q, name: db-read.app.internal.}
+`, aws.ToString(zones.HostedZones[0].Id))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := NewAWS(awsCfg, RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
+	release := make(chan struct{})
+	procs, err := NewProcedures(context.Background(), ProcedureOptions{
+		Config: cfg, AWS: cloud, Resolver: procedure.DNSResolver{Server: env.StartDNS(t)}, Poll: 5 * time.Second,
+		Wait: func(_ context.Context, d time.Duration) error {
+			<-release // the test holds the procedure at its first wait
+			env.Advance(t, d)
+			return nil
+		},
+		Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud.UseProcedures(procs)
+	h := newHarness(t, env, func(o *Options) {
+		o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
+		o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "30")}
+	})
+	// The avalanche added a scaler-managed reader and raised max ACU.
+	db := rds.NewFromConfig(awsCfg)
+	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String("events-db-surge-0001"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
+		DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
+		Tags: []rdstypes.Tag{{Key: aws.String(procedure.ManagedTagKey), Value: aws.String("true")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ModifyDBCluster(context.Background(), &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String("events-db"), ApplyImmediately: aws.Bool(true),
+		ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{MinCapacity: aws.Float64(0.5), MaxCapacity: aws.Float64(48)}}); err != nil {
+		t.Fatal(err)
+	}
+	env.Advance(t, 10*time.Minute)
+
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "cluster": "events-db"},
+		"rm0000000000000a", env.World.Clock().Now().Add(-16*time.Minute)))
+	if d := h.lastDecision(t); d.Outcome != OutcomeAct || d.Result != "success" || d.To != 1 {
+		t.Fatalf("remove_readers decision: %+v", d)
+	}
+	if procs.Busy("cluster/events-db") != "scale_in" {
+		t.Fatal("no scale-in running")
+	}
+	// Meanwhile an add_readers for the same cluster is refused.
+	h.deliver(t, addReadersAlert(env, "1"))
+	if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "one change per cluster") {
+		t.Fatalf("add during the drain: %s %q", d.Outcome, d.Reason)
+	}
+	close(release)
+	procs.Wait()
+
+	c := h.cluster(t)
+	if len(c.Instances) != 2 || c.MaxACU != 32 {
+		t.Fatalf("after the scale-in: %d instances, max ACU %g", len(c.Instances), c.MaxACU)
+	}
+	if rr, _ := env.World.Resolve("db-read.app.internal."); len(rr) == 0 || rr[0].Value != c.ReaderEndpoint+"." {
+		t.Fatalf("read record after the scale-in: %v", rr)
+	}
+	if n := metricValue(procs.runs.WithLabelValues("scale_in", "success")); n != 1 {
+		t.Fatalf("procedures_total{scale_in,success} = %g", n)
+	}
+	if procs.Busy("cluster/events-db") != "" {
+		t.Fatal("cluster still marked busy")
+	}
+}
