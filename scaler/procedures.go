@@ -2,9 +2,11 @@ package scaler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aurora-surge/aurora-surge/scaler/events"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 )
 
@@ -287,4 +290,47 @@ func (a *AWS) route53Client() *route53.Client {
 		a.r53 = route53.NewFromConfig(a.base, func(o *route53.Options) { o.Region = "us-east-1"; o.Retryer = a.retryer() })
 	}
 	return a.r53
+}
+
+// WriterHandler serves POST /api/v1/writer {"cluster": ..., "class": ...}:
+// a writer resize by failover, in the background.
+func (p *Procedures) WriterHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"status": "error", "error": "use POST"})
+			return
+		}
+		var req struct {
+			Cluster string `json:"cluster"`
+			Class   string `json:"class"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<12))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"status": "error", "error": "writer resize: " + err.Error()})
+			return
+		}
+		if err := p.StartWriterResize(req.Cluster, req.Class); err != nil {
+			code := http.StatusUnprocessableEntity
+			if errors.Is(err, ErrInProgress) {
+				code = http.StatusConflict
+			}
+			writeJSON(w, code, map[string]string{"status": "error", "error": err.Error()})
+			return
+		}
+		p.log.Info("writer resize started", "cluster", req.Cluster, "class", req.Class, "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "started", "cluster": req.Cluster, "class": req.Class})
+	})
+}
+
+// EventClients gives the event reconciler the clients of a configured
+// cluster's region.
+func (a *AWS) EventClients(cfg *Config) func(cluster string) (events.RDSAPI, events.ASGAPI, error) {
+	return func(cluster string) (events.RDSAPI, events.ASGAPI, error) {
+		t, ok := cfg.Cluster(cluster, "", "")
+		if !ok {
+			return nil, nil, fmt.Errorf("cluster %s is not configured", cluster)
+		}
+		return a.rdsClient(t.Region), a.asgClient(t.Region), nil
+	}
 }

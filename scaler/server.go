@@ -162,6 +162,23 @@ func (s *Scaler) fail(w http.ResponseWriter, code int, outcome, msg string) {
 	writeJSON(w, code, map[string]string{"status": "error", "error": msg})
 }
 
+// RequireAuth guards a handler that changes state with the webhook's
+// bearer token; reads (GET) pass.
+func (s *Scaler) RequireAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "error", "error": "missing or wrong bearer token"})
+			return
+		}
+		if r.Method != http.MethodGet && s.Paused() {
+			writeJSON(w, http.StatusConflict, map[string]string{"status": "error", "error": "paused: POST /api/v1/resume first"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // authorized checks the bearer token in constant time; hashing first
 // keeps the comparison's duration independent of the token's length.
 func (s *Scaler) authorized(r *http.Request) bool {

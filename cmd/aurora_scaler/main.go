@@ -28,6 +28,7 @@ import (
 
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
 	"github.com/aurora-surge/aurora-surge/scaler"
+	"github.com/aurora-surge/aurora-surge/scaler/events"
 )
 
 func main() {
@@ -47,8 +48,12 @@ type flags struct {
 	dryRun      bool
 	paused      bool
 	maxAttempts int
+	eventsFile  string
+	eventsEvery time.Duration
 	web         *web.FlagConfig
 	log         *promslog.Config
+	command     string
+	client      clientFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -60,12 +65,17 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("dry-run", "Decide and record, never change AWS (or'ed with dry_run in the config).").BoolVar(&f.dryRun)
 	app.Flag("paused", "Start with the kill switch on (POST /api/v1/resume to act).").BoolVar(&f.paused)
 	app.Flag("aws.max-attempts", "Attempts per AWS call, retries of throttling and 5xx included, with exponential backoff.").Default("6").IntVar(&f.maxAttempts)
+	app.Flag("events.file", "JSON file holding registered events (written atomically; a restart resumes their plans).").Default("aurora_scaler_events.json").StringVar(&f.eventsFile)
+	app.Flag("events.interval", "How often due event steps are checked and applied.").Default("30s").DurationVar(&f.eventsEvery)
 	f.web = webflag.AddFlags(app, ":9854")
 	promslogflag.AddFlags(app, f.log)
+	app.Command("serve", "Run the scaler (the default command).").Default()
+	addClientCommands(app, &f.client)
 	app.Version(version.Print("aurora_scaler"))
 	app.HelpFlag.Short('h')
 	app.ErrorWriter(stderr)
-	_, err := app.Parse(args)
+	cmd, err := app.Parse(args)
+	f.command = cmd
 	return f, err
 }
 
@@ -74,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "aurora_scaler:", err)
 		return 2
+	}
+	if f.command != "serve" {
+		return runClient(f.command, &f.client, stdout, stderr)
 	}
 	cfg, err := scaler.LoadConfig(f.configFile)
 	if err != nil {
@@ -105,8 +118,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("aurora_scaler"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second})
+	procs, err := scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: cfg, AWS: cloud, Log: log, Registerer: reg})
+	if err != nil {
+		log.Error("procedures", "err", err)
+		return 1
+	}
+	cloud.UseProcedures(procs)
+	store, err := events.OpenStore(f.eventsFile)
+	if err != nil {
+		log.Error("events", "err", err)
+		return 1
+	}
+	eventSvc := &events.Service{
+		Store: store,
+		Reconciler: &events.Reconciler{Clients: cloud.EventClients(cfg), Clock: realClock{}, Leads: events.DefaultLeads(), Log: log,
+			ScaleIn: procs.ScaleIn},
+		MaxReaders: func(c string) (int, bool) {
+			t, ok := cfg.Cluster(c, "", "")
+			if !ok {
+				return 0, false
+			}
+			return t.MaxReaders, true
+		},
+		Scope: func(c string) (string, string) {
+			if t, ok := cfg.Cluster(c, "", ""); ok {
+				return t.Account, t.Region
+			}
+			return "", ""
+		},
+	}
+	reg.MustRegister(eventSvc)
 	opts := scaler.Options{
-		Config: cfg, Cloud: scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second}),
+		Config: cfg, Cloud: cloud, Busy: procs.Busy,
 		Clock: realClock{}, Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
 	}
 	if cfg.PrometheusURL != "" {
@@ -115,12 +159,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	s := scaler.New(opts)
 	log.Info("starting aurora_scaler", "version", version.Info(), "config", f.configFile, "scaler", s.String())
 	go s.Run(ctx)
+	if s.Paused() || f.dryRun || cfg.DryRun {
+		log.Warn("paused or dry run: interrupted drains are not resumed and event steps are not applied until resumed")
+	} else {
+		// A drain a previous process left is finished (or rolled back)
+		// before anything else touches the cluster.
+		procs.Resume(ctx)
+	}
+	go func() {
+		t := time.NewTicker(f.eventsEvery)
+		defer t.Stop()
+		for {
+			if !s.Paused() && !f.dryRun && !cfg.DryRun {
+				if err := eventSvc.ReconcileAll(ctx); err != nil {
+					log.Error("event steps", "err", err)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 
 	mux := http.NewServeMux()
 	mux.Handle(f.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	api := s.Handler()
 	mux.Handle("/webhook", api)
 	mux.Handle("/api/v1/", api)
+	mux.Handle("/api/v1/events", s.RequireAuth(eventSvc.Handler()))
+	mux.Handle("/api/v1/events/", s.RequireAuth(eventSvc.Handler()))
+	mux.Handle("/api/v1/writer", s.RequireAuth(procs.WriterHandler()))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Ready\n") })
 	landing, err := web.NewLandingPage(web.LandingConfig{

@@ -37,11 +37,14 @@ type Clock interface{ Now() time.Time }
 
 // Reconciler runs the event plans against AWS.
 type Reconciler struct {
-	RDS   RDSAPI
-	ASG   ASGAPI
-	Clock Clock
-	Leads Leads
-	Log   *slog.Logger
+	RDS RDSAPI
+	ASG ASGAPI
+	// Clients, when set, picks the clients of a cluster's region (and
+	// overrides RDS and ASG).
+	Clients func(cluster string) (RDSAPI, ASGAPI, error)
+	Clock   Clock
+	Leads   Leads
+	Log     *slog.Logger
 	// ScaleIn removes readers down to a count through the safe scale-in
 	// procedure (with the cluster's read record). Nil: readers added for
 	// an event are left for the regular scale-in signals, and logged.
@@ -63,9 +66,20 @@ type clusterView struct {
 	engineVersion  string
 }
 
+func (r *Reconciler) clients(cluster string) (RDSAPI, ASGAPI, error) {
+	if r.Clients != nil {
+		return r.Clients(cluster)
+	}
+	return r.RDS, r.ASG, nil
+}
+
 func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error) {
 	var v clusterView
-	out, err := r.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	rdsc, _, err := r.clients(id)
+	if err != nil {
+		return v, err
+	}
+	out, err := rdsc.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
 	if err != nil {
 		return v, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
 	}
@@ -80,7 +94,7 @@ func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error
 	for _, m := range c.DBClusterMembers {
 		writers[aws.ToString(m.DBInstanceIdentifier)] = aws.ToBool(m.IsClusterWriter)
 	}
-	p := rds.NewDescribeDBInstancesPaginator(r.RDS, &rds.DescribeDBInstancesInput{Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{id}}}})
+	p := rds.NewDescribeDBInstancesPaginator(rdsc, &rds.DescribeDBInstancesInput{Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{id}}}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -117,8 +131,12 @@ func (r *Reconciler) Register(ctx context.Context, e *Event) error {
 	if e.MaxACU > 0 && v.maxACU == 0 {
 		return fmt.Errorf("event %s: cluster %s is not Serverless v2; drop min_acu/max_acu", e.ID, e.Cluster)
 	}
+	_, asgc, err := r.clients(e.Cluster)
+	if err != nil {
+		return err
+	}
 	for g := range e.ASGDesired {
-		out, err := r.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g}})
+		out, err := asgc.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g}})
 		if err != nil {
 			return fmt.Errorf("DescribeAutoScalingGroups %s: %w", g, err)
 		}
@@ -139,6 +157,10 @@ func (r *Reconciler) Register(ctx context.Context, e *Event) error {
 // tracking cannot scale the group in under the event's capacity.
 func (r *Reconciler) scheduleASG(ctx context.Context, e Event) error {
 	up, down := e.Start.Add(-r.Leads.ASG), e.End.Add(r.Leads.Revert)
+	_, asgc, err := r.clients(e.Cluster)
+	if err != nil {
+		return err
+	}
 	for g, want := range e.ASGDesired {
 		actions := []*autoscaling.PutScheduledUpdateGroupActionInput{
 			{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String("aurora-surge-" + e.ID + "-up"), StartTime: aws.Time(up),
@@ -147,7 +169,7 @@ func (r *Reconciler) scheduleASG(ctx context.Context, e Event) error {
 				DesiredCapacity: aws.Int32(e.Baseline.ASGDesired[g]), MinSize: aws.Int32(e.Baseline.ASGMin[g])},
 		}
 		for _, a := range actions {
-			if _, err := r.ASG.PutScheduledUpdateGroupAction(ctx, a); err != nil {
+			if _, err := asgc.PutScheduledUpdateGroupAction(ctx, a); err != nil {
 				return fmt.Errorf("PutScheduledUpdateGroupAction %s %s: %w", g, aws.ToString(a.ScheduledActionName), err)
 			}
 		}
@@ -200,7 +222,11 @@ func (r *Reconciler) setACU(ctx context.Context, e Event, v clusterView, min, ma
 	if max == 0 || (v.minACU == min && v.maxACU == max) {
 		return nil
 	}
-	_, err := r.RDS.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+	rdsc, _, err := r.clients(e.Cluster)
+	if err != nil {
+		return err
+	}
+	_, err = rdsc.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
 		DBClusterIdentifier: aws.String(e.Cluster), ApplyImmediately: aws.Bool(true),
 		ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{MinCapacity: aws.Float64(min), MaxCapacity: aws.Float64(max)},
 	})
@@ -214,12 +240,16 @@ func (r *Reconciler) setACU(ctx context.Context, e Event, v clusterView, min, ma
 // addReaders creates the missing readers under names derived from the
 // event, so repeats and replicas converge on the same instances.
 func (r *Reconciler) addReaders(ctx context.Context, e Event, v clusterView) error {
+	rdsc, _, err := r.clients(e.Cluster)
+	if err != nil {
+		return err
+	}
 	for n := 1; v.readers < e.Readers; n++ {
 		id := fmt.Sprintf("%s-ev-%s-%d", e.Cluster, e.ID, n)
 		if len(id) > 63 {
 			return fmt.Errorf("event %s: reader name %s over RDS's 63 characters; use a shorter event id", e.ID, id)
 		}
-		_, err := r.RDS.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+		_, err := rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(e.Cluster), Engine: aws.String("aurora-postgresql"),
 			DBInstanceClass: aws.String(v.readerClass), PromotionTier: aws.Int32(15),
 			Tags: []rdstypes.Tag{{Key: aws.String(ManagedTagKey), Value: aws.String("true")}, {Key: aws.String("aurora-surge:event"), Value: aws.String(e.ID)}},
