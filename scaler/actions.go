@@ -277,11 +277,42 @@ type PrometheusDataAge struct {
 	Client *http.Client
 }
 
-func (p PrometheusDataAge) DataAge(ctx context.Context, _, _, _ string) (time.Duration, error) {
-	q := url.Values{"query": {`max(aurora_exporter_source_data_age_seconds{source="cloudwatch"})`}}
+// SignalSource tells which scale-out alerts are firing for a cluster.
+type SignalSource interface {
+	ScaleOutFiring(ctx context.Context, account, region, cluster string) ([]string, error)
+}
+
+// ScaleOutFiring asks Prometheus for the cluster's firing alerts that ask
+// for more capacity (any signal, not only the one that fired here).
+func (p PrometheusDataAge) ScaleOutFiring(ctx context.Context, account, region, cluster string) ([]string, error) {
+	sel := fmt.Sprintf(`ALERTS{alertstate="firing",action=~"add_readers|raise_max_acu",cluster=%q`, cluster)
+	if account != "" {
+		sel += fmt.Sprintf(`,account=%q`, account)
+	}
+	if region != "" {
+		sel += fmt.Sprintf(`,region=%q`, region)
+	}
+	res, err := p.query(ctx, sel+"}")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, r := range res {
+		names = append(names, r.Metric["alertname"])
+	}
+	return names, nil
+}
+
+type promSample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+func (p PrometheusDataAge) query(ctx context.Context, expr string) ([]promSample, error) {
+	q := url.Values{"query": {expr}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/query?"+q.Encode(), nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	client := p.Client
 	if client == nil {
@@ -289,27 +320,36 @@ func (p PrometheusDataAge) DataAge(ctx context.Context, _, _, _ string) (time.Du
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("prometheus: HTTP %d", resp.StatusCode)
+		return nil, fmt.Errorf("prometheus: HTTP %d", resp.StatusCode)
 	}
 	var body struct {
 		Status string `json:"status"`
 		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
+			Result []promSample `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&body); err != nil {
-		return 0, fmt.Errorf("prometheus: %w", err)
+		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	if body.Status != "success" || len(body.Data.Result) == 0 {
+	if body.Status != "success" {
+		return nil, fmt.Errorf("prometheus: status %q", body.Status)
+	}
+	return body.Data.Result, nil
+}
+
+func (p PrometheusDataAge) DataAge(ctx context.Context, _, _, _ string) (time.Duration, error) {
+	res, err := p.query(ctx, `max(aurora_exporter_source_data_age_seconds{source="cloudwatch"})`)
+	if err != nil {
+		return 0, err
+	}
+	if len(res) == 0 {
 		return 0, errors.New("prometheus: no exporter data age series")
 	}
-	s, _ := body.Data.Result[0].Value[1].(string)
+	s, _ := res[0].Value[1].(string)
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return 0, fmt.Errorf("prometheus: value %q: %w", s, err)

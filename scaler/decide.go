@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -129,6 +130,11 @@ type Input struct {
 	History      []Event
 	DataAge      time.Duration
 	DataAgeKnown bool
+	// ScaleOutFiring are the scale-out alerts firing for the target now
+	// (scale in only when every signal agrees); SignalsKnown is false when
+	// that could not be asked.
+	ScaleOutFiring []string
+	SignalsKnown   bool
 }
 
 // Decision is the result, taken or refused, with its reason.
@@ -456,6 +462,12 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	}
 	if in.DataAge > in.Policy.MaxDataAge {
 		return refuse("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge)
+	}
+	if !in.SignalsKnown {
+		return refuse("firing scale-out signals unknown: scale in only when every signal agrees")
+	}
+	if len(in.ScaleOutFiring) > 0 {
+		return refuse("scale-out signal %s still firing: scale in only when every signal agrees", strings.Join(in.ScaleOutFiring, ", "))
 	}
 	if held := in.Now.Sub(in.Req.StartsAt); held < in.Policy.StabilizationWindow {
 		return refuse("scale-in signal has held for %s, less than the stabilisation window %s", held.Round(time.Second), in.Policy.StabilizationWindow)

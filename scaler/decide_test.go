@@ -226,6 +226,8 @@ func TestDecide(t *testing.T) {
 		{"removes the newest managed reader", func(in *Input) {}, OutcomeAct, "3 -> 2", "m2"},
 		{"unknown data age", func(in *Input) { in.DataAgeKnown = false }, OutcomeRefused, "data age unknown", ""},
 		{"stale data", func(in *Input) { in.DataAge = 10 * time.Minute }, OutcomeRefused, "stale data", ""},
+		{"scale-out signals unknown", func(in *Input) { in.SignalsKnown = false }, OutcomeRefused, "signals unknown", ""},
+		{"a scale-out signal still firing", func(in *Input) { in.ScaleOutFiring = []string{"AuroraReaderReadLatencyHigh"} }, OutcomeRefused, "still firing", ""},
 		{"unavailable instance", func(in *Input) { in.ClusterState.Instances[1].Status = "modifying" }, OutcomeRefused, "not available", ""},
 		{"signal younger than the window", func(in *Input) { in.Req.StartsAt = t0.Add(-time.Minute) }, OutcomeRefused, "stabilisation window", ""},
 		{"scale-out in the window holds capacity", func(in *Input) {
@@ -247,7 +249,7 @@ func TestDecide(t *testing.T) {
 		t.Run("scale-in/"+tc.name, func(t *testing.T) {
 			in := Input{Now: t0, Req: req(ActionRemoveReaders, 1), Policy: policy(), Cluster: clusterTarget(),
 				ClusterState: cluster(selfReader("r1"), managedReader("m1", old), managedReader("m2", old.Add(time.Minute))),
-				DataAge:      time.Minute, DataAgeKnown: true}
+				DataAge:      time.Minute, DataAgeKnown: true, SignalsKnown: true}
 			in.Req.StartsAt = t0.Add(-20 * time.Minute)
 			tc.mod(&in)
 			d := Decide(in)

@@ -609,6 +609,10 @@ func metricValue(m prometheus.Metric) float64 {
 
 func fakePrometheus(t *testing.T, age string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/query" && strings.HasPrefix(r.URL.Query().Get("query"), "ALERTS{") {
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+			return
+		}
 		if r.URL.Path != "/api/v1/query" || !strings.Contains(r.URL.Query().Get("query"), "aurora_exporter_source_data_age_seconds") {
 			http.NotFound(w, r)
 			return

@@ -400,6 +400,13 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 			} else {
 				s.log.Warn("exporter data age unknown", "target", r.Target(), "err", err)
 			}
+			if sig, ok := s.dataAge.(SignalSource); ok {
+				if firing, err := sig.ScaleOutFiring(ctx, r.Account, r.Region, r.Name); err == nil {
+					in.ScaleOutFiring, in.SignalsKnown = firing, true
+				} else {
+					s.log.Warn("firing scale-out signals unknown", "target", r.Target(), "err", err)
+				}
+			}
 		}
 	}
 	in.History = s.historyFor(r.Target(), in.ClusterState)
