@@ -29,6 +29,8 @@ vet:
 # in-process on a virtual clock; the AWS CLI test uses Debian's awscli).
 test: vet tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+	# The webhook decoder is fuzzed for a bounded time on every run.
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeWebhook$$' -fuzztime 20s -fuzzminimizetime 0 ./scaler/
 
 # Regenerate rules/*.rules.yml from rules/gen/ (templates and the field
 # defaults). THRESHOLDS=my.yml RULES_OUT=/etc/prometheus/rules writes a
