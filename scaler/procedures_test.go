@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
@@ -104,5 +105,75 @@ clusters:
 	}
 	if procs.Busy("cluster/events-db") != "" {
 		t.Fatal("cluster still marked busy")
+	}
+}
+
+// TestResumeFinishesADrainLeftByAnotherProcess: a scaler died mid-drain
+// (record on the survivor, a reader being deleted); the next one's Resume
+// waits the deletion out, deletes nothing more and points the record back.
+func TestResumeFinishesADrainLeftByAnotherProcess(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	awsCfg := env.Config(t, "us-east-1")
+	r53 := route53.NewFromConfig(awsCfg)
+	zones, err := r53.ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := aws.ToString(zones.HostedZones[0].Id)
+	cfg, err := ParseConfig("resume.yml", []byte(fmt.Sprintf(`
+clusters:
+  - {name: events-db, account: "123456789012", region: us-east-1, acu_ceiling: 64, read_record: {zone_id: %q, name: db-read.app.internal.}}
+`, zone)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rds.NewFromConfig(awsCfg)
+	for _, id := range []string{"events-db-surge-a", "events-db-surge-b"} {
+		if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
+			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
+			DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
+			Tags: []rdstypes.Tag{{Key: aws.String(procedure.ManagedTagKey), Value: aws.String("true")}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.Advance(t, 9*time.Minute)
+	// The dead process's state: record on reader-1, surge-a being deleted.
+	truth, _ := env.World.Truth().Cluster("events-db")
+	survivor := "events-db-reader-1." + strings.TrimPrefix(strings.SplitN(truth.ClusterEndpoint, ".", 2)[1], "cluster-")
+	if _, err := r53.ChangeResourceRecordSets(context.Background(), &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zone),
+		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+			Name: aws.String("db-read.app.internal."), Type: r53types.RRTypeCname, TTL: aws.Int64(5),
+			ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(survivor)}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeleteDBInstance(context.Background(), &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("events-db-surge-a")}); err != nil {
+		t.Fatal(err)
+	}
+	env.Advance(t, 10*time.Second)
+
+	procs, err := NewProcedures(context.Background(), ProcedureOptions{
+		Config: cfg, AWS: NewAWS(awsCfg, RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond}),
+		Resolver: procedure.DNSResolver{Server: env.StartDNS(t)}, Poll: 5 * time.Second,
+		Wait: func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs.Resume(context.Background())
+	procs.Wait()
+	c, _ := env.World.Truth().Cluster("events-db")
+	ids := map[string]bool{}
+	for _, in := range c.Instances {
+		ids[in.ID] = true
+	}
+	if ids["events-db-surge-a"] || !ids["events-db-surge-b"] || len(ids) != 3 {
+		t.Fatalf("after resume: %v (surge-a's deletion finished, surge-b kept)", ids)
+	}
+	if rr, _ := env.World.Resolve("db-read.app.internal."); len(rr) == 0 || rr[0].Value != c.ReaderEndpoint+"." {
+		t.Fatalf("record after resume: %v", rr)
+	}
+	if n := metricValue(procs.runs.WithLabelValues("scale_in", "success")); n != 1 {
+		t.Fatalf("procedures_total{scale_in,success} = %g", n)
 	}
 }
