@@ -90,14 +90,14 @@ type Series struct {
 	Kind   Kind
 	points []Point // closed periods, ascending, trimmed to retention
 
-	accStart   time.Time
+	accStart    time.Time
 	accWeighted float64 // sum of value*dt
-	accTime    float64 // sum of dt (seconds), per source
-	accSources float64 // sources sampled per tick (max over the period)
-	accMin     float64
-	accMax     float64
+	accTime     float64 // sum of dt (seconds), per source
+	accSources  float64 // sources sampled per tick (max over the period)
+	accMin      float64
+	accMax      float64
 	tickSources float64
-	tickAt     time.Time
+	tickAt      time.Time
 }
 
 // MetricStore is one region's CloudWatch: series fed by the model, closed
@@ -270,14 +270,14 @@ func (w *World) VisibleBefore(now time.Time) time.Time { return now.Add(-w.P.Pub
 
 // metric namespaces and units as AWS publishes them.
 const (
-	NamespaceRDS   = "AWS/RDS"
-	NamespaceELB   = "AWS/ApplicationELB"
-	NamespaceASG   = "AWS/AutoScaling"
-	NamespaceEC2   = "AWS/EC2"
-	UnitPercent    = "Percent"
-	UnitCount      = "Count"
-	UnitSeconds    = "Seconds"
-	UnitNone       = "None"
+	NamespaceRDS = "AWS/RDS"
+	NamespaceELB = "AWS/ApplicationELB"
+	NamespaceASG = "AWS/AutoScaling"
+	NamespaceEC2 = "AWS/EC2"
+	UnitPercent  = "Percent"
+	UnitCount    = "Count"
+	UnitSeconds  = "Seconds"
+	UnitNone     = "None"
 )
 
 func (w *World) sampleMetrics(r *Region, now time.Time, dt time.Duration) {

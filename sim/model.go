@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -16,12 +17,12 @@ const (
 
 // Instance statuses as the RDS API reports them.
 const (
-	StatusCreating  = "creating"
-	StatusAvailable = "available"
-	StatusDeleting  = "deleting"
-	StatusFailed    = "failed"
-	StatusRebooting = "rebooting"
-	StatusModifying = "modifying"
+	StatusCreating     = "creating"
+	StatusAvailable    = "available"
+	StatusDeleting     = "deleting"
+	StatusFailed       = "failed"
+	StatusRebooting    = "rebooting"
+	StatusModifying    = "modifying"
 	ClusterFailingOver = "failing-over"
 )
 
@@ -33,15 +34,15 @@ type Region struct {
 	// (cluster-<hash>.<region>.rds.amazonaws.com).
 	Hash string
 
-	Clusters     map[string]*Cluster
-	Instances    map[string]*Instance
-	Proxies      map[string]*Proxy
-	ASGs         map[string]*AutoScalingGroup
-	TargetGroups map[string]*TargetGroup // by name
+	Clusters      map[string]*Cluster
+	Instances     map[string]*Instance
+	Proxies       map[string]*Proxy
+	ASGs          map[string]*AutoScalingGroup
+	TargetGroups  map[string]*TargetGroup // by name
 	LoadBalancers map[string]*LoadBalancer
-	Metrics      *MetricStore
-	nextIP       uint32
-	seq          int
+	Metrics       *MetricStore
+	nextIP        uint32
+	seq           int
 }
 
 // AccountState holds one account's regions and global resources.
@@ -58,28 +59,28 @@ type Tag struct {
 }
 
 type Cluster struct {
-	ID            string
-	ARN           string
-	ResourceID    string
-	Region        *Region
-	EngineVersion string
-	Status        string
-	CreateTime    time.Time
-	Serverless    *ACURange // nil for provisioned-only clusters
-	Members       []string  // instance ids, creation order
-	Writer        string    // the API's writer
-	Tags          []Tag
+	ID              string
+	ARN             string
+	ResourceID      string
+	Region          *Region
+	EngineVersion   string
+	Status          string
+	CreateTime      time.Time
+	Serverless      *ACURange // nil for provisioned-only clusters
+	Members         []string  // instance ids, creation order
+	Writer          string    // the API's writer
+	Tags            []Tag
 	CustomEndpoints map[string]*CustomEndpoint
-	Traffic       *Traffic
-	Proxy         *Proxy
-	ASGs          []*AutoScalingGroup
+	Traffic         *Traffic
+	Proxy           *Proxy
+	ASGs            []*AutoScalingGroup
 
 	// DNS state: what the endpoints resolve to, which lags the API.
 	DNSWriter       string
-	DNSReaders      []string // round-robin order
+	DNSReaders      []string             // round-robin order
 	lingering       map[string]time.Time // deleted readers still in round robin until
 	dnsWriterSwitch time.Time            // when DNSWriter catches up after a failover
-	rrCursor        map[string]int // per endpoint name
+	rrCursor        map[string]int       // per endpoint name
 
 	// Ground truth counters for tests: queries that hit a refusing or
 	// missing instance because DNS pointed there.
@@ -96,19 +97,19 @@ type CustomEndpoint struct {
 }
 
 type Instance struct {
-	ID           string
-	ARN          string
-	ResourceID   string
-	Cluster      *Cluster
-	Class        string
-	AZ           string
-	Tier         int
-	Status       string
-	CreateTime   time.Time
-	AvailableAt  time.Time // creating -> available
-	GoneAt       time.Time // deleting -> removed
-	Tags         []Tag
-	IP           netip.Addr
+	ID          string
+	ARN         string
+	ResourceID  string
+	Cluster     *Cluster
+	Class       string
+	AZ          string
+	Tier        int
+	Status      string
+	CreateTime  time.Time
+	AvailableAt time.Time // creating -> available
+	GoneAt      time.Time // deleting -> removed
+	Tags        []Tag
+	IP          netip.Addr
 	// RefusesWritesUntil marks an old writer during a failover's DNS window.
 	RefusesWritesUntil time.Time
 
@@ -156,12 +157,42 @@ type AutoScalingGroup struct {
 	Instances    []*ASGInstance
 	TargetGroups []*TargetGroup
 	Scheduled    map[string]*ScheduledAction
+	// Activities are capacity changes, newest last (the last 100 are
+	// kept; DescribeScalingActivities lists them newest first).
+	Activities   []ScalingActivity
 	RequestShare float64
 	Tags         []Tag
 	CreateTime   time.Time
 
 	CPU                 float64 // average over InService instances
 	RequestsPerInstance float64 // per minute
+}
+
+// ScalingActivity is one capacity change of a group, worded as EC2 Auto
+// Scaling words its Cause.
+type ScalingActivity struct {
+	ID          string
+	Description string
+	Cause       string
+	Start, End  time.Time
+}
+
+// RecordCapacityChange appends an activity for a desired capacity change
+// (lock held); by is "a user request explicitly set group desired
+// capacity" or a scheduled action's wording.
+func (g *AutoScalingGroup) RecordCapacityChange(now time.Time, by string, from, to int) {
+	if from == to {
+		return
+	}
+	g.Activities = append(g.Activities, ScalingActivity{
+		ID:          resourceUUID(fmt.Sprintf("%s/%d/%d", g.ARN, now.UnixNano(), len(g.Activities))),
+		Description: fmt.Sprintf("Setting desired capacity from %d to %d", from, to),
+		Cause:       fmt.Sprintf("At %s %s changing the desired capacity from %d to %d.", now.UTC().Format("2006-01-02T15:04:05Z"), by, from, to),
+		Start:       now, End: now,
+	})
+	if n := len(g.Activities); n > 100 {
+		g.Activities = append(g.Activities[:0], g.Activities[n-100:]...)
+	}
 }
 
 type ASGInstance struct {
@@ -192,12 +223,12 @@ type LoadBalancer struct {
 }
 
 type TargetGroup struct {
-	Name         string
-	ARN          string
-	LoadBalancer *LoadBalancer
-	Port         int
-	Protocol     string
-	ASG          *AutoScalingGroup
+	Name                    string
+	ARN                     string
+	LoadBalancer            *LoadBalancer
+	Port                    int
+	Protocol                string
+	ASG                     *AutoScalingGroup
 	RequestsPerTargetMinute float64
 }
 
@@ -208,12 +239,12 @@ func (t *TargetGroup) MetricDimension() string { return arnSuffix(t.ARN, "target
 func (l *LoadBalancer) MetricDimension() string { return arnSuffix(l.ARN, "app/") }
 
 type HostedZone struct {
-	ID       string // Z...
-	Name     string // fully qualified, trailing dot
-	Private  bool
-	Comment  string
+	ID        string // Z...
+	Name      string // fully qualified, trailing dot
+	Private   bool
+	Comment   string
 	CallerRef string
-	Records  []*RecordSet // API view, sorted as Route 53 lists them
+	Records   []*RecordSet // API view, sorted as Route 53 lists them
 	// Served is what DNS answers: the API view as of the newest change
 	// that has propagated (INSYNC).
 	Served []*RecordSet
@@ -230,8 +261,8 @@ type RecordSet struct {
 }
 
 type AliasTarget struct {
-	HostedZoneID string
-	DNSName      string
+	HostedZoneID         string
+	DNSName              string
 	EvaluateTargetHealth bool
 }
 
@@ -249,8 +280,8 @@ type Change struct {
 
 // Traffic is a fleet's user curve, evaluated on the simulated clock.
 type Traffic struct {
-	Def        TrafficDef
-	T0         time.Time
+	Def TrafficDef
+	T0  time.Time
 	// Override, when set, replaces the curve (admin API: set users now).
 	Override *float64
 	Users    float64 // current

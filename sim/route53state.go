@@ -86,7 +86,7 @@ func (w *World) SubmitChange(a *AccountState, z *HostedZone, comment string, now
 	w.seq++
 	SortRecordSets(z.Records)
 	ch := &Change{
-		ID: fmt.Sprintf("C%s", strings.ToUpper(resourceID("", fmt.Sprintf("%s%d%s", a.ID, w.seq, now))[:20])),
+		ID:          fmt.Sprintf("C%s", strings.ToUpper(resourceID("", fmt.Sprintf("%s%d%s", a.ID, w.seq, now))[:20])),
 		SubmittedAt: now, InSyncAt: now.Add(w.P.Route53Propagation), Comment: comment, Zone: z,
 		snapshot: copyRecords(z.Records),
 	}

@@ -31,24 +31,24 @@ type Scenario struct {
 // from the field notes (shared/FIELD-NOTES.md) or a documented AWS value.
 type Params struct {
 	Seed                   int64         `yaml:"seed"`
-	Tick                   time.Duration `yaml:"tick"`                     // model integration step
-	ProvisioningDelay      time.Duration `yaml:"provisioning_delay"`       // creating -> available (field: 7-8 min)
-	DeletionDelay          time.Duration `yaml:"deletion_delay"`           // deleting -> gone
-	FailoverDNSWindowMin   time.Duration `yaml:"failover_dns_window_min"`  // field: 10-15 s
-	FailoverDNSWindowMax   time.Duration `yaml:"failover_dns_window_max"`  //
-	ReaderDNSLinger        time.Duration `yaml:"reader_dns_linger"`        // deleted reader stays in round robin
-	PublicationDelay       time.Duration `yaml:"publication_delay"`        // CloudWatch datapoint lag
-	MetricRetention        time.Duration `yaml:"metric_retention"`         // how much CloudWatch history is kept
-	ASGLaunchDelay         time.Duration `yaml:"asg_launch_delay"`         // Pending -> InService
-	Route53Propagation     time.Duration `yaml:"route53_propagation"`      // PENDING -> INSYNC, visible in DNS
-	DNSTTL                 time.Duration `yaml:"dns_ttl"`                  // Aurora endpoints: 5 s
-	ACUScaleUpFraction     float64       `yaml:"acu_scale_up_fraction"`    // per second, of current ACU
+	Tick                   time.Duration `yaml:"tick"`                    // model integration step
+	ProvisioningDelay      time.Duration `yaml:"provisioning_delay"`      // creating -> available (field: 7-8 min)
+	DeletionDelay          time.Duration `yaml:"deletion_delay"`          // deleting -> gone
+	FailoverDNSWindowMin   time.Duration `yaml:"failover_dns_window_min"` // field: 10-15 s
+	FailoverDNSWindowMax   time.Duration `yaml:"failover_dns_window_max"` //
+	ReaderDNSLinger        time.Duration `yaml:"reader_dns_linger"`       // deleted reader stays in round robin
+	PublicationDelay       time.Duration `yaml:"publication_delay"`       // CloudWatch datapoint lag
+	MetricRetention        time.Duration `yaml:"metric_retention"`        // how much CloudWatch history is kept
+	ASGLaunchDelay         time.Duration `yaml:"asg_launch_delay"`        // Pending -> InService
+	Route53Propagation     time.Duration `yaml:"route53_propagation"`     // PENDING -> INSYNC, visible in DNS
+	DNSTTL                 time.Duration `yaml:"dns_ttl"`                 // Aurora endpoints: 5 s
+	ACUScaleUpFraction     float64       `yaml:"acu_scale_up_fraction"`   // per second, of current ACU
 	ACUScaleDownPerSecond  float64       `yaml:"acu_scale_down_per_second"`
-	ACUTargetUtilization   float64       `yaml:"acu_target_utilization"`   // CPU fraction Serverless v2 steers to
-	QueriesPerACUSecond    float64       `yaml:"queries_per_acu_second"`   // capacity of one ACU at 100 % CPU
-	BaseReadLatency        time.Duration `yaml:"base_read_latency"`        // at idle
-	BaseWriteLatency       time.Duration `yaml:"base_write_latency"`       //
-	BaseConnections        float64       `yaml:"base_connections"`         // per instance (monitoring, replication)
+	ACUTargetUtilization   float64       `yaml:"acu_target_utilization"`     // CPU fraction Serverless v2 steers to
+	QueriesPerACUSecond    float64       `yaml:"queries_per_acu_second"`     // capacity of one ACU at 100 % CPU
+	BaseReadLatency        time.Duration `yaml:"base_read_latency"`          // at idle
+	BaseWriteLatency       time.Duration `yaml:"base_write_latency"`         //
+	BaseConnections        float64       `yaml:"base_connections"`           // per instance (monitoring, replication)
 	ASGRequestsPerCPUPoint float64       `yaml:"asg_requests_per_cpu_point"` // req/min per instance per 1 % CPU
 }
 
@@ -82,49 +82,49 @@ func DefaultParams() Params {
 // access keys (or temporary keys from AssumeRole into one of its roles)
 // see only its resources.
 type Account struct {
-	ID         string   `yaml:"id"`
-	AccessKeys []string `yaml:"access_keys"`
-	Roles      []string `yaml:"roles"` // role names; AssumeRole into arn:aws:iam::<id>:role/<name>
+	ID          string          `yaml:"id"`
+	AccessKeys  []string        `yaml:"access_keys"`
+	Roles       []string        `yaml:"roles"` // role names; AssumeRole into arn:aws:iam::<id>:role/<name>
 	HostedZones []HostedZoneDef `yaml:"hosted_zones"`
 }
 
 type HostedZoneDef struct {
-	Name    string         `yaml:"name"` // e.g. app.internal.
+	Name string `yaml:"name"` // e.g. app.internal.
 	// Region resolves ${reader_endpoint:<cluster>} and
 	// ${cluster_endpoint:<cluster>} in record values (default us-east-1).
-	Region  string         `yaml:"region"`
-	Private bool           `yaml:"private"`
-	Records []RecordDef    `yaml:"records"`
+	Region  string      `yaml:"region"`
+	Private bool        `yaml:"private"`
+	Records []RecordDef `yaml:"records"`
 }
 
 type RecordDef struct {
-	Name   string        `yaml:"name"`
-	Type   string        `yaml:"type"`
-	TTL    int64         `yaml:"ttl"`
-	Values []string      `yaml:"values"`
+	Name   string   `yaml:"name"`
+	Type   string   `yaml:"type"`
+	TTL    int64    `yaml:"ttl"`
+	Values []string `yaml:"values"`
 }
 
 // FleetDef is one application stack: a cluster, its proxy, its ASGs and
 // the traffic that drives them. Count > 1 stamps out copies (suffix -NNN)
 // for benchmarks.
 type FleetDef struct {
-	Name    string      `yaml:"name"`
-	Account string      `yaml:"account"`
-	Region  string      `yaml:"region"`
-	Count   int         `yaml:"count"`
-	Cluster ClusterDef  `yaml:"cluster"`
-	Proxy   *ProxyDef   `yaml:"proxy"`
-	ASGs    []ASGDef    `yaml:"asgs"`
-	Traffic TrafficDef  `yaml:"traffic"`
+	Name    string     `yaml:"name"`
+	Account string     `yaml:"account"`
+	Region  string     `yaml:"region"`
+	Count   int        `yaml:"count"`
+	Cluster ClusterDef `yaml:"cluster"`
+	Proxy   *ProxyDef  `yaml:"proxy"`
+	ASGs    []ASGDef   `yaml:"asgs"`
+	Traffic TrafficDef `yaml:"traffic"`
 }
 
 type ClusterDef struct {
-	ID              string            `yaml:"id"`
-	EngineVersion   string            `yaml:"engine_version"`
-	ServerlessV2    *ACURange         `yaml:"serverless_v2"`
-	Instances       []InstanceDef     `yaml:"instances"`
+	ID              string              `yaml:"id"`
+	EngineVersion   string              `yaml:"engine_version"`
+	ServerlessV2    *ACURange           `yaml:"serverless_v2"`
+	Instances       []InstanceDef       `yaml:"instances"`
 	CustomEndpoints []CustomEndpointDef `yaml:"custom_endpoints"`
-	Tags            map[string]string `yaml:"tags"`
+	Tags            map[string]string   `yaml:"tags"`
 }
 
 type ACURange struct {
@@ -149,33 +149,33 @@ type CustomEndpointDef struct {
 }
 
 type ProxyDef struct {
-	Name           string  `yaml:"name"`
-	PinnedFraction float64 `yaml:"pinned_fraction"` // share of client connections that carry session state
-	Multiplexing   float64 `yaml:"multiplexing"`    // database connections per unpinned client connection
+	Name           string            `yaml:"name"`
+	PinnedFraction float64           `yaml:"pinned_fraction"` // share of client connections that carry session state
+	Multiplexing   float64           `yaml:"multiplexing"`    // database connections per unpinned client connection
 	Tags           map[string]string `yaml:"tags"`
 }
 
 type ASGDef struct {
-	Name                 string            `yaml:"name"`
-	Tier                 string            `yaml:"tier"` // web or api: share of traffic and target req/min
-	Min                  int               `yaml:"min"`
-	Max                  int               `yaml:"max"`
-	Desired              int               `yaml:"desired"`
-	TargetGroup          string            `yaml:"target_group"`
-	RequestShare         float64           `yaml:"request_share"` // fraction of the fleet's HTTP requests
-	Tags                 map[string]string `yaml:"tags"`
+	Name         string            `yaml:"name"`
+	Tier         string            `yaml:"tier"` // web or api: share of traffic and target req/min
+	Min          int               `yaml:"min"`
+	Max          int               `yaml:"max"`
+	Desired      int               `yaml:"desired"`
+	TargetGroup  string            `yaml:"target_group"`
+	RequestShare float64           `yaml:"request_share"` // fraction of the fleet's HTTP requests
+	Tags         map[string]string `yaml:"tags"`
 }
 
 // TrafficDef is the user curve (keyframes relative to the event start,
 // linearly interpolated) and what each user does.
 type TrafficDef struct {
-	EventStart             time.Duration `yaml:"event_start"` // T0 relative to scenario start
-	Keyframes              []Keyframe    `yaml:"keyframes"`
-	ReadsPerUserSecond     float64       `yaml:"reads_per_user_second"`
-	WritesPerUserSecond    float64       `yaml:"writes_per_user_second"`
-	RequestsPerUserMinute  float64       `yaml:"requests_per_user_minute"`
-	ConnectionsPerUser     float64       `yaml:"connections_per_user"`
-	ReadConnectionShare    float64       `yaml:"read_connection_share"` // of connections, through the reader endpoint
+	EventStart            time.Duration `yaml:"event_start"` // T0 relative to scenario start
+	Keyframes             []Keyframe    `yaml:"keyframes"`
+	ReadsPerUserSecond    float64       `yaml:"reads_per_user_second"`
+	WritesPerUserSecond   float64       `yaml:"writes_per_user_second"`
+	RequestsPerUserMinute float64       `yaml:"requests_per_user_minute"`
+	ConnectionsPerUser    float64       `yaml:"connections_per_user"`
+	ReadConnectionShare   float64       `yaml:"read_connection_share"` // of connections, through the reader endpoint
 	// Repeat replays the curve every Repeat (between-event baseline,
 	// then the next event); zero plays it once.
 	Repeat time.Duration `yaml:"repeat"`

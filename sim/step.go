@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -320,10 +321,12 @@ func (w *World) stepASG(g *AutoScalingGroup, now time.Time) {
 		if a.Max != nil {
 			g.Max = *a.Max
 		}
+		before := g.Desired
 		if a.Desired != nil {
 			g.Desired = *a.Desired
 		}
 		g.Desired = clampInt(g.Desired, g.Min, g.Max)
+		g.RecordCapacityChange(now, fmt.Sprintf("a scheduled action update of AutoScalingGroup constraints to min: %d, max: %d, desired: %d", g.Min, g.Max, g.Desired), before, g.Desired)
 		a.Done = true
 		// A one-time action is removed once it has run, as in AWS.
 		delete(g.Scheduled, n)

@@ -68,21 +68,21 @@ type ProxyTruth struct {
 }
 
 type ASGTruth struct {
-	Name                string  `json:"name"`
-	Min                 int     `json:"min"`
-	Max                 int     `json:"max"`
-	Desired             int     `json:"desired"`
-	InService           int     `json:"in_service"`
-	Pending             int     `json:"pending"`
-	RequestsPerInstance float64 `json:"requests_per_instance_per_minute"`
-	CPU                 float64 `json:"cpu_percent"`
+	Name                string   `json:"name"`
+	Min                 int      `json:"min"`
+	Max                 int      `json:"max"`
+	Desired             int      `json:"desired"`
+	InService           int      `json:"in_service"`
+	Pending             int      `json:"pending"`
+	RequestsPerInstance float64  `json:"requests_per_instance_per_minute"`
+	CPU                 float64  `json:"cpu_percent"`
 	ScheduledActions    []string `json:"scheduled_actions,omitempty"`
 }
 
 type ZoneTruth struct {
-	ID      string      `json:"id"`
-	Name    string      `json:"name"`
-	Served  []RecordSet `json:"served_records"`
+	ID     string      `json:"id"`
+	Name   string      `json:"name"`
+	Served []RecordSet `json:"served_records"`
 }
 
 // Truth snapshots the world.

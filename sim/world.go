@@ -30,10 +30,10 @@ type World struct {
 	start    time.Time
 	seq      int
 
-	ext    map[string]any
+	ext map[string]any
 
-	Calls  *CallCounter
-	Faults *FaultSet
+	Calls           *CallCounter
+	Faults          *FaultSet
 	scheduledFaults []FaultDef
 }
 

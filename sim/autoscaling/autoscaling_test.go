@@ -3,6 +3,7 @@ package autoscaling_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,37 @@ fleets:
 	}
 	if n != 120 {
 		t.Fatalf("%d target groups", n)
+	}
+}
+
+func TestScalingActivitiesRecordCapacityChanges(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", simasg.Register)
+	c := autoscaling.NewFromConfig(env.Config(t, "us-east-1"))
+	if _, err := c.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("events-web"), DesiredCapacity: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutScheduledUpdateGroupAction(ctx, &autoscaling.PutScheduledUpdateGroupActionInput{
+		AutoScalingGroupName: aws.String("events-web"), ScheduledActionName: aws.String("up"),
+		StartTime: aws.Time(env.World.Now().Add(time.Minute)), DesiredCapacity: aws.Int32(10),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	env.Advance(t, 2*time.Minute)
+	out, err := c.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("events-web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Activities) != 2 {
+		t.Fatalf("activities: %d", len(out.Activities))
+	}
+	newest, oldest := out.Activities[0], out.Activities[1]
+	if !strings.Contains(aws.ToString(newest.Cause), "scheduled action") || !strings.Contains(aws.ToString(newest.Cause), "from 7 to 10") ||
+		!strings.Contains(aws.ToString(oldest.Cause), "user request explicitly set group desired capacity changing the desired capacity from 4 to 7") ||
+		newest.StatusCode != "Successful" || !aws.ToTime(newest.StartTime).After(aws.ToTime(oldest.StartTime)) {
+		t.Fatalf("activities: %q / %q", aws.ToString(newest.Cause), aws.ToString(oldest.Cause))
+	}
+	other, err := c.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("events-api")})
+	if err != nil || len(other.Activities) != 0 {
+		t.Fatalf("untouched group: %v %v", other, err)
 	}
 }

@@ -213,10 +213,66 @@ func (b *backend) setDesiredCapacity(c sim.CallContext, p wire.Params) (any, *si
 		if int(desired) < g.Min {
 			return validation("New SetDesiredCapacity value %d is below min value %d for the AutoScalingGroup.", desired, g.Min)
 		}
+		g.RecordCapacityChange(now, "a user request explicitly set group desired capacity", g.Desired, int(desired))
 		g.Desired = int(desired)
 		return nil
 	})
 	return nil, err
+}
+
+type activityXML struct {
+	ActivityID           string    `xml:"ActivityId"`
+	AutoScalingGroupName string    `xml:"AutoScalingGroupName"`
+	AutoScalingGroupARN  string    `xml:"AutoScalingGroupARN"`
+	Description          string    `xml:"Description"`
+	Cause                string    `xml:"Cause"`
+	StartTime            time.Time `xml:"StartTime"`
+	EndTime              time.Time `xml:"EndTime"`
+	StatusCode           string    `xml:"StatusCode"`
+	Progress             int       `xml:"Progress"`
+	Details              string    `xml:"Details"`
+}
+
+type describeActivitiesOut struct {
+	Activities []activityXML `xml:"Activities>member"`
+	NextToken  string        `xml:"NextToken,omitempty"`
+}
+
+// describeScalingActivities lists a group's capacity changes, newest
+// first, paged by MaxRecords (1-100) and NextToken.
+func (b *backend) describeScalingActivities(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
+	name := p.String("AutoScalingGroupName")
+	size, _, err := p.Int("MaxRecords")
+	if err != nil {
+		return nil, err
+	}
+	out := &describeActivitiesOut{}
+	err = b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+		var all []activityXML
+		for _, g := range r.SortedASGs() {
+			if name != "" && g.Name != name {
+				continue
+			}
+			for i := len(g.Activities) - 1; i >= 0; i-- {
+				a := g.Activities[i]
+				all = append(all, activityXML{ActivityID: a.ID, AutoScalingGroupName: g.Name, AutoScalingGroupARN: g.ARN, Description: a.Description,
+					Cause: a.Cause, StartTime: a.Start.UTC(), EndTime: a.End.UTC(), StatusCode: "Successful", Progress: 100, Details: "{}"})
+			}
+		}
+		if name != "" && r.ASGs[name] == nil {
+			return nil // AWS answers an unknown group with no activities
+		}
+		page, perr := sim.Paginate(len(all), p.String("NextToken"), int(size), 100, 1, 100, "MaxRecords")
+		if perr != nil {
+			return perr
+		}
+		out.Activities, out.NextToken = all[page.Start:page.End], page.Next
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func optionalInt(p wire.Params, key string) (*int, *sim.APIError) {

@@ -10,10 +10,11 @@ func Register(s *wire.Server) {
 	s.HandleQuery("autoscaling", &wire.QueryService{
 		Version: "2011-01-01", XMLNS: "http://autoscaling.amazonaws.com/doc/2011-01-01/",
 		Ops: map[string]wire.QueryOp{
-			"DescribeAutoScalingGroups":      b.describeGroups,
-			"SetDesiredCapacity":             b.setDesiredCapacity,
-			"PutScheduledUpdateGroupAction":  b.putScheduledAction,
-			"DescribeScheduledActions":       b.describeScheduledActions,
+			"DescribeAutoScalingGroups":     b.describeGroups,
+			"SetDesiredCapacity":            b.setDesiredCapacity,
+			"PutScheduledUpdateGroupAction": b.putScheduledAction,
+			"DescribeScheduledActions":      b.describeScheduledActions,
+			"DescribeScalingActivities":     b.describeScalingActivities,
 		},
 	})
 }

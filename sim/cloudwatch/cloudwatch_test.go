@@ -40,7 +40,9 @@ func stat(id, ns, metric, statistic string, period int32, dims ...types.Dimensio
 		Period: aws.Int32(period), Stat: aws.String(statistic)}}
 }
 
-func dim(n, v string) types.Dimension { return types.Dimension{Name: aws.String(n), Value: aws.String(v)} }
+func dim(n, v string) types.Dimension {
+	return types.Dimension{Name: aws.String(n), Value: aws.String(v)}
+}
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
@@ -238,13 +240,13 @@ func TestQueryProtocol(t *testing.T) {
 	form := url.Values{
 		"Action": {"GetMetricData"}, "Version": {"2010-08-01"},
 		"StartTime": {now.Add(-10 * time.Minute).Format(time.RFC3339)}, "EndTime": {now.Format(time.RFC3339)},
-		"MetricDataQueries.member.1.Id":                                      {"cpu"},
-		"MetricDataQueries.member.1.MetricStat.Metric.Namespace":             {"AWS/RDS"},
-		"MetricDataQueries.member.1.MetricStat.Metric.MetricName":            {"CPUUtilization"},
+		"MetricDataQueries.member.1.Id":                                          {"cpu"},
+		"MetricDataQueries.member.1.MetricStat.Metric.Namespace":                 {"AWS/RDS"},
+		"MetricDataQueries.member.1.MetricStat.Metric.MetricName":                {"CPUUtilization"},
 		"MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Name":  {"DBInstanceIdentifier"},
 		"MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Value": {"events-db-reader-1"},
-		"MetricDataQueries.member.1.MetricStat.Period":                       {"60"},
-		"MetricDataQueries.member.1.MetricStat.Stat":                         {"Maximum"},
+		"MetricDataQueries.member.1.MetricStat.Period":                           {"60"},
+		"MetricDataQueries.member.1.MetricStat.Stat":                             {"Maximum"},
 	}
 	status, body := signedPost(t, env.URL, form)
 	if status != 200 {

@@ -176,4 +176,3 @@ func toRR(r sim.DNSRecord) dns.RR {
 	}
 	return rr
 }
-

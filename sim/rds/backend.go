@@ -320,7 +320,7 @@ func (b *backend) describeDBClusterEndpoints(c sim.CallContext, p wire.Params) (
 				all = append(all, xmlClusterEndpoint{
 					DBClusterEndpointIdentifier: id, DBClusterIdentifier: cl.ID, Endpoint: r.CustomEndpointName(id),
 					DBClusterEndpointResourceIdentifier: "cluster-endpoint-" + strings.ToLower(id),
-					Status: ce.Status, EndpointType: "CUSTOM", CustomEndpointType: ce.Type,
+					Status:                              ce.Status, EndpointType: "CUSTOM", CustomEndpointType: ce.Type,
 					StaticMembers: xmlStringList{Members: ce.Static}, ExcludedMembers: xmlStringList{Members: ce.Excluded},
 					DBClusterEndpointArn: r.ARN("rds", "cluster-endpoint:"+id),
 				})

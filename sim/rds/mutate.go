@@ -2,6 +2,7 @@ package rds
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/sim"
@@ -63,13 +64,9 @@ func (b *backend) createDBInstance(c sim.CallContext, p wire.Params) (any, *sim.
 	if err != nil {
 		return nil, err
 	}
-	var tags []sim.Tag
-	for _, i := range p.Indexes("Tags.Tag") {
-		k := p.String(fmt.Sprintf("Tags.Tag.%d.Key", i))
-		if k == "" {
-			return nil, sim.ErrInvalidParameterValue("Tag keys must not be empty.")
-		}
-		tags = append(tags, sim.Tag{Key: k, Value: p.String(fmt.Sprintf("Tags.Tag.%d.Value", i))})
+	tags, err := readTags(p)
+	if err != nil {
+		return nil, err
 	}
 	az := p.String("AvailabilityZone")
 	var out instanceResult
@@ -255,4 +252,68 @@ func (b *backend) failoverDBCluster(c sim.CallContext, p wire.Params) (any, *sim
 		return nil
 	})
 	return out, err
+}
+
+// readTags reads Tags.Tag.N.Key/Value.
+func readTags(p wire.Params) ([]sim.Tag, *sim.APIError) {
+	var tags []sim.Tag
+	for _, i := range p.Indexes("Tags.Tag") {
+		k := p.String(fmt.Sprintf("Tags.Tag.%d.Key", i))
+		if k == "" {
+			return nil, sim.ErrInvalidParameterValue("Tag keys must not be empty.")
+		}
+		tags = append(tags, sim.Tag{Key: k, Value: p.String(fmt.Sprintf("Tags.Tag.%d.Value", i))})
+	}
+	return tags, nil
+}
+
+// addTagsToResource tags a cluster or an instance by ARN; a key already
+// present gets the new value, as in RDS.
+func (b *backend) addTagsToResource(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
+	arn, err := p.Required("ResourceName")
+	if err != nil {
+		return nil, err
+	}
+	tags, err := readTags(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return nil, sim.ErrMissingParameter("Tags")
+	}
+	err = b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+		var target *[]sim.Tag
+		for _, cl := range r.Clusters {
+			if cl.ARN == arn {
+				target = &cl.Tags
+			}
+		}
+		for _, in := range r.Instances {
+			if in.ARN == arn {
+				target = &in.Tags
+			}
+		}
+		if target == nil {
+			if strings.Contains(arn, ":cluster:") {
+				return errClusterNotFound(arn)
+			}
+			return errInstanceNotFound(arn)
+		}
+		for _, t := range tags {
+			replaced := false
+			for i := range *target {
+				if (*target)[i].Key == t.Key {
+					(*target)[i].Value, replaced = t.Value, true
+				}
+			}
+			if !replaced {
+				if len(*target) >= 50 {
+					return sim.NewAPIError(400, "TagQuotaPerResourceExceeded", "Resource %s would have more than 50 tags.", arn)
+				}
+				*target = append(*target, t)
+			}
+		}
+		return nil
+	})
+	return nil, err
 }

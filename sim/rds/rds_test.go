@@ -268,3 +268,30 @@ fleets:
 		t.Fatalf("second account: %v %v", out, err)
 	}
 }
+
+func TestAddTagsToResource(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", simrds.Register)
+	c := rds.NewFromConfig(env.Config(t, "us-east-1"))
+	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.DBClusters[0].DBClusterArn
+	for _, v := range []string{"one", "two"} {
+		if _, err := c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: arn, Tags: []types.Tag{{Key: aws.String("aurora-surge:acu-change"), Value: aws.String(v)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _ = c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
+	n, val := 0, ""
+	for _, tag := range out.DBClusters[0].TagList {
+		if aws.ToString(tag.Key) == "aurora-surge:acu-change" {
+			n, val = n+1, aws.ToString(tag.Value)
+		}
+	}
+	if n != 1 || val != "two" {
+		t.Fatalf("tag after two writes: %d copies, value %q", n, val)
+	}
+	_, err = c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:123456789012:cluster:nope"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	wantCode(t, err, "DBClusterNotFoundFault", 404)
+}

@@ -26,5 +26,6 @@ func Register(s *wire.Server) {
 		"ModifyDBCluster":            b.modifyDBCluster,
 		"ModifyDBInstance":           b.modifyDBInstance,
 		"FailoverDBCluster":          b.failoverDBCluster,
+		"AddTagsToResource":          b.addTagsToResource,
 	}})
 }

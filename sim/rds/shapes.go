@@ -32,25 +32,25 @@ type xmlClusterMember struct {
 }
 
 type xmlDBCluster struct {
-	DBClusterIdentifier     string             `xml:"DBClusterIdentifier"`
-	DBClusterArn            string             `xml:"DBClusterArn"`
-	DbClusterResourceId     string             `xml:"DbClusterResourceId"`
-	Status                  string             `xml:"Status"`
-	Engine                  string             `xml:"Engine"`
-	EngineVersion           string             `xml:"EngineVersion"`
-	EngineMode              string             `xml:"EngineMode"`
-	Endpoint                string             `xml:"Endpoint"`
-	ReaderEndpoint          string             `xml:"ReaderEndpoint"`
-	CustomEndpoints         *xmlStringList     `xml:"CustomEndpoints,omitempty"`
-	Port                    int                `xml:"Port"`
-	MultiAZ                 bool               `xml:"MultiAZ"`
-	HostedZoneId            string             `xml:"HostedZoneId"`
-	AvailabilityZones       []string           `xml:"AvailabilityZones>AvailabilityZone"`
-	ClusterCreateTime       time.Time          `xml:"ClusterCreateTime"`
-	DBClusterMembers        []xmlClusterMember `xml:"DBClusterMembers>DBClusterMember"`
-	ServerlessV2            *xmlServerlessV2   `xml:"ServerlessV2ScalingConfiguration,omitempty"`
-	StorageEncrypted        bool               `xml:"StorageEncrypted"`
-	TagList                 xmlTagList         `xml:"TagList"`
+	DBClusterIdentifier string             `xml:"DBClusterIdentifier"`
+	DBClusterArn        string             `xml:"DBClusterArn"`
+	DbClusterResourceId string             `xml:"DbClusterResourceId"`
+	Status              string             `xml:"Status"`
+	Engine              string             `xml:"Engine"`
+	EngineVersion       string             `xml:"EngineVersion"`
+	EngineMode          string             `xml:"EngineMode"`
+	Endpoint            string             `xml:"Endpoint"`
+	ReaderEndpoint      string             `xml:"ReaderEndpoint"`
+	CustomEndpoints     *xmlStringList     `xml:"CustomEndpoints,omitempty"`
+	Port                int                `xml:"Port"`
+	MultiAZ             bool               `xml:"MultiAZ"`
+	HostedZoneId        string             `xml:"HostedZoneId"`
+	AvailabilityZones   []string           `xml:"AvailabilityZones>AvailabilityZone"`
+	ClusterCreateTime   time.Time          `xml:"ClusterCreateTime"`
+	DBClusterMembers    []xmlClusterMember `xml:"DBClusterMembers>DBClusterMember"`
+	ServerlessV2        *xmlServerlessV2   `xml:"ServerlessV2ScalingConfiguration,omitempty"`
+	StorageEncrypted    bool               `xml:"StorageEncrypted"`
+	TagList             xmlTagList         `xml:"TagList"`
 }
 
 type xmlEndpoint struct {
@@ -79,16 +79,16 @@ type xmlDBInstance struct {
 }
 
 type xmlDBProxy struct {
-	DBProxyName       string        `xml:"DBProxyName"`
-	DBProxyArn        string        `xml:"DBProxyArn"`
-	Status            string        `xml:"Status"`
-	EngineFamily      string        `xml:"EngineFamily"`
-	Endpoint          string        `xml:"Endpoint"`
-	RequireTLS        bool          `xml:"RequireTLS"`
-	IdleClientTimeout int           `xml:"IdleClientTimeout"`
-	VpcId             string        `xml:"VpcId"`
-	CreatedDate       time.Time     `xml:"CreatedDate"`
-	UpdatedDate       time.Time     `xml:"UpdatedDate"`
+	DBProxyName       string    `xml:"DBProxyName"`
+	DBProxyArn        string    `xml:"DBProxyArn"`
+	Status            string    `xml:"Status"`
+	EngineFamily      string    `xml:"EngineFamily"`
+	Endpoint          string    `xml:"Endpoint"`
+	RequireTLS        bool      `xml:"RequireTLS"`
+	IdleClientTimeout int       `xml:"IdleClientTimeout"`
+	VpcId             string    `xml:"VpcId"`
+	CreatedDate       time.Time `xml:"CreatedDate"`
+	UpdatedDate       time.Time `xml:"UpdatedDate"`
 }
 
 type xmlTargetHealth struct {
@@ -108,16 +108,16 @@ type xmlProxyTarget struct {
 }
 
 type xmlClusterEndpoint struct {
-	DBClusterEndpointIdentifier string        `xml:"DBClusterEndpointIdentifier"`
-	DBClusterIdentifier         string        `xml:"DBClusterIdentifier"`
-	DBClusterEndpointResourceIdentifier string `xml:"DBClusterEndpointResourceIdentifier"`
-	Endpoint                    string        `xml:"Endpoint"`
-	Status                      string        `xml:"Status"`
-	EndpointType                string        `xml:"EndpointType"`
-	CustomEndpointType          string        `xml:"CustomEndpointType,omitempty"`
-	StaticMembers               xmlStringList `xml:"StaticMembers"`
-	ExcludedMembers             xmlStringList `xml:"ExcludedMembers"`
-	DBClusterEndpointArn        string        `xml:"DBClusterEndpointArn,omitempty"`
+	DBClusterEndpointIdentifier         string        `xml:"DBClusterEndpointIdentifier"`
+	DBClusterIdentifier                 string        `xml:"DBClusterIdentifier"`
+	DBClusterEndpointResourceIdentifier string        `xml:"DBClusterEndpointResourceIdentifier"`
+	Endpoint                            string        `xml:"Endpoint"`
+	Status                              string        `xml:"Status"`
+	EndpointType                        string        `xml:"EndpointType"`
+	CustomEndpointType                  string        `xml:"CustomEndpointType,omitempty"`
+	StaticMembers                       xmlStringList `xml:"StaticMembers"`
+	ExcludedMembers                     xmlStringList `xml:"ExcludedMembers"`
+	DBClusterEndpointArn                string        `xml:"DBClusterEndpointArn,omitempty"`
 }
 
 type describeClustersResult struct {

@@ -61,13 +61,13 @@ type aliasXML struct {
 }
 
 type recordSetXML struct {
-	Name            string    `xml:"Name"`
-	Type            string    `xml:"Type"`
-	SetIdentifier   string    `xml:"SetIdentifier,omitempty"`
-	Weight          *int64    `xml:"Weight,omitempty"`
-	TTL             *int64    `xml:"TTL,omitempty"`
+	Name            string           `xml:"Name"`
+	Type            string           `xml:"Type"`
+	SetIdentifier   string           `xml:"SetIdentifier,omitempty"`
+	Weight          *int64           `xml:"Weight,omitempty"`
+	TTL             *int64           `xml:"TTL,omitempty"`
 	ResourceRecords []resourceRecord `xml:"ResourceRecords>ResourceRecord,omitempty"`
-	AliasTarget     *aliasXML `xml:"AliasTarget,omitempty"`
+	AliasTarget     *aliasXML        `xml:"AliasTarget,omitempty"`
 }
 
 type resourceRecord struct {

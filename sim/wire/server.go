@@ -36,9 +36,9 @@ const MaxBodyBytes = 8 << 20
 // RPC v2 CBOR, the /2013-04-01/ prefix for Route 53's REST API, and the
 // SigV4 signing name for awsQuery form posts.
 type Server struct {
-	World  *sim.World
-	Log    *slog.Logger
-	Admin  http.Handler // served under /_sim/
+	World *sim.World
+	Log   *slog.Logger
+	Admin http.Handler // served under /_sim/
 
 	query map[string]Protocol // by SigV4 signing name
 	cbor  map[string]Protocol // by Smithy service id in the path
