@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +60,15 @@ type AWS struct {
 
 	// procs runs remove_readers as the safe scale-in; nil: not executed.
 	procs *Procedures
+
+	// Log receives warnings about changes made but not recorded in AWS.
+	Log *slog.Logger
+}
+
+func (a *AWS) warn(msg string, args ...any) {
+	if a.Log != nil {
+		a.Log.Warn(msg, args...)
+	}
 }
 
 // UseProcedures lets Execute start the multi-step procedures.
@@ -126,6 +138,13 @@ func (a *AWS) Cluster(ctx context.Context, _, region, id string) (*ClusterState,
 	if sv := cl.ServerlessV2ScalingConfiguration; sv != nil {
 		st.Serverless, st.MinACU, st.MaxACU = true, aws.ToFloat64(sv.MinCapacity), aws.ToFloat64(sv.MaxCapacity)
 	}
+	for _, t := range cl.TagList {
+		if aws.ToString(t.Key) == TagACUChange {
+			if e, ok := parseACUChange(aws.ToString(t.Value)); ok {
+				st.History = append(st.History, e)
+			}
+		}
+	}
 	writers := map[string]bool{}
 	for _, m := range cl.DBClusterMembers {
 		writers[aws.ToString(m.DBInstanceIdentifier)] = aws.ToBool(m.IsClusterWriter)
@@ -174,7 +193,48 @@ func (a *AWS) ASG(ctx context.Context, _, region, name string) (*ASGState, error
 		return nil, fmt.Errorf("DescribeAutoScalingGroups %s: %d groups returned", name, len(out.AutoScalingGroups))
 	}
 	g := out.AutoScalingGroups[0]
-	return &ASGState{Name: name, Min: int(aws.ToInt32(g.MinSize)), Max: int(aws.ToInt32(g.MaxSize)), Desired: int(aws.ToInt32(g.DesiredCapacity))}, nil
+	st := &ASGState{Name: name, Min: int(aws.ToInt32(g.MinSize)), Max: int(aws.ToInt32(g.MaxSize)), Desired: int(aws.ToInt32(g.DesiredCapacity))}
+	acts, err := a.asgClient(region).DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(name), MaxRecords: aws.Int32(100)})
+	if err != nil {
+		return nil, fmt.Errorf("DescribeScalingActivities %s: %w", name, err)
+	}
+	for _, act := range acts.Activities {
+		m := capacityChange.FindStringSubmatch(aws.ToString(act.Cause))
+		if m == nil {
+			continue
+		}
+		from, _ := strconv.Atoi(m[1])
+		to, _ := strconv.Atoi(m[2])
+		dir := DirOut
+		if to < from {
+			dir = DirIn
+		}
+		st.History = append(st.History, Event{DecisionID: "activity:" + aws.ToString(act.ActivityId), Dimension: DimASG, Direction: dir,
+			At: aws.ToTime(act.StartTime), From: float64(from), To: float64(to), External: true})
+	}
+	return st, nil
+}
+
+// capacityChange reads EC2 Auto Scaling's activity cause ("... changing the
+// desired capacity from 4 to 6.").
+var capacityChange = regexp.MustCompile(`changing the desired capacity from (\d+) to (\d+)`)
+
+func parseACUChange(v string) (Event, bool) {
+	parts := strings.Split(v, "|")
+	if len(parts) != 4 {
+		return Event{}, false
+	}
+	at, err1 := time.Parse(time.RFC3339Nano, parts[1])
+	from, err2 := strconv.ParseFloat(parts[2], 64)
+	to, err3 := strconv.ParseFloat(parts[3], 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Event{}, false
+	}
+	dir := DirOut
+	if to < from {
+		dir = DirIn
+	}
+	return Event{DecisionID: parts[0], Dimension: DimACU, Direction: dir, At: at, From: from, To: to}, true
 }
 
 // Execute makes the change a decision asks for. Every call is idempotent
@@ -184,7 +244,7 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 	case ActionAddReaders:
 		return a.addReaders(ctx, d)
 	case ActionRaiseMaxACU:
-		_, err := a.rdsClient(d.Region).ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+		out, err := a.rdsClient(d.Region).ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
 			DBClusterIdentifier: aws.String(clusterName(d.Target)),
 			ApplyImmediately:    aws.Bool(true),
 			ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{
@@ -193,6 +253,16 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 		})
 		if err != nil {
 			return fmt.Errorf("ModifyDBCluster: %w", err)
+		}
+		// The change is made; recording it on the cluster lets a restarted
+		// scaler or another replica see its cooldown. A failed tag only
+		// costs that, so it does not fail the action.
+		if out.DBCluster != nil && out.DBCluster.DBClusterArn != nil {
+			val := fmt.Sprintf("%s|%s|%g|%g", d.ID, d.At.UTC().Format(time.RFC3339Nano), d.From, d.To)
+			if _, err := a.rdsClient(d.Region).AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: out.DBCluster.DBClusterArn,
+				Tags: []rdstypes.Tag{{Key: aws.String(TagACUChange), Value: aws.String(val)}}}); err != nil {
+				a.warn("recording the max ACU change on the cluster failed; its cooldown lives in this process only", "cluster", d.Target, "err", err)
+			}
 		}
 		return nil
 	case ActionScaleASG:

@@ -19,6 +19,10 @@ const (
 	TagDecisionID = "aurora-surge:decision-id"
 	TagDecidedAt  = "aurora-surge:decided-at"
 	TagFrom       = "aurora-surge:from-readers"
+	// TagACUChange on a cluster: "<decision id>|<RFC 3339 time>|<from>|<to>"
+	// of the scaler's last max ACU change, so a restarted scaler or another
+	// replica sees its cooldown.
+	TagACUChange = "aurora-surge:acu-change"
 
 	// ManagedTier is the promotion tier of scaler-made readers: failover
 	// prefers the self-managed tier-0/1 readers (field notes 2).
@@ -65,6 +69,9 @@ type ClusterState struct {
 	MinACU     float64    `json:"min_acu"`
 	MaxACU     float64    `json:"max_acu"`
 	Instances  []Instance `json:"instances"`
+	// History holds the last max ACU change, recovered from the cluster's
+	// aurora-surge:acu-change tag.
+	History []Event `json:"history,omitempty"`
 }
 
 // Readers are the members that are not the writer and not going away.
@@ -93,6 +100,9 @@ type ASGState struct {
 	Min     int    `json:"min"`
 	Max     int    `json:"max"`
 	Desired int    `json:"desired"`
+	// History are the group's recent capacity changes, recovered from its
+	// scaling activities (whoever made them).
+	History []Event `json:"history,omitempty"`
 }
 
 // Event is an action taken on a target, recovered from AWS (tags of
@@ -104,6 +114,10 @@ type Event struct {
 	At         time.Time `json:"at"`
 	From       float64   `json:"from"`
 	To         float64   `json:"to"`
+	// External: a change AWS recorded that this process cannot tell was
+	// its own (a scaling activity). It counts for cooldowns, which are
+	// about the fleet, not for the breaker, which is about the scaler.
+	External bool `json:"external,omitempty"`
 }
 
 // Policy is the guardrails' configuration.
@@ -240,7 +254,7 @@ func Decide(in Input) Decision {
 func breakerOpen(in Input) (bool, int) {
 	ids := map[string]bool{}
 	for _, e := range in.History {
-		if in.Now.Sub(e.At) < time.Hour && !e.At.After(in.Now) {
+		if !e.External && in.Now.Sub(e.At) < time.Hour && !e.At.After(in.Now) {
 			ids[e.DecisionID] = true
 		}
 	}

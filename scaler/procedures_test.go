@@ -177,3 +177,33 @@ clusters:
 		t.Fatalf("procedures_total{scale_in,success} = %g", n)
 	}
 }
+
+// TestSecondReplicaSeesACUAndASGCooldownsFromAWS: a change made by one
+// scaler process is recorded in AWS (cluster tag, scaling activity), so a
+// second process (or the first after a restart) applies its cooldown.
+func TestSecondReplicaSeesACUAndASGCooldownsFromAWS(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	first := newHarness(t, env, nil)
+	first.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "cluster": "events-db"},
+		"rep0000000000001", env.World.Clock().Now()))
+	first.deliver(t, payload("firing", map[string]string{"alertname": "AuroraAsgRequestsAboveTarget", "action": "scale_asg", "asg": "events-web"},
+		"rep0000000000002", env.World.Clock().Now()))
+	if c, g := first.cluster(t), first.asg(t, "events-web"); c.MaxACU != 40 || g.Desired != 5 {
+		t.Fatalf("first replica: max ACU %g, desired %d", c.MaxACU, g.Desired)
+	}
+	env.Advance(t, 10*time.Second)
+	second := newHarness(t, env, nil) // knows nothing in memory
+	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuAtMaxReaderCreating", "action": "raise_max_acu", "cluster": "events-db"},
+		"rep0000000000003", env.World.Clock().Now()))
+	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
+		t.Fatalf("second replica's raise inside the first's cooldown: %s %q", d.Outcome, d.Reason)
+	}
+	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraAsgCPUAboveTarget", "action": "scale_asg", "asg": "events-web"},
+		"rep0000000000004", env.World.Clock().Now()))
+	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
+		t.Fatalf("second replica's ASG step inside the first's cooldown: %s %q", d.Outcome, d.Reason)
+	}
+	if c, g := second.cluster(t), second.asg(t, "events-web"); c.MaxACU != 40 || g.Desired != 5 {
+		t.Fatalf("after the second replica: max ACU %g, desired %d (each change made twice)", c.MaxACU, g.Desired)
+	}
+}

@@ -409,7 +409,7 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 			}
 		}
 	}
-	in.History = s.historyFor(r.Target(), in.ClusterState)
+	in.History = s.historyFor(r.Target(), in.ClusterState, in.ASGState)
 	in.Now = s.clock.Now()
 	d := Decide(in)
 	if d.Outcome == OutcomeAct && s.busy != nil {
@@ -431,15 +431,24 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 		s.m.actions.WithLabelValues(d.Action, d.Result).Inc()
 	}
 	s.record(d, received)
-	s.updateBreaker(r.Target(), s.historyFor(r.Target(), in.ClusterState))
+	s.updateBreaker(r.Target(), s.historyFor(r.Target(), in.ClusterState, in.ASGState))
 }
 
 // historyFor merges what AWS says (tags of scaler-made readers) with what
 // this process did, so a restarted or second replica sees the readers'
 // cooldowns and breaker counts too.
-func (s *Scaler) historyFor(target string, cs *ClusterState) []Event {
+func (s *Scaler) historyFor(target string, cs *ClusterState, as *ASGState) []Event {
 	var out []Event
 	seen := map[string]bool{}
+	// Changes recorded in AWS itself: the cluster's last max ACU change
+	// (tag) and the group's scaling activities.
+	var recorded []Event
+	if cs != nil {
+		recorded = append(recorded, cs.History...)
+	}
+	if as != nil {
+		recorded = append(recorded, as.History...)
+	}
 	if cs != nil {
 		byID := map[string]*Event{}
 		for _, in := range cs.Instances {
@@ -459,13 +468,32 @@ func (s *Scaler) historyFor(target string, cs *ClusterState) []Event {
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.history[target] {
+	mine := append([]Event(nil), s.history[target]...)
+	s.mu.Unlock()
+	for _, e := range recorded {
+		if !seen[e.DecisionID] && !sameChange(e, mine) {
+			seen[e.DecisionID] = true
+			out = append(out, e)
+		}
+	}
+	for _, e := range mine {
 		if !seen[e.DecisionID] {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// sameChange reports whether this process remembers a change AWS also
+// recorded (a scaling activity has its own id, not the decision's).
+func sameChange(e Event, mine []Event) bool {
+	for _, m := range mine {
+		d := e.At.Sub(m.At)
+		if m.Dimension == e.Dimension && m.From == e.From && m.To == e.To && d > -time.Minute && d < time.Minute {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Scaler) remember(r Request, d Decision) {
