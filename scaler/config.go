@@ -45,6 +45,15 @@ type Config struct {
 	// DNSServer (host:port) resolves endpoints for the procedures' checks;
 	// empty: the first nameserver of /etc/resolv.conf.
 	DNSServer string `yaml:"dns_server"`
+	// Grafana, when set, gets an annotation per decision.
+	Grafana *GrafanaConfig `yaml:"grafana"`
+}
+
+// GrafanaConfig is where decisions are annotated.
+type GrafanaConfig struct {
+	URL string `yaml:"url"`
+	// APIKeyFile holds a service account token, or user:password.
+	APIKeyFile string `yaml:"api_key_file"`
 }
 
 // ClusterTarget is an Aurora cluster the scaler may change.
@@ -343,6 +352,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		if _, _, err := net.SplitHostPort(c.DNSServer); err != nil {
 			return fail(fmt.Sprintf("dns_server %q must be host:port", c.DNSServer), "dns_server")
 		}
+	}
+	if g := c.Grafana; g != nil && !strings.HasPrefix(g.URL, "http://") && !strings.HasPrefix(g.URL, "https://") {
+		return fail(fmt.Sprintf("grafana url %q must start with http:// or https://", g.URL), "grafana", "url")
 	}
 	if c.PrometheusURL != "" && !strings.HasPrefix(c.PrometheusURL, "http://") && !strings.HasPrefix(c.PrometheusURL, "https://") {
 		return fail(fmt.Sprintf("prometheus_url %q must start with http:// or https://", c.PrometheusURL), "prometheus_url")

@@ -37,6 +37,8 @@ type Options struct {
 	// Busy names a procedure running on a target ("" when none): no other
 	// change is made to that cluster meanwhile.
 	Busy func(target string) string
+	// Annotator, when set, marks every decision on Grafana.
+	Annotator *Annotator
 }
 
 // Scaler receives notifications, queues them and acts on them one by one.
@@ -51,6 +53,7 @@ type Scaler struct {
 	paused  atomic.Bool
 	timeout time.Duration
 	busy    func(string) string
+	annot   *Annotator
 	queue   chan job
 	m       *metrics
 
@@ -118,7 +121,7 @@ func New(o Options) *Scaler {
 	}
 	s := &Scaler{
 		cfg: o.Config, cloud: o.Cloud, clock: o.Clock, log: o.Log, token: o.BearerToken, dataAge: o.DataAge,
-		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, busy: o.Busy, queue: make(chan job, o.QueueSize), m: newMetrics(o.Registerer),
+		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, busy: o.Busy, annot: o.Annotator, queue: make(chan job, o.QueueSize), m: newMetrics(o.Registerer),
 		inflight: map[string]bool{}, applied: map[string]time.Time{}, history: map[string][]Event{}, keep: o.KeepDecided,
 	}
 	s.SetPaused(o.Paused)
@@ -532,6 +535,9 @@ func (s *Scaler) record(d Decision, received time.Time) {
 	s.log.Log(context.Background(), level, "decision", "id", d.ID, "action", d.Action, "target", d.Target, "account", d.Account,
 		"region", d.Region, "alertname", d.AlertName, "fingerprint", d.Fingerprint, "starts_at", d.StartsAt, "outcome", d.Outcome,
 		"reason", d.Reason, "from", d.From, "to", d.To, "instances", d.Instances, "result", d.Result, "err", d.Error)
+	if s.annot != nil {
+		s.annot.Add(d)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.decisions = append(s.decisions, d)

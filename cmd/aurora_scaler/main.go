@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -149,8 +150,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		},
 	}
 	reg.MustRegister(eventSvc)
+	var annot *scaler.Annotator
+	if g := cfg.Grafana; g != nil {
+		key := ""
+		if g.APIKeyFile != "" {
+			b, err := os.ReadFile(g.APIKeyFile)
+			if err != nil {
+				log.Error("grafana api key", "err", err)
+				return 1
+			}
+			key = strings.TrimSpace(string(b))
+		}
+		if annot, err = scaler.NewAnnotator(g.URL, key, log, reg); err != nil {
+			log.Error("grafana", "err", err)
+			return 1
+		}
+		go annot.Run(ctx)
+	}
+	cloud.Log = log
 	opts := scaler.Options{
-		Config: cfg, Cloud: cloud, Busy: procs.Busy,
+		Config: cfg, Cloud: cloud, Busy: procs.Busy, Annotator: annot,
 		Clock: realClock{}, Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
 	}
 	if cfg.PrometheusURL != "" {
