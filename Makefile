@@ -43,6 +43,7 @@ rules:
 # Benchmarks print their figures (queries/s, calls per refresh, ...).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./sim/... ./cmd/...
+	$(GO) test -run '^$$' -bench . -benchtime 2000x -timeout 10m ./scaler/
 
 # The demo: the emulator plays the field's avalanche on the wall clock and
 # the exporter serves it (scripts/demo.sh prints a selection every 15 s).
