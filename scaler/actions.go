@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -56,7 +58,10 @@ type AWS struct {
 	mu  sync.Mutex
 	rds map[string]*rds.Client
 	asg map[string]*autoscaling.Client
-	r53 *route53.Client
+	r53 map[string]*route53.Client
+
+	roles   map[string]AccountRole
+	assumed map[string]aws.Config
 
 	// procs runs remove_readers as the safe scale-in; nil: not executed.
 	procs *Procedures
@@ -80,7 +85,8 @@ func NewAWS(base aws.Config, rp RetryPolicy) *AWS {
 	if rp.MaxAttempts < 1 {
 		rp = DefaultRetryPolicy()
 	}
-	return &AWS{base: base, retry: rp, rds: map[string]*rds.Client{}, asg: map[string]*autoscaling.Client{}}
+	return &AWS{base: base, retry: rp, rds: map[string]*rds.Client{}, asg: map[string]*autoscaling.Client{},
+		r53: map[string]*route53.Client{}, roles: map[string]AccountRole{}, assumed: map[string]aws.Config{}}
 }
 
 func (a *AWS) retryer() aws.Retryer {
@@ -100,32 +106,96 @@ func (noRateLimit) GetToken(context.Context, uint) (func() error, error) {
 }
 func (noRateLimit) AddTokens(uint) error { return nil }
 
-func (a *AWS) rdsClient(region string) *rds.Client {
+// configFor is the base configuration, or for an account with a role in
+// the config's accounts list, one whose credentials assume that role.
+func (a *AWS) configFor(account string) aws.Config {
+	role, ok := a.roles[account]
+	if !ok {
+		return a.base
+	}
+	if cfg, ok := a.assumed[account]; ok {
+		return cfg
+	}
+	cfg := a.base.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(a.base), role.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "aurora-scaler"
+		if role.ExternalID != "" {
+			o.ExternalID = aws.String(role.ExternalID)
+		}
+	}))
+	a.assumed[account] = cfg
+	return cfg
+}
+
+func (a *AWS) rdsClient(account, region string) *rds.Client {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	c := a.rds[region]
+	key := account + "/" + region
+	c := a.rds[key]
 	if c == nil {
-		c = rds.NewFromConfig(a.base, func(o *rds.Options) { o.Region = region; o.Retryer = a.retryer() })
-		a.rds[region] = c
+		c = rds.NewFromConfig(a.configFor(account), func(o *rds.Options) { o.Region = region; o.Retryer = a.retryer() })
+		a.rds[key] = c
 	}
 	return c
 }
 
-func (a *AWS) asgClient(region string) *autoscaling.Client {
+func (a *AWS) asgClient(account, region string) *autoscaling.Client {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	c := a.asg[region]
+	key := account + "/" + region
+	c := a.asg[key]
 	if c == nil {
-		c = autoscaling.NewFromConfig(a.base, func(o *autoscaling.Options) { o.Region = region; o.Retryer = a.retryer() })
-		a.asg[region] = c
+		c = autoscaling.NewFromConfig(a.configFor(account), func(o *autoscaling.Options) { o.Region = region; o.Retryer = a.retryer() })
+		a.asg[key] = c
 	}
 	return c
+}
+
+// UseAccounts sets the roles to assume per account (the config's
+// accounts list); accounts not listed use the base credentials.
+func (a *AWS) UseAccounts(accounts []AccountRole) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range accounts {
+		a.roles[r.ID] = r
+	}
+}
+
+// VerifyAccounts checks, for every account a target lives in, that the
+// credentials the scaler would use belong to that account (STS
+// GetCallerIdentity), so a change can never land in the wrong account.
+func (a *AWS) VerifyAccounts(ctx context.Context, cfg *Config) error {
+	seen := map[string]bool{}
+	var accounts []string
+	for _, t := range cfg.Clusters {
+		if !seen[t.Account] {
+			seen[t.Account], accounts = true, append(accounts, t.Account)
+		}
+	}
+	for _, t := range cfg.ASGs {
+		if !seen[t.Account] {
+			seen[t.Account], accounts = true, append(accounts, t.Account)
+		}
+	}
+	for _, acct := range accounts {
+		a.mu.Lock()
+		c := a.configFor(acct)
+		a.mu.Unlock()
+		out, err := sts.NewFromConfig(c, func(o *sts.Options) { o.Retryer = a.retryer() }).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return fmt.Errorf("account %s: GetCallerIdentity: %w", acct, err)
+		}
+		if got := aws.ToString(out.Account); got != acct {
+			return fmt.Errorf("targets in account %s, but the credentials belong to account %s: add it under accounts: with a role_arn to assume", acct, got)
+		}
+	}
+	return nil
 }
 
 // Cluster reads the cluster and its instances with their tags, which
 // carry the scaler's own history (decision id, time, readers before).
-func (a *AWS) Cluster(ctx context.Context, _, region, id string) (*ClusterState, error) {
-	c := a.rdsClient(region)
+func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*ClusterState, error) {
+	c := a.rdsClient(account, region)
 	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
 	if err != nil {
 		return nil, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
@@ -184,8 +254,8 @@ func (a *AWS) Cluster(ctx context.Context, _, region, id string) (*ClusterState,
 }
 
 // ASG reads one Auto Scaling group.
-func (a *AWS) ASG(ctx context.Context, _, region, name string) (*ASGState, error) {
-	out, err := a.asgClient(region).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+func (a *AWS) ASG(ctx context.Context, account, region, name string) (*ASGState, error) {
+	out, err := a.asgClient(account, region).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
 	if err != nil {
 		return nil, fmt.Errorf("DescribeAutoScalingGroups %s: %w", name, err)
 	}
@@ -194,7 +264,7 @@ func (a *AWS) ASG(ctx context.Context, _, region, name string) (*ASGState, error
 	}
 	g := out.AutoScalingGroups[0]
 	st := &ASGState{Name: name, Min: int(aws.ToInt32(g.MinSize)), Max: int(aws.ToInt32(g.MaxSize)), Desired: int(aws.ToInt32(g.DesiredCapacity))}
-	acts, err := a.asgClient(region).DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(name), MaxRecords: aws.Int32(100)})
+	acts, err := a.asgClient(account, region).DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(name), MaxRecords: aws.Int32(100)})
 	if err != nil {
 		return nil, fmt.Errorf("DescribeScalingActivities %s: %w", name, err)
 	}
@@ -244,7 +314,7 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 	case ActionAddReaders:
 		return a.addReaders(ctx, d)
 	case ActionRaiseMaxACU:
-		out, err := a.rdsClient(d.Region).ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+		out, err := a.rdsClient(d.Account, d.Region).ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
 			DBClusterIdentifier: aws.String(clusterName(d.Target)),
 			ApplyImmediately:    aws.Bool(true),
 			ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{
@@ -259,14 +329,14 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 		// costs that, so it does not fail the action.
 		if out.DBCluster != nil && out.DBCluster.DBClusterArn != nil {
 			val := fmt.Sprintf("%s|%s|%g|%g", d.ID, d.At.UTC().Format(time.RFC3339Nano), d.From, d.To)
-			if _, err := a.rdsClient(d.Region).AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: out.DBCluster.DBClusterArn,
+			if _, err := a.rdsClient(d.Account, d.Region).AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: out.DBCluster.DBClusterArn,
 				Tags: []rdstypes.Tag{{Key: aws.String(TagACUChange), Value: aws.String(val)}}}); err != nil {
 				a.warn("recording the max ACU change on the cluster failed; its cooldown lives in this process only", "cluster", d.Target, "err", err)
 			}
 		}
 		return nil
 	case ActionScaleASG:
-		_, err := a.asgClient(d.Region).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
+		_, err := a.asgClient(d.Account, d.Region).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
 			AutoScalingGroupName: aws.String(clusterName(d.Target)),
 			DesiredCapacity:      aws.Int32(int32(d.To)),
 			// The scaler applies its own cooldowns; the group's would
@@ -289,7 +359,7 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 }
 
 func (a *AWS) addReaders(ctx context.Context, d Decision) error {
-	c := a.rdsClient(d.Region)
+	c := a.rdsClient(d.Account, d.Region)
 	cluster := clusterName(d.Target)
 	var errs []error
 	for _, id := range d.Instances {

@@ -45,8 +45,18 @@ type Config struct {
 	// DNSServer (host:port) resolves endpoints for the procedures' checks;
 	// empty: the first nameserver of /etc/resolv.conf.
 	DNSServer string `yaml:"dns_server"`
+	// Accounts lists roles to assume for targets in other accounts than
+	// the credentials' own.
+	Accounts []AccountRole `yaml:"accounts"`
 	// Grafana, when set, gets an annotation per decision.
 	Grafana *GrafanaConfig `yaml:"grafana"`
+}
+
+// AccountRole is how the scaler acts in one account.
+type AccountRole struct {
+	ID         string `yaml:"id"`
+	RoleARN    string `yaml:"role_arn"`
+	ExternalID string `yaml:"external_id"`
 }
 
 // GrafanaConfig is where decisions are annotated.
@@ -351,6 +361,14 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 	if c.DNSServer != "" {
 		if _, _, err := net.SplitHostPort(c.DNSServer); err != nil {
 			return fail(fmt.Sprintf("dns_server %q must be host:port", c.DNSServer), "dns_server")
+		}
+	}
+	for i, a := range c.Accounts {
+		if !accountID.MatchString(a.ID) {
+			return fail(fmt.Sprintf("account id %q must be 12 digits", a.ID), "accounts", i, "id")
+		}
+		if !strings.HasPrefix(a.RoleARN, "arn:aws") || !strings.Contains(a.RoleARN, ":iam::"+a.ID+":role/") {
+			return fail(fmt.Sprintf("role_arn %q must be a role of account %s", a.RoleARN, a.ID), "accounts", i, "role_arn")
 		}
 	}
 	if g := c.Grafana; g != nil && !strings.HasPrefix(g.URL, "http://") && !strings.HasPrefix(g.URL, "https://") {

@@ -106,8 +106,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (p *Procedures) deps(region string) procedure.Deps {
-	return procedure.Deps{RDS: p.aws.rdsClient(region), Route53: p.aws.route53Client(), DNS: p.dns, Wait: p.wait, Log: p.log, Poll: p.poll}
+func (p *Procedures) deps(t *ClusterTarget) procedure.Deps {
+	return procedure.Deps{RDS: p.aws.rdsClient(t.Account, t.Region), Route53: p.aws.route53Client(t.Account), DNS: p.dns, Wait: p.wait, Log: p.log, Poll: p.poll}
 }
 
 // Busy names the procedure running on a cluster target ("" when none).
@@ -167,7 +167,7 @@ func (p *Procedures) StartScaleIn(d Decision) error {
 }
 
 func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers int) (string, error) {
-	res, err := procedure.RunScaleIn(ctx, p.deps(t.Region), procedure.ScaleIn{
+	res, err := procedure.RunScaleIn(ctx, p.deps(t), procedure.ScaleIn{
 		Cluster: t.Name, ZoneID: t.ReadRecord.ZoneID, Record: t.ReadRecord.Name, Readers: readers,
 	})
 	if err != nil {
@@ -196,7 +196,7 @@ func (p *Procedures) ScaleIn(ctx context.Context, cluster string, readers int) e
 }
 
 func (p *Procedures) lowerMaxACU(ctx context.Context, t *ClusterTarget) error {
-	c := p.aws.rdsClient(t.Region)
+	c := p.aws.rdsClient(t.Account, t.Region)
 	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(t.Name)})
 	if err != nil || len(out.DBClusters) != 1 {
 		return fmt.Errorf("DescribeDBClusters %s: %v", t.Name, err)
@@ -229,7 +229,7 @@ func (p *Procedures) StartWriterResize(cluster, class string) error {
 		return fmt.Errorf("class %q is not in writer_classes of %s (%s)", class, cluster, strings.Join(t.WriterClasses, ", "))
 	}
 	return p.start(t, "writer_resize", func(ctx context.Context) (string, error) {
-		_, err := procedure.RunWriterResize(ctx, p.deps(t.Region), procedure.WriterResize{Cluster: t.Name, Class: class})
+		_, err := procedure.RunWriterResize(ctx, p.deps(t), procedure.WriterResize{Cluster: t.Name, Class: class})
 		if err != nil {
 			return "", err
 		}
@@ -251,7 +251,7 @@ func (p *Procedures) Resume(ctx context.Context) {
 			if err != nil {
 				return "", err
 			}
-			res, err := procedure.RunScaleIn(ctx, p.deps(t.Region), procedure.ScaleIn{
+			res, err := procedure.RunScaleIn(ctx, p.deps(t), procedure.ScaleIn{
 				Cluster: t.Name, ZoneID: t.ReadRecord.ZoneID, Record: t.ReadRecord.Name, Readers: max(serving, 1),
 			})
 			switch {
@@ -282,14 +282,14 @@ func (p *Procedures) servingReaders(ctx context.Context, t *ClusterTarget) (int,
 	return n, nil
 }
 
-// route53 is global; its API lives in us-east-1.
-func (a *AWS) route53Client() *route53.Client {
+// route53 is global; its API lives in us-east-1. One client per account.
+func (a *AWS) route53Client(account string) *route53.Client {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.r53 == nil {
-		a.r53 = route53.NewFromConfig(a.base, func(o *route53.Options) { o.Region = "us-east-1"; o.Retryer = a.retryer() })
+	if a.r53[account] == nil {
+		a.r53[account] = route53.NewFromConfig(a.configFor(account), func(o *route53.Options) { o.Region = "us-east-1"; o.Retryer = a.retryer() })
 	}
-	return a.r53
+	return a.r53[account]
 }
 
 // WriterHandler serves POST /api/v1/writer {"cluster": ..., "class": ...}:
@@ -331,6 +331,6 @@ func (a *AWS) EventClients(cfg *Config) func(cluster string) (events.RDSAPI, eve
 		if !ok {
 			return nil, nil, fmt.Errorf("cluster %s is not configured", cluster)
 		}
-		return a.rdsClient(t.Region), a.asgClient(t.Region), nil
+		return a.rdsClient(t.Account, t.Region), a.asgClient(t.Account, t.Region), nil
 	}
 }

@@ -207,3 +207,42 @@ func TestSecondReplicaSeesACUAndASGCooldownsFromAWS(t *testing.T) {
 		t.Fatalf("after the second replica: max ACU %g, desired %d (each change made twice)", c.MaxACU, g.Desired)
 	}
 }
+
+// TestActsInAnotherAccountThroughItsRole: a cluster in a second account
+// is changed with that account's role; without the role the scaler
+// refuses to start rather than act with the wrong account's credentials.
+func TestActsInAnotherAccountThroughItsRole(t *testing.T) {
+	env := simtest.Start(t, "steady", awsapi.Services...)
+	const conf = `
+clusters:
+  - {name: blog-db, account: "210987654321", region: eu-west-1, acu_ceiling: 32}
+%s`
+	noRole, err := ParseConfig("x.yml", []byte(fmt.Sprintf(conf, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := NewAWS(env.Config(t, "us-east-1"), RetryPolicy{MaxAttempts: 1}).VerifyAccounts(context.Background(), noRole); err == nil ||
+		!strings.Contains(err.Error(), "belong to account 123456789012") {
+		t.Fatalf("wrong-account credentials accepted: %v", err)
+	}
+	cfg, err := ParseConfig("x.yml", []byte(fmt.Sprintf(conf, `accounts:
+  - {id: "210987654321", role_arn: "arn:aws:iam::210987654321:role/aurora-surge-readonly"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := NewAWS(env.Config(t, "us-east-1"), RetryPolicy{MaxAttempts: 2, MaxBackoff: time.Millisecond})
+	cloud.UseAccounts(cfg.Accounts)
+	if err := cloud.VerifyAccounts(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, env, func(o *Options) { o.Config, o.Cloud = cfg, cloud })
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "cluster": "blog-db",
+		"account": "210987654321", "region": "eu-west-1"}, "acct000000000001", env.World.Clock().Now()))
+	if d := h.lastDecision(t); d.Result != "success" {
+		t.Fatalf("decision: %+v", d)
+	}
+	c, _ := env.World.Truth().Cluster("blog-db")
+	if c.MaxACU != 16 {
+		t.Fatalf("blog-db max ACU %g, want 8 + 8", c.MaxACU)
+	}
+}

@@ -120,6 +120,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	reg.MustRegister(versioncollector.NewCollector("aurora_scaler"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second})
+	cloud.UseAccounts(cfg.Accounts)
+	verifyCtx, cancelVerify := context.WithTimeout(ctx, 30*time.Second)
+	err = cloud.VerifyAccounts(verifyCtx, cfg)
+	cancelVerify()
+	if err != nil {
+		// Acting with credentials of another account than the target's
+		// would change the wrong fleet or fail at the worst moment.
+		log.Error("AWS accounts", "err", err)
+		return 1
+	}
 	procs, err := scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: cfg, AWS: cloud, Log: log, Registerer: reg})
 	if err != nil {
 		log.Error("procedures", "err", err)
