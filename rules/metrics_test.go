@@ -23,6 +23,10 @@ var notExported = map[string]string{
 	"ALERTS":           "the step alerts' value hysteresis reads their own state",
 	"ALERTS_FOR_STATE": "Prometheus' alert state",
 	"aurora_surge_event_start_timestamp_seconds": "published by aurora_scaler from its event schedule (pre-event signal)",
+	"aurora_scaler_breaker_open":                 "aurora_scaler's own metric (scaler/server.go)",
+	"aurora_scaler_actions_total":                "aurora_scaler's own metric (scaler/server.go)",
+	"aurora_scaler_procedures_total":             "aurora_scaler's own metric (scaler/procedures.go)",
+	"aurora_scaler_paused":                       "aurora_scaler's own metric (scaler/server.go)",
 }
 
 // selfMetrics are the exporter's own series: NewExporter builds them from
