@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,13 +15,13 @@ import (
 // fakeCloudWatch answers every query with two datapoints, newest first,
 // and pages when a call carries more than perPage queries.
 type fakeCloudWatch struct {
-	calls   int
+	calls   atomic.Int64 // calls arrive concurrently, one goroutine per batch
 	perPage int
 	t0      time.Time
 }
 
 func (f *fakeCloudWatch) GetMetricData(_ context.Context, in *cloudwatch.GetMetricDataInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
-	f.calls++
+	f.calls.Add(1)
 	if len(in.MetricDataQueries) > 500 {
 		return nil, fmt.Errorf("too many queries: %d", len(in.MetricDataQueries))
 	}
@@ -84,8 +85,8 @@ func TestCloudWatchCallsAtTheMinimum(t *testing.T) {
 			queries += len(qs)
 		}
 		want := (queries + 499) / 500
-		if fake.calls != want {
-			t.Errorf("%d clusters: %d queries took %d calls, want ceil/500 = %d", clusters, queries, fake.calls, want)
+		if int(fake.calls.Load()) != want {
+			t.Errorf("%d clusters: %d queries took %d calls, want ceil/500 = %d", clusters, queries, fake.calls.Load(), want)
 		}
 		if got := len(src.Values()); got != queries {
 			t.Errorf("%d clusters: %d values for %d queries", clusters, got, queries)
@@ -103,8 +104,8 @@ func TestCloudWatchPagesAndKeepsNewest(t *testing.T) {
 	if err := src.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if fake.calls < 2 {
-		t.Fatalf("expected paging, got %d calls", fake.calls)
+	if fake.calls.Load() < 2 {
+		t.Fatalf("expected paging, got %d calls", fake.calls.Load())
 	}
 	for k, v := range src.Values() {
 		if v.Value < 0 || !v.Time.Equal(fake.t0) {

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,9 +14,13 @@ type scriptedResolver struct {
 	answers map[string][]string
 	next    map[string]int
 	err     error
+	mu      sync.Mutex
 }
 
 func (r *scriptedResolver) Resolve(_ context.Context, name string) ([]string, []string, error) {
+	// The source resolves its endpoints concurrently.
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.err != nil {
 		return nil, nil, r.err
 	}
