@@ -27,9 +27,9 @@ vet:
 
 # The whole suite: vet, unit and end-to-end tests (the emulator runs
 # in-process on a virtual clock; the AWS CLI test uses Debian's awscli).
+# The webhook decoder is fuzzed for a bounded time on every run.
 test: vet tools
 	$(GO) test -count=1 -timeout 15m $(PKGS)
-	# The webhook decoder is fuzzed for a bounded time on every run.
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeWebhook$$' -fuzztime 20s -fuzzminimizetime 0 ./scaler/
 
 # Regenerate rules/*.rules.yml from rules/gen/ (templates and the field
