@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"sort"
 	"strings"
 	"sync"
@@ -220,30 +221,31 @@ func (d *Discovery) instances(ctx context.Context, sc *ScopeClients, clusters []
 	return nil
 }
 
+// customEndpoints lists the custom endpoints of the whole account and
+// region in one paginated call (no cluster identifier) rather than one
+// call per cluster, and keeps those of the selected clusters.
 func (d *Discovery) customEndpoints(ctx context.Context, sc *ScopeClients, clusters []*ClusterInfo) error {
 	byID := map[string]*ClusterInfo{}
 	for _, c := range clusters {
 		byID[c.ID] = c
 	}
-	for _, c := range clusters {
-		p := rds.NewDescribeDBClusterEndpointsPaginator(sc.RDS, &rds.DescribeDBClusterEndpointsInput{
-			DBClusterIdentifier: aws.String(c.ID),
-			Filters:             []rdstypes.Filter{{Name: aws.String("db-cluster-endpoint-type"), Values: []string{"custom"}}},
-		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return fmt.Errorf("DescribeDBClusterEndpoints: %w", err)
+	p := rds.NewDescribeDBClusterEndpointsPaginator(sc.RDS, &rds.DescribeDBClusterEndpointsInput{
+		Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-endpoint-type"), Values: []string{"custom"}}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("DescribeDBClusterEndpoints: %w", err)
+		}
+		for _, e := range page.DBClusterEndpoints {
+			c := byID[aws.ToString(e.DBClusterIdentifier)]
+			if c == nil || !strings.EqualFold(aws.ToString(e.EndpointType), "CUSTOM") {
+				continue
 			}
-			for _, e := range page.DBClusterEndpoints {
-				if !strings.EqualFold(aws.ToString(e.EndpointType), "CUSTOM") {
-					continue
-				}
-				c.CustomEndpoints = append(c.CustomEndpoints, &CustomEndpointInfo{
-					ID: aws.ToString(e.DBClusterEndpointIdentifier), Endpoint: strings.ToLower(aws.ToString(e.Endpoint)),
-					Type: aws.ToString(e.CustomEndpointType), Static: e.StaticMembers, Excluded: e.ExcludedMembers,
-				})
-			}
+			c.CustomEndpoints = append(c.CustomEndpoints, &CustomEndpointInfo{
+				ID: aws.ToString(e.DBClusterEndpointIdentifier), Endpoint: strings.ToLower(aws.ToString(e.Endpoint)),
+				Type: aws.ToString(e.CustomEndpointType), Static: e.StaticMembers, Excluded: e.ExcludedMembers,
+			})
 		}
 	}
 	return nil
@@ -261,7 +263,7 @@ func (d *Discovery) proxies(ctx context.Context, sc *ScopeClients, clusters []*C
 	for _, n := range sel.Names {
 		names[n] = true
 	}
-	var out []*ProxyInfo
+	var all []string
 	p := rds.NewDescribeDBProxiesPaginator(sc.RDS, &rds.DescribeDBProxiesInput{})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -269,30 +271,54 @@ func (d *Discovery) proxies(ctx context.Context, sc *ScopeClients, clusters []*C
 			return nil, fmt.Errorf("DescribeDBProxies: %w", err)
 		}
 		for _, px := range page.DBProxies {
-			name := aws.ToString(px.DBProxyName)
-			cacheKey := sc.Scope.Account + "/" + sc.Scope.Region + "/" + name
-			d.mu.Lock()
-			cluster, cached := d.proxyCluster[cacheKey]
-			d.mu.Unlock()
-			if !cached {
-				cluster, err = d.proxyTarget(ctx, sc, name)
-				if err != nil {
-					return nil, err
-				}
-				d.mu.Lock()
-				d.proxyCluster[cacheKey] = cluster
-				d.mu.Unlock()
-			}
-			// Named proxies are taken as given; otherwise every proxy in
-			// front of a selected cluster.
-			if !names[name] && (len(names) > 0 || !wanted[cluster]) {
-				continue
-			}
-			out = append(out, &ProxyInfo{Scope: sc.Scope, Name: name, Cluster: cluster, TargetGroups: []string{"default"}})
+			all = append(all, aws.ToString(px.DBProxyName))
 		}
+	}
+	// The proxy -> cluster link needs one DescribeDBProxyTargets per
+	// proxy; it is cached, and the first discovery asks for the missing
+	// ones a few at a time rather than one after another.
+	key := func(name string) string { return sc.Scope.Account + "/" + sc.Scope.Region + "/" + name }
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(describeConcurrency)
+	for _, name := range all {
+		d.mu.Lock()
+		_, cached := d.proxyCluster[key(name)]
+		d.mu.Unlock()
+		if cached {
+			continue
+		}
+		g.Go(func() error {
+			cluster, err := d.proxyTarget(gctx, sc, name)
+			if err != nil {
+				return err
+			}
+			d.mu.Lock()
+			d.proxyCluster[key(name)] = cluster
+			d.mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []*ProxyInfo
+	for _, name := range all {
+		d.mu.Lock()
+		cluster := d.proxyCluster[key(name)]
+		d.mu.Unlock()
+		// Named proxies are taken as given; otherwise every proxy in
+		// front of a selected cluster.
+		if !names[name] && (len(names) > 0 || !wanted[cluster]) {
+			continue
+		}
+		out = append(out, &ProxyInfo{Scope: sc.Scope, Name: name, Cluster: cluster, TargetGroups: []string{"default"}})
 	}
 	return out, nil
 }
+
+// describeConcurrency bounds the Describe calls one discovery has in
+// flight per account and region (RDS's control plane throttles bursts).
+const describeConcurrency = 8
 
 func (d *Discovery) proxyTarget(ctx context.Context, sc *ScopeClients, proxy string) (string, error) {
 	p := rds.NewDescribeDBProxyTargetsPaginator(sc.RDS, &rds.DescribeDBProxyTargetsInput{DBProxyName: aws.String(proxy)})
