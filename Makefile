@@ -15,7 +15,7 @@ export AMTOOL         := $(TOOLS)/amtool
 export PROMETHEUS_BIN := $(TOOLS)/prometheus
 export ALERTMANAGER_BIN := $(TOOLS)/alertmanager
 
-.PHONY: all build vet test test-unit bench demo demo-sim clean tools
+.PHONY: all build vet test test-unit bench demo demo-sim clean tools dashboards
 
 all: build
 
@@ -65,6 +65,10 @@ $(PROMTOOL):
 	cp $(CURDIR)/.build/deb/x/usr/bin/promtool $(CURDIR)/.build/deb/x/usr/bin/amtool $(CURDIR)/.build/deb/x/usr/bin/prometheus $(TOOLS)/
 	cp $(CURDIR)/.build/deb/x/usr/bin/prometheus-alertmanager $(TOOLS)/alertmanager
 	$(PROMTOOL) --version | head -1
+
+# Regenerate deploy/grafana/dashboards/*.json from dashboards/.
+dashboards:
+	$(GO) run ./dashboards/cmd/dashgen -out deploy/grafana/dashboards
 
 clean:
 	rm -rf $(BIN) $(CURDIR)/.build

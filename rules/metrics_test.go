@@ -1,19 +1,15 @@
 package rules
 
 import (
-	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
-	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/aurora-surge/aurora-surge/collector"
+	"github.com/aurora-surge/aurora-surge/internal/metricnames"
 )
 
 // notExported are the series the rules may use although aurora_exporter does
@@ -29,55 +25,14 @@ var notExported = map[string]string{
 	"aurora_scaler_paused":                       "aurora_scaler's own metric (scaler/server.go)",
 }
 
-// selfMetrics are the exporter's own series: NewExporter builds them from
-// runtime state (sources, the AWS call counter, CloudWatch planning, config
-// reloads, build info), so they are not among AllScrapers' descriptors.
-var selfMetrics = []string{
-	"aurora_exporter_source_up",
-	"aurora_exporter_source_last_success_timestamp_seconds",
-	"aurora_exporter_source_refresh_duration_seconds",
-	"aurora_exporter_source_data_age_seconds",
-	"aurora_exporter_cloudwatch_datapoint_age_seconds",
-	"aurora_exporter_aws_calls_total",
-	"aurora_exporter_getmetricdata_queries_total",
-	"aurora_exporter_getmetricdata_calls_last_refresh",
-	"aurora_exporter_getmetricdata_calls_minimum",
-	"aurora_exporter_config_reloads_total",
-	"aurora_exporter_config_last_reload_success_timestamp_seconds",
-	"aurora_exporter_build_info",
-}
-
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
-
-// exportedMetrics asks the collector package for its descriptors, so a
-// renamed family breaks this test rather than a production alert.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	names := map[string]bool{}
-	ch := make(chan *prometheus.Desc)
-	go func() {
-		for _, s := range collector.AllScrapers(time.Minute) {
-			s.Describe(ch)
-		}
-		close(ch)
-	}()
-	for d := range ch {
-		m := fqName.FindStringSubmatch(d.String())
-		if m == nil {
-			t.Fatalf("no fqName in descriptor %s", d)
-		}
-		names[m[1]] = true
-	}
-	if len(names) < 20 {
-		t.Fatalf("collector describes only %d families: %v", len(names), names)
-	}
-	for _, n := range selfMetrics {
-		names[n] = true
+	names, err := metricnames.Exporter()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return names
 }
-
-func promqlParser() parser.Parser { return parser.NewParser(parser.Options{}) }
 
 // parseGroups parses every rule file with the current Prometheus rule
 // parser, strict about fields and legacy metric names so the files load in
@@ -86,7 +41,7 @@ func parseGroups(t *testing.T) []rulefmt.RuleGroup {
 	t.Helper()
 	var groups []rulefmt.RuleGroup
 	for _, f := range ruleFiles(t) {
-		rgs, errs := rulefmt.ParseFile(f, false, model.LegacyValidation, promqlParser(), slog.New(slog.DiscardHandler))
+		rgs, errs := metricnames.ParseRuleFile(f)
 		for _, err := range errs {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -122,27 +77,16 @@ func TestEveryMetricIsExportedOrRecorded(t *testing.T) {
 	used := map[string]bool{}
 	for _, g := range groups {
 		for _, r := range g.Rules {
-			expr, err := promqlParser().ParseExpr(r.Expr)
+			names, err := metricnames.Used(r.Expr)
 			if err != nil {
 				t.Errorf("%s/%s%s: %v", g.Name, r.Alert, r.Record, err)
-				continue
 			}
-			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
-				vs, ok := n.(*parser.VectorSelector)
-				if !ok {
-					return nil
-				}
-				name := vs.Name
-				if name == "" {
-					t.Errorf("%s%s: selector %s without a metric name", r.Alert, r.Record, vs)
-					return nil
-				}
+			for _, name := range names {
 				used[name] = true
-				if !known[name] && !recorded[name] {
+				if name != "" && !known[name] && !recorded[name] {
 					t.Errorf("%s%s uses %s: neither exported by aurora_exporter nor recorded", r.Alert, r.Record, name)
 				}
-				return nil
-			})
+			}
 		}
 	}
 	// The allowance list must not outlive its use.
