@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aurora-surge/aurora-surge/internal/yamlconf"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -95,19 +97,7 @@ func DefaultConfig() Config {
 }
 
 // ConfigError is a configuration problem with its position in the file.
-type ConfigError struct {
-	File   string
-	Line   int
-	Column int
-	Msg    string
-}
-
-func (e *ConfigError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
+type ConfigError = yamlconf.Error
 
 // LoadConfig reads and validates a config file.
 func LoadConfig(path string) (*Config, error) {
@@ -118,81 +108,22 @@ func LoadConfig(path string) (*Config, error) {
 	return ParseConfig(path, data)
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
 // ParseConfig decodes strictly and validates; errors carry file:line:col.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	cfg := DefaultConfig()
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
+		return nil, yamlconf.DecodeError(name, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, yamlconf.DecodeError(name, err)
 	}
 	if err := cfg.validate(name, &root); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
-}
-
-func yamlError(name string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg := te.Errors[0]
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			var line int
-			fmt.Sscan(m[1], &line)
-			return &ConfigError{File: name, Line: line, Column: 1, Msg: strings.TrimPrefix(msg, "line "+m[1]+": ")}
-		}
-		return &ConfigError{File: name, Msg: msg}
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscan(m[1], &line)
-		return &ConfigError{File: name, Line: line, Column: 1, Msg: strings.TrimPrefix(msg, "line "+m[1]+": ")}
-	}
-	return &ConfigError{File: name, Msg: msg}
-}
-
-// at finds the node for a path of mapping keys and sequence indexes, so
-// validation errors point at the offending line.
-func at(root *yaml.Node, path ...any) (int, int) {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line, col := n.Line, n.Column
-	for _, p := range path {
-		switch key := p.(type) {
-		case string:
-			if n.Kind != yaml.MappingNode {
-				return line, col
-			}
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == key {
-					line, col = n.Content[i].Line, n.Content[i].Column
-					n = n.Content[i+1]
-					found = true
-					break
-				}
-			}
-			if !found {
-				return line, col
-			}
-		case int:
-			if n.Kind != yaml.SequenceNode || key >= len(n.Content) {
-				return line, col
-			}
-			n = n.Content[key]
-			line, col = n.Line, n.Column
-		}
-	}
-	return line, col
 }
 
 var (
@@ -201,10 +132,7 @@ var (
 )
 
 func (c *Config) validate(name string, root *yaml.Node) error {
-	fail := func(msg string, path ...any) error {
-		l, col := at(root, path...)
-		return &ConfigError{File: name, Line: l, Column: col, Msg: msg}
-	}
+	fail := yamlconf.Failer(name, root)
 	if len(c.Targets) == 0 {
 		return fail("at least one target is required (targets: [{regions: [...], clusters: {...}}])", "targets")
 	}
