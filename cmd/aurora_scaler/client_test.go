@@ -20,12 +20,7 @@ import (
 // the bearer token guards every change.
 func TestEventAndWriterCommands(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
-	t.Setenv("AWS_ENDPOINT_URL", env.URL)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	env.SetAWSEnv(t)
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
 	_ = os.WriteFile(token, []byte("tok3n\n"), 0o600)

@@ -59,12 +59,7 @@ func freeAddr(t *testing.T) string {
 // drives it through HTTP only.
 func TestCommandAgainstEmulator(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
-	t.Setenv("AWS_ENDPOINT_URL", env.URL)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	env.SetAWSEnv(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "scaler.yml")
 	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\n"), 0o600)

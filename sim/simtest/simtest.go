@@ -5,6 +5,8 @@
 package simtest
 
 import (
+	"path/filepath"
+
 	"github.com/aurora-surge/aurora-surge/sim/dnsserver"
 
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
@@ -106,4 +108,18 @@ func (e *Env) StartDNS(t testing.TB) string {
 	}
 	t.Cleanup(s.Close)
 	return s.Addr()
+}
+
+// SetAWSEnv points the SDK's default chain at the emulator for the test
+// (standard AWS_* variables; no shared config or credentials files), as a
+// command started in production would find its AWS.
+func (e *Env) SetAWSEnv(t *testing.T) {
+	t.Helper()
+	t.Setenv("AWS_ENDPOINT_URL", e.URL)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 }
