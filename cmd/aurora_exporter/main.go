@@ -6,14 +6,15 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"github.com/alecthomas/units"
-	"github.com/aurora-surge/aurora-surge/internal/awshttp"
-	"github.com/prometheus/common/expfmt"
 	"runtime/debug"
 	"strings"
 
+	"github.com/alecthomas/units"
+	"github.com/aurora-surge/aurora-surge/internal/awshttp"
+	"github.com/aurora-surge/aurora-surge/internal/webserve"
+	"github.com/prometheus/common/expfmt"
+
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -165,28 +166,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		_, _ = io.WriteString(w, "Reloaded\n")
 	})
-	landing, err := web.NewLandingPage(web.LandingConfig{
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	if err := webserve.Serve(ctx, srv, mux, f.web, web.LandingConfig{
 		Name: "Aurora Exporter", Description: "Prometheus exporter for Amazon Aurora fleets under avalanche traffic", Version: version.Info(),
 		Links: []web.LandingLinks{{Address: f.metricsPath, Text: "Metrics"}, {Address: "/-/ready", Text: "Readiness"}},
-	})
-	if err != nil {
-		log.Error("landing page", "err", err)
+	}, log); err != nil {
+		log.Error("web server failed", "err", err)
+		app.stop()
 		return 1
-	}
-	mux.Handle("/", landing)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- web.ListenAndServe(srv, f.web, log) }()
-	select {
-	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("web server failed", "err", err)
-			return 1
-		}
-	case <-ctx.Done():
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
 	}
 	app.stop()
 	return 0

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aurora-surge/aurora-surge/internal/webserve"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -222,29 +223,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	mux.Handle("/api/v1/writer", s.RequireAuth(procs.WriterHandler()))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Ready\n") })
-	landing, err := web.NewLandingPage(web.LandingConfig{
+	// Alertmanager's default webhook timeout is 10s: answer well within.
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	if err := webserve.Serve(ctx, srv, mux, f.web, web.LandingConfig{
 		Name: "Aurora Scaler", Description: "Acts on Alertmanager webhooks within guardrails", Version: version.Info(),
 		Links: []web.LandingLinks{{Address: f.metricsPath, Text: "Metrics"}, {Address: "/api/v1/decisions", Text: "Decisions"}},
-	})
-	if err != nil {
-		log.Error("landing page", "err", err)
+	}, log); err != nil {
+		log.Error("web server failed", "err", err)
 		return 1
-	}
-	mux.Handle("/", landing)
-	// Alertmanager's default webhook timeout is 10s: answer well within.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- web.ListenAndServe(srv, f.web, log) }()
-	select {
-	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("web server failed", "err", err)
-			return 1
-		}
-	case <-ctx.Done():
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
 	}
 	return 0
 }
