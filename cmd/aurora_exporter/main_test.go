@@ -3,9 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,68 +11,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aurora-surge/aurora-surge/internal/proctest"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
 
-// buildBinaries compiles the exporter and the emulator once per test run.
 func buildBinaries(t testing.TB) (exporter, simulator string) {
 	t.Helper()
-	dir := t.TempDir()
-	for _, pkg := range []string{".", "../aurora_sim"} {
-		cmd := exec.Command("go", "build", "-o", dir+"/", pkg)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("go build %s: %v", pkg, err)
-		}
-	}
-	return filepath.Join(dir, "aurora_exporter"), filepath.Join(dir, "aurora_sim")
+	bins := proctest.Build(t, "../..", "./cmd/aurora_exporter", "./cmd/aurora_sim")
+	return bins["aurora_exporter"], bins["aurora_sim"]
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func startProcess(t testing.TB, env []string, name string, args ...string) (pid int) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(name), out.String())
-		}
-	})
-	return cmd.Process.Pid
-}
-
-func waitFor(t testing.TB, url string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s not OK within %s", url, timeout)
-}
+var (
+	freeAddr     = proctest.FreeAddr
+	startProcess = proctest.Start
+	waitFor      = proctest.WaitOK
+	scrape       = proctest.Get
+)
 
 // TestBinaryAgainstEmulator runs the two commands as a user would (the
 // emulator on the wall clock, the exporter configured only through the
@@ -152,20 +106,6 @@ refresh:
 }
 
 type dtoFamily = dto.MetricFamily
-
-func scrape(t testing.TB, url string) []byte {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %d %v", resp.StatusCode, err)
-	}
-	return b
-}
 
 func parse(t *testing.T, body []byte) map[string]*dtoFamily {
 	t.Helper()
