@@ -55,7 +55,14 @@ demo: build
 demo-sim: build
 	$(BIN)/aurora_sim --scenario $(SCENARIO) --speed $(SPEED) --summary.interval 5s
 
-tools: $(PROMTOOL)
+# Debian's Alertmanager reads its notification templates from the path the
+# package installs them to; put them there (the suite runs as root in CI).
+AM_TEMPLATES := /usr/share/prometheus/alertmanager/default.tmpl
+
+tools: $(PROMTOOL) $(AM_TEMPLATES)
+
+$(AM_TEMPLATES): $(PROMTOOL)
+	mkdir -p $(dir $(AM_TEMPLATES)) && cp $(CURDIR)/.build/deb/x/usr/share/prometheus/alertmanager/*.tmpl $(dir $(AM_TEMPLATES))
 
 $(PROMTOOL):
 	rm -rf $(CURDIR)/.build/deb && mkdir -p $(CURDIR)/.build/deb $(TOOLS)

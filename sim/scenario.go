@@ -194,6 +194,16 @@ type FaultDef struct {
 	Fault    `yaml:",inline"`
 }
 
+// ScenarioSource is an embedded scenario's YAML, for tools that start
+// aurora_sim with a variant of it.
+func ScenarioSource(name string) (string, error) {
+	data, err := embeddedScenarios.ReadFile("scenarios/" + name + ".yaml")
+	if err != nil {
+		return "", fmt.Errorf("unknown scenario %q (embedded: %s)", name, strings.Join(EmbeddedScenarios(), ", "))
+	}
+	return string(data), nil
+}
+
 // LoadScenario reads a scenario by embedded name (field-avalanche) or
 // file path.
 func LoadScenario(nameOrPath string) (*Scenario, error) {
