@@ -1,10 +1,7 @@
 package collector
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -111,16 +108,11 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig decodes strictly and validates; errors carry file:line:col.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	cfg := DefaultConfig()
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlconf.DecodeError(name, err)
+	root, err := yamlconf.Decode(name, data, &cfg)
+	if err != nil {
+		return nil, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlconf.DecodeError(name, err)
-	}
-	if err := cfg.validate(name, &root); err != nil {
+	if err := cfg.validate(name, root); err != nil {
 		return nil, err
 	}
 	return &cfg, nil

@@ -5,10 +5,7 @@
 package scaler
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"regexp"
@@ -177,14 +174,9 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig decodes strictly and validates; errors carry file:line:col.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	cfg := DefaultConfig()
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlconf.DecodeError(name, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlconf.DecodeError(name, err)
+	root, err := yamlconf.Decode(name, data, &cfg)
+	if err != nil {
+		return nil, err
 	}
 	for i := range cfg.Clusters {
 		applyClusterDefaults(&cfg.Clusters[i])
@@ -192,7 +184,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	for i := range cfg.ASGs {
 		applyASGDefaults(&cfg.ASGs[i])
 	}
-	if err := cfg.validate(name, &root); err != nil {
+	if err := cfg.validate(name, root); err != nil {
 		return nil, err
 	}
 	return &cfg, nil

@@ -4,8 +4,10 @@
 package yamlconf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -89,4 +91,19 @@ func Failer(name string, root *yaml.Node) func(msg string, path ...any) error {
 		l, c := Pos(root, path...)
 		return &Error{File: name, Line: l, Column: c, Msg: msg}
 	}
+}
+
+// Decode decodes data strictly (unknown keys are errors) into v, which
+// holds the defaults, and returns the document's node tree for Failer.
+func Decode(name string, data []byte, v any) (*yaml.Node, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, DecodeError(name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return nil, DecodeError(name, err)
+	}
+	return &root, nil
 }
