@@ -215,20 +215,16 @@ func Decide(in Input) Decision {
 		ID: DecisionID(r), At: in.Now, Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
 		AlertName: r.AlertName, Fingerprint: r.Fingerprint, StartsAt: r.StartsAt,
 	}
-	refuse := func(format string, args ...any) Decision {
-		d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf(format, args...)
-		return d
-	}
 	// The top-level status is the group's; each alert is judged by its own.
 	if r.Status != StatusFiring {
 		d.Outcome, d.Reason = OutcomeNoop, "alert resolved: only firing alerts ask for a change"
 		return d
 	}
 	if in.Policy.Paused {
-		return refuse("paused: the kill switch is on")
+		return d.refused("paused: the kill switch is on")
 	}
 	if in.StateErr != nil {
-		return refuse("live state unavailable (%v): keeping the fleet as it is", in.StateErr)
+		return d.refused("live state unavailable (%v): keeping the fleet as it is", in.StateErr)
 	}
 	var out Decision
 	switch r.Action {
@@ -241,7 +237,7 @@ func Decide(in Input) Decision {
 	case ActionRemoveReaders:
 		out = decideRemoveReaders(in, d)
 	default:
-		return refuse("unknown action %q", r.Action)
+		return d.refused("unknown action %q", r.Action)
 	}
 	if out.Outcome == OutcomeAct && in.Policy.DryRun {
 		out.Outcome = OutcomeDryRun
@@ -290,16 +286,12 @@ func scaleOutBase(in Input, dim string) (base float64, by string, ok bool) {
 
 func decideAddReaders(in Input, d Decision) Decision {
 	d.Dimension, d.Direction = DimReaders, DirOut
-	refuse := func(format string, args ...any) Decision {
-		d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf(format, args...)
-		return d
-	}
 	cs, t := in.ClusterState, in.Cluster
 	if cs == nil || t == nil {
-		return refuse("live state unavailable: keeping the fleet as it is")
+		return d.refused("live state unavailable: keeping the fleet as it is")
 	}
 	if cs.Status != statusAvailable {
-		return refuse("cluster %s is %s: instances can be added only when it is available", cs.ID, cs.Status)
+		return d.refused("cluster %s is %s: instances can be added only when it is available", cs.ID, cs.Status)
 	}
 	readers := len(cs.Readers())
 	d.From, d.To = float64(readers), float64(readers)
@@ -316,15 +308,15 @@ func decideAddReaders(in Input, d Decision) Decision {
 	}
 	for _, m := range cs.Instances {
 		if m.Status != statusAvailable {
-			return refuse("instance %s is %s: one change per cluster at a time", m.ID, m.Status)
+			return d.refused("instance %s is %s: one change per cluster at a time", m.ID, m.Status)
 		}
 	}
 	if open, n := breakerOpen(in); open {
-		return refuse("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
 	limit := min(t.MaxReaders, MaxAuroraReaders)
 	if readers >= limit {
-		return refuse("cluster %s has %d readers, the configured maximum %d", cs.ID, readers, limit)
+		return d.refused("cluster %s has %d readers, the configured maximum %d", cs.ID, readers, limit)
 	}
 	desired := readers + in.Req.Step
 	why := fmt.Sprintf("%d + step %d", readers, in.Req.Step)
@@ -370,29 +362,25 @@ func templateClass(cs *ClusterState) string {
 
 func decideRaiseACU(in Input, d Decision) Decision {
 	d.Dimension, d.Direction = DimACU, DirOut
-	refuse := func(format string, args ...any) Decision {
-		d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf(format, args...)
-		return d
-	}
 	cs, t := in.ClusterState, in.Cluster
 	if cs == nil || t == nil {
-		return refuse("live state unavailable: keeping the fleet as it is")
+		return d.refused("live state unavailable: keeping the fleet as it is")
 	}
 	if !cs.Serverless {
-		return refuse("cluster %s has no Serverless v2 scaling configuration", cs.ID)
+		return d.refused("cluster %s has no Serverless v2 scaling configuration", cs.ID)
 	}
 	// ModifyDBCluster needs an available cluster. A reader still being
 	// created does not block this: extra ACU is what carries the load
 	// while it provisions.
 	if cs.Status != statusAvailable {
-		return refuse("cluster %s is %s: it can be modified only when available", cs.ID, cs.Status)
+		return d.refused("cluster %s is %s: it can be modified only when available", cs.ID, cs.Status)
 	}
 	d.From, d.To, d.MinACU = cs.MaxACU, cs.MaxACU, cs.MinACU
 	if cs.MaxACU >= t.ACUCeiling {
-		return refuse("max ACU %g already at the ceiling %g", cs.MaxACU, t.ACUCeiling)
+		return d.refused("max ACU %g already at the ceiling %g", cs.MaxACU, t.ACUCeiling)
 	}
 	if open, n := breakerOpen(in); open {
-		return refuse("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
 	step := t.ACUStep * float64(in.Req.Step)
 	desired := cs.MaxACU + step
@@ -415,20 +403,16 @@ func decideRaiseACU(in Input, d Decision) Decision {
 
 func decideScaleASG(in Input, d Decision) Decision {
 	d.Dimension, d.Direction = DimASG, DirOut
-	refuse := func(format string, args ...any) Decision {
-		d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf(format, args...)
-		return d
-	}
 	g, t := in.ASGState, in.ASG
 	if g == nil || t == nil {
-		return refuse("live state unavailable: keeping the fleet as it is")
+		return d.refused("live state unavailable: keeping the fleet as it is")
 	}
 	d.From, d.To = float64(g.Desired), float64(g.Desired)
 	if g.Desired >= g.Max {
-		return refuse("ASG %s desired %d is at its max %d", g.Name, g.Desired, g.Max)
+		return d.refused("ASG %s desired %d is at its max %d", g.Name, g.Desired, g.Max)
 	}
 	if open, n := breakerOpen(in); open {
-		return refuse("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
 	step := min(in.Req.Step, t.MaxStep)
 	desired := g.Desired + step
@@ -455,36 +439,32 @@ func decideScaleASG(in Input, d Decision) Decision {
 // never a self-managed reader.
 func decideRemoveReaders(in Input, d Decision) Decision {
 	d.Dimension, d.Direction = DimReaders, DirIn
-	refuse := func(format string, args ...any) Decision {
-		d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf(format, args...)
-		return d
-	}
 	cs, t := in.ClusterState, in.Cluster
 	if cs == nil || t == nil {
-		return refuse("live state unavailable: keeping the fleet as it is")
+		return d.refused("live state unavailable: keeping the fleet as it is")
 	}
 	if cs.Status != statusAvailable {
-		return refuse("cluster %s is %s: no scale-in while it changes", cs.ID, cs.Status)
+		return d.refused("cluster %s is %s: no scale-in while it changes", cs.ID, cs.Status)
 	}
 	for _, m := range cs.Instances {
 		if m.Status != statusAvailable {
-			return refuse("instance %s is %s: no scale-in while any instance is not available", m.ID, m.Status)
+			return d.refused("instance %s is %s: no scale-in while any instance is not available", m.ID, m.Status)
 		}
 	}
 	if !in.DataAgeKnown {
-		return refuse("exporter data age unknown: no scale-in without fresh data")
+		return d.refused("exporter data age unknown: no scale-in without fresh data")
 	}
 	if in.DataAge > in.Policy.MaxDataAge {
-		return refuse("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge)
+		return d.refused("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge)
 	}
 	if !in.SignalsKnown {
-		return refuse("firing scale-out signals unknown: scale in only when every signal agrees")
+		return d.refused("firing scale-out signals unknown: scale in only when every signal agrees")
 	}
 	if len(in.ScaleOutFiring) > 0 {
-		return refuse("scale-out signal %s still firing: scale in only when every signal agrees", strings.Join(in.ScaleOutFiring, ", "))
+		return d.refused("scale-out signal %s still firing: scale in only when every signal agrees", strings.Join(in.ScaleOutFiring, ", "))
 	}
 	if held := in.Now.Sub(in.Req.StartsAt); held < in.Policy.StabilizationWindow {
-		return refuse("scale-in signal has held for %s, less than the stabilisation window %s", held.Round(time.Second), in.Policy.StabilizationWindow)
+		return d.refused("scale-in signal has held for %s, less than the stabilisation window %s", held.Round(time.Second), in.Policy.StabilizationWindow)
 	}
 	readers := cs.Readers()
 	n := len(readers)
@@ -509,19 +489,19 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	}
 	// A scale-out ends a scale-in cooldown.
 	if !lastIn.IsZero() && in.Now.Sub(lastIn) < in.Policy.ScaleInCooldown && !lastOut.After(lastIn) {
-		return refuse("inside the scale-in cooldown (%s) of the scale-in at %s", in.Policy.ScaleInCooldown, lastIn.Format(time.RFC3339))
+		return d.refused("inside the scale-in cooldown (%s) of the scale-in at %s", in.Policy.ScaleInCooldown, lastIn.Format(time.RFC3339))
 	}
 	floor := max(t.MinReaders, 1)
 	// Aurora's own scale-in removes one reader at a time.
 	desired := max(n-1, floor)
 	if highest >= float64(desired) {
-		return refuse("a scale-out inside the stabilisation window recommended %g readers: holding %d", highest, n)
+		return d.refused("a scale-out inside the stabilisation window recommended %g readers: holding %d", highest, n)
 	}
 	if desired >= n {
-		return refuse("cluster %s has %d readers, the minimum %d", cs.ID, n, floor)
+		return d.refused("cluster %s has %d readers, the minimum %d", cs.ID, n, floor)
 	}
 	if open, c := breakerOpen(in); open {
-		return refuse("breaker open: %d actions on %s in the last hour (max %d)", c, d.Target, in.Policy.MaxActionsPerHour)
+		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", c, d.Target, in.Policy.MaxActionsPerHour)
 	}
 	var victims []Instance
 	for _, r := range readers {
@@ -530,11 +510,17 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 		}
 	}
 	if len(victims) == 0 {
-		return refuse("no scaler-managed reader to remove (self-managed and tier-0/1 readers are never removed)")
+		return d.refused("no scaler-managed reader to remove (self-managed and tier-0/1 readers are never removed)")
 	}
 	// Newest first: the one added last is the one the surge needed least.
 	sort.SliceStable(victims, func(i, j int) bool { return victims[i].DecidedAt.After(victims[j].DecidedAt) })
 	d.Instances, d.To, d.Outcome = []string{victims[0].ID}, float64(desired), OutcomeAct
 	d.Reason = fmt.Sprintf("remove reader %s: %d -> %d", victims[0].ID, n, desired)
+	return d
+}
+
+// refused is d refused with a reason.
+func (d Decision) refused(format string, args ...any) Decision {
+	d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf(format, args...)
 	return d
 }
