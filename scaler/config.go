@@ -84,6 +84,10 @@ type ClusterTarget struct {
 	// remove_readers drains through it (field notes 6). Without it the
 	// scaler never removes readers.
 	ReadRecord *ReadRecord `yaml:"read_record"`
+	// DrainCustomEndpoint, instead of read_record: the applications read
+	// through this custom endpoint and the drain excludes the victims
+	// from it.
+	DrainCustomEndpoint string `yaml:"drain_custom_endpoint"`
 	// WriterClasses are the classes a writer resize may move to.
 	WriterClasses []string `yaml:"writer_classes"`
 }
@@ -240,6 +244,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		}
 		if t.ACUBaseline < 0 || t.ACUBaseline > t.ACUCeiling || t.ACUBaseline*2 != float64(int(t.ACUBaseline*2)) {
 			return fail(fmt.Sprintf("acu_baseline %g must be a multiple of 0.5 not above acu_ceiling", t.ACUBaseline), "clusters", i, "acu_baseline")
+		}
+		if t.ReadRecord != nil && t.DrainCustomEndpoint != "" {
+			return fail("read_record and drain_custom_endpoint are alternatives: name one drain", "clusters", i, "drain_custom_endpoint")
 		}
 		if r := t.ReadRecord; r != nil && (!hostedZoneID.MatchString(strings.TrimPrefix(r.ZoneID, "/hostedzone/")) || r.Name == "") {
 			return fail("read_record needs zone_id (Z...) and name", "clusters", i, "read_record")

@@ -61,6 +61,9 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"bad account", "asgs:\n  - name: web\n    account: \"12\"\n    region: us-east-1\n", 3, "12-digit"},
 		{"bad duration", "asgs:\n  - name: web\n    account: \"123456789012\"\n    region: us-east-1\ncooldowns:\n  scale_in: soon\n", 6, ""},
 		{"duplicate", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\n  - {name: web, account: \"123456789012\", region: us-east-1}\n", 3, "listed twice"},
+		{"two drains", "clusters:\n  - name: a\n    account: \"123456789012\"\n    region: us-east-1\n    acu_ceiling: 64\n    read_record: {zone_id: Z1, name: r.}\n    drain_custom_endpoint: e\n", 7, "alternatives"},
+		{"bad read record", "clusters:\n  - name: a\n    account: \"123456789012\"\n    region: us-east-1\n    acu_ceiling: 64\n    read_record: {zone_id: nope, name: r.}\n", 6, "zone_id"},
+		{"bad role", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\naccounts:\n  - {id: \"210987654321\", role_arn: \"arn:aws:iam::123456789012:role/x\"}\n", 4, "role of account"},
 		{"bad prometheus", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nprometheus_url: localhost:9090\n", 3, "http://"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

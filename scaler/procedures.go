@@ -157,8 +157,8 @@ func (p *Procedures) StartScaleIn(d Decision) error {
 	if !ok {
 		return fmt.Errorf("cluster %s is not configured", d.Target)
 	}
-	if t.ReadRecord == nil {
-		return fmt.Errorf("%w: cluster %s has no read_record, and removing readers without draining sends queries to deleted readers", ErrNotImplemented, t.Name)
+	if !t.Drains() {
+		return fmt.Errorf("%w: cluster %s has neither read_record nor drain_custom_endpoint, and removing readers without draining sends queries to deleted readers", ErrNotImplemented, t.Name)
 	}
 	readers := int(d.To)
 	return p.start(t, "scale_in", func(ctx context.Context) (string, error) {
@@ -166,10 +166,17 @@ func (p *Procedures) StartScaleIn(d Decision) error {
 	})
 }
 
+// scaleInPlan is the drain the cluster's configuration names.
+func scaleInPlan(t *ClusterTarget, readers int) procedure.ScaleIn {
+	p := procedure.ScaleIn{Cluster: t.Name, Readers: readers, CustomEndpoint: t.DrainCustomEndpoint}
+	if t.ReadRecord != nil {
+		p.ZoneID, p.Record = t.ReadRecord.ZoneID, t.ReadRecord.Name
+	}
+	return p
+}
+
 func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers int) (string, error) {
-	res, err := procedure.RunScaleIn(ctx, p.deps(t), procedure.ScaleIn{
-		Cluster: t.Name, ZoneID: t.ReadRecord.ZoneID, Record: t.ReadRecord.Name, Readers: readers,
-	})
+	res, err := procedure.RunScaleIn(ctx, p.deps(t), scaleInPlan(t, readers))
 	if err != nil {
 		return "", err
 	}
@@ -188,8 +195,8 @@ func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers i
 // ScaleIn is the synchronous form, for the event reconciler's revert.
 func (p *Procedures) ScaleIn(ctx context.Context, cluster string, readers int) error {
 	t, ok := p.cfg.Cluster(cluster, "", "")
-	if !ok || t.ReadRecord == nil {
-		return fmt.Errorf("cluster %s has no read_record: its event readers stay until removed by hand", cluster)
+	if !ok || !t.Drains() {
+		return fmt.Errorf("cluster %s has neither read_record nor drain_custom_endpoint: its event readers stay until removed by hand", cluster)
 	}
 	_, err := p.runScaleIn(ctx, t, readers)
 	return err
@@ -243,7 +250,7 @@ func (p *Procedures) StartWriterResize(cluster, class string) error {
 func (p *Procedures) Resume(ctx context.Context) {
 	for i := range p.cfg.Clusters {
 		t := &p.cfg.Clusters[i]
-		if t.ReadRecord == nil {
+		if !t.Drains() {
 			continue
 		}
 		err := p.start(t, "scale_in", func(ctx context.Context) (string, error) {
@@ -251,9 +258,7 @@ func (p *Procedures) Resume(ctx context.Context) {
 			if err != nil {
 				return "", err
 			}
-			res, err := procedure.RunScaleIn(ctx, p.deps(t), procedure.ScaleIn{
-				Cluster: t.Name, ZoneID: t.ReadRecord.ZoneID, Record: t.ReadRecord.Name, Readers: max(serving, 1),
-			})
+			res, err := procedure.RunScaleIn(ctx, p.deps(t), scaleInPlan(t, max(serving, 1)))
 			switch {
 			case err != nil:
 				return "", err
@@ -334,3 +339,6 @@ func (a *AWS) EventClients(cfg *Config) func(cluster string) (events.RDSAPI, eve
 		return a.rdsClient(t.Account, t.Region), a.asgClient(t.Account, t.Region), nil
 	}
 }
+
+// Drains reports whether the cluster names a way to drain readers.
+func (t *ClusterTarget) Drains() bool { return t.ReadRecord != nil || t.DrainCustomEndpoint != "" }

@@ -33,6 +33,8 @@ type RDSAPI interface {
 	DeleteDBInstance(context.Context, *rds.DeleteDBInstanceInput, ...func(*rds.Options)) (*rds.DeleteDBInstanceOutput, error)
 	ModifyDBInstance(context.Context, *rds.ModifyDBInstanceInput, ...func(*rds.Options)) (*rds.ModifyDBInstanceOutput, error)
 	FailoverDBCluster(context.Context, *rds.FailoverDBClusterInput, ...func(*rds.Options)) (*rds.FailoverDBClusterOutput, error)
+	DescribeDBClusterEndpoints(context.Context, *rds.DescribeDBClusterEndpointsInput, ...func(*rds.Options)) (*rds.DescribeDBClusterEndpointsOutput, error)
+	ModifyDBClusterEndpoint(context.Context, *rds.ModifyDBClusterEndpointInput, ...func(*rds.Options)) (*rds.ModifyDBClusterEndpointOutput, error)
 }
 
 // Route53API is what the drain calls on Route 53.

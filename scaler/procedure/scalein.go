@@ -27,6 +27,9 @@ type ScaleIn struct {
 	// Samples is how many reader endpoint answers must be free of the
 	// removed readers before the record goes back (default 16).
 	Samples int
+	// CustomEndpoint, instead of a record: the applications read through
+	// this custom endpoint, and the drain excludes the victims from it.
+	CustomEndpoint string
 }
 
 // ScaleInResult says what a run did.
@@ -54,6 +57,9 @@ func RunScaleIn(ctx context.Context, d Deps, p ScaleIn) (ScaleInResult, error) {
 	st, err := readCluster(ctx, d.RDS, p.Cluster)
 	if err != nil {
 		return res, err
+	}
+	if p.CustomEndpoint != "" {
+		return runScaleInCustom(ctx, d, p, st)
 	}
 	rec, err := readRecord(ctx, d.Route53, p.ZoneID, p.Record)
 	if err != nil {

@@ -186,3 +186,72 @@ func TestScaleInRefusedWhileAnInstanceIsNotAvailable(t *testing.T) {
 		t.Fatal("capacity removed while an instance was provisioning")
 	}
 }
+
+// TestSafeScaleInThroughCustomEndpoint drains by excluding the victims
+// from the custom endpoint the applications use; at every step the
+// endpoint's answers lead only to serving readers, and the exclusion list
+// ends as it began.
+func TestSafeScaleInThroughCustomEndpoint(t *testing.T) {
+	f := startFleet(t)
+	truth, _ := f.env.World.Truth().Cluster("events-db")
+	host := "events-reporting.cluster-custom-" + strings.TrimPrefix(strings.SplitN(truth.ClusterEndpoint, ".", 2)[1], "cluster-")
+	wait := f.deps.Wait
+	checked := 0
+	f.deps.Wait = func(c context.Context, d time.Duration) error {
+		if err := wait(c, d); err != nil {
+			return err
+		}
+		for i := 0; i < 4; i++ {
+			target, err := f.dns.CNAMETarget(ctx, host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := strings.SplitN(target, ".", 2)[0]
+			if in, ok := f.instances(t)[id]; !ok || in.Status != "available" {
+				t.Fatalf("the custom endpoint leads to %s (%q) during the scale-in", id, in.Status)
+			}
+			checked++
+		}
+		return nil
+	}
+	res, err := procedure.RunScaleIn(ctx, f.deps, procedure.ScaleIn{Cluster: "events-db", CustomEndpoint: "events-reporting", Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) != 2 || checked == 0 {
+		t.Fatalf("result %+v after %d checks", res, checked)
+	}
+	if in := f.instances(t); len(in) != 2 {
+		t.Fatalf("fleet after scale-in: %v", in)
+	}
+	out, err := f.rds.DescribeDBClusterEndpoints(ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String("events-reporting")})
+	if err != nil || len(out.DBClusterEndpoints[0].ExcludedMembers) != 0 {
+		t.Fatalf("exclusions left: %+v %v", out, err)
+	}
+}
+
+// TestCustomEndpointDrainRollsBackAfterARestart: a run killed after
+// excluding its victims; the next run (a resume: no more removals) gives
+// the excluded readers back to the endpoint.
+func TestCustomEndpointDrainRollsBackAfterARestart(t *testing.T) {
+	f := startFleet(t)
+	killed := errors.New("scaler killed")
+	wait := f.deps.Wait
+	f.deps.Wait = func(context.Context, time.Duration) error { return killed }
+	if _, err := procedure.RunScaleIn(ctx, f.deps, procedure.ScaleIn{Cluster: "events-db", CustomEndpoint: "events-reporting", Readers: 1}); !errors.Is(err, killed) {
+		t.Fatalf("first run: %v", err)
+	}
+	out, _ := f.rds.DescribeDBClusterEndpoints(ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String("events-reporting")})
+	if len(out.DBClusterEndpoints[0].ExcludedMembers) != 2 {
+		t.Fatalf("the killed run should have excluded its two victims: %v", out.DBClusterEndpoints[0].ExcludedMembers)
+	}
+	f.deps.Wait = wait
+	res, err := procedure.RunScaleIn(ctx, f.deps, procedure.ScaleIn{Cluster: "events-db", CustomEndpoint: "events-reporting", Readers: 3})
+	if err != nil || !res.RolledBack || len(res.Deleted) != 0 {
+		t.Fatalf("resume: %+v %v", res, err)
+	}
+	out, _ = f.rds.DescribeDBClusterEndpoints(ctx, &rds.DescribeDBClusterEndpointsInput{DBClusterEndpointIdentifier: aws.String("events-reporting")})
+	if len(out.DBClusterEndpoints[0].ExcludedMembers) != 0 || len(f.instances(t)) != 4 {
+		t.Fatalf("after the resume: exclusions %v, %d instances", out.DBClusterEndpoints[0].ExcludedMembers, len(f.instances(t)))
+	}
+}

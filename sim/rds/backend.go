@@ -316,14 +316,7 @@ func (b *backend) describeDBClusterEndpoints(c sim.CallContext, p wire.Params) (
 				{DBClusterEndpointIdentifier: cl.ID, DBClusterIdentifier: cl.ID, Endpoint: r.ReaderEndpoint(cl.ID), Status: "available", EndpointType: "READER"},
 			}
 			for _, id := range sortedKeys(cl.CustomEndpoints) {
-				ce := cl.CustomEndpoints[id]
-				all = append(all, xmlClusterEndpoint{
-					DBClusterEndpointIdentifier: id, DBClusterIdentifier: cl.ID, Endpoint: r.CustomEndpointName(id),
-					DBClusterEndpointResourceIdentifier: "cluster-endpoint-" + strings.ToLower(id),
-					Status:                              ce.Status, EndpointType: "CUSTOM", CustomEndpointType: ce.Type,
-					StaticMembers: xmlStringList{Members: ce.Static}, ExcludedMembers: xmlStringList{Members: ce.Excluded},
-					DBClusterEndpointArn: r.ARN("rds", "cluster-endpoint:"+id),
-				})
+				all = append(all, customEndpointXML(r, cl, id))
 			}
 			for _, e := range all {
 				if endpointID != "" && e.DBClusterEndpointIdentifier != endpointID || e.EndpointType != "CUSTOM" && endpointID != "" {
@@ -350,4 +343,15 @@ func (b *backend) describeDBClusterEndpoints(c sim.CallContext, p wire.Params) (
 		return nil
 	})
 	return out, err
+}
+
+func customEndpointXML(r *sim.Region, cl *sim.Cluster, id string) xmlClusterEndpoint {
+	ce := cl.CustomEndpoints[id]
+	return xmlClusterEndpoint{
+		DBClusterEndpointIdentifier: id, DBClusterIdentifier: cl.ID, Endpoint: r.CustomEndpointName(id),
+		DBClusterEndpointResourceIdentifier: "cluster-endpoint-" + strings.ToLower(id),
+		Status:                              ce.Status, EndpointType: "CUSTOM", CustomEndpointType: ce.Type,
+		StaticMembers: xmlStringList{Members: ce.Static}, ExcludedMembers: xmlStringList{Members: ce.Excluded},
+		DBClusterEndpointArn: r.ARN("rds", "cluster-endpoint:"+id),
+	}
 }

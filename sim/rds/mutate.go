@@ -317,3 +317,52 @@ func (b *backend) addTagsToResource(c sim.CallContext, p wire.Params) (any, *sim
 	})
 	return nil, err
 }
+
+// modifyDBClusterEndpoint changes a custom endpoint's type or members.
+// Membership takes effect for new DNS answers at once; existing
+// connections are not broken (field notes 2).
+func (b *backend) modifyDBClusterEndpoint(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
+	id, err := p.Required("DBClusterEndpointIdentifier")
+	if err != nil {
+		return nil, err
+	}
+	typ := strings.ToUpper(p.String("EndpointType"))
+	if typ != "" && typ != "READER" && typ != "ANY" {
+		return nil, sim.ErrInvalidParameterValue("EndpointType must be READER or ANY, got %s.", p.String("EndpointType"))
+	}
+	static, hasStatic := p.List("StaticMembers.member"), p.Has("StaticMembers") || len(p.Indexes("StaticMembers.member")) > 0
+	excluded, hasExcluded := p.List("ExcludedMembers.member"), p.Has("ExcludedMembers") || len(p.Indexes("ExcludedMembers.member")) > 0
+	if len(static) > 0 && len(excluded) > 0 {
+		return nil, sim.ErrInvalidParameterCombination("StaticMembers and ExcludedMembers cannot both be set.")
+	}
+	var out xmlClusterEndpoint
+	err = b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+		for _, cl := range r.SortedClusters() {
+			ce := cl.CustomEndpoints[id]
+			if ce == nil {
+				continue
+			}
+			for _, m := range append(append([]string(nil), static...), excluded...) {
+				if in := r.Instances[m]; in == nil || in.Cluster != cl {
+					return sim.ErrInvalidParameterValue("%s is not an instance of DB cluster %s.", m, cl.ID)
+				}
+			}
+			if typ != "" {
+				ce.Type = typ
+			}
+			if hasStatic {
+				ce.Static, ce.Excluded = static, nil
+			}
+			if hasExcluded {
+				ce.Excluded, ce.Static = excluded, nil
+			}
+			out = customEndpointXML(r, cl, id)
+			return nil
+		}
+		return errEndpointNotFound(id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package rds_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,4 +295,29 @@ func TestAddTagsToResource(t *testing.T) {
 	}
 	_, err = c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:123456789012:cluster:nope"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
 	wantCode(t, err, "DBClusterNotFoundFault", 404)
+}
+
+func TestModifyDBClusterEndpointExcludesFromDNS(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", simrds.Register)
+	c := rds.NewFromConfig(env.Config(t, "us-east-1"))
+	out, err := c.ModifyDBClusterEndpoint(ctx, &rds.ModifyDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("events-reporting"), ExcludedMembers: []string{"events-db-reader-1"}})
+	if err != nil || len(out.ExcludedMembers) != 1 {
+		t.Fatalf("modify: %+v %v", out, err)
+	}
+	host := aws.ToString(out.Endpoint)
+	rr, _ := env.World.Resolve(host)
+	// Only the excluded reader was eligible: the endpoint now has no member.
+	if len(rr) != 0 {
+		t.Fatalf("excluded reader still answered: %v", rr)
+	}
+	if _, err := c.ModifyDBClusterEndpoint(ctx, &rds.ModifyDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("events-reporting"), ExcludedMembers: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if rr, _ := env.World.Resolve(host); len(rr) == 0 || !strings.HasPrefix(rr[0].Value, "events-db-reader-1.") {
+		t.Fatalf("after clearing the exclusions: %v", rr)
+	}
+	_, err = c.ModifyDBClusterEndpoint(ctx, &rds.ModifyDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("events-reporting"), ExcludedMembers: []string{"nope"}})
+	wantCode(t, err, "InvalidParameterValue", 400)
+	_, err = c.ModifyDBClusterEndpoint(ctx, &rds.ModifyDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("nope")})
+	wantCode(t, err, "DBClusterEndpointNotFoundFault", 400)
 }

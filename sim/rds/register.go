@@ -27,5 +27,6 @@ func Register(s *wire.Server) {
 		"ModifyDBInstance":           b.modifyDBInstance,
 		"FailoverDBCluster":          b.failoverDBCluster,
 		"AddTagsToResource":          b.addTagsToResource,
+		"ModifyDBClusterEndpoint":    b.modifyDBClusterEndpoint,
 	}})
 }
