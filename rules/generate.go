@@ -205,7 +205,7 @@ func (t *Thresholds) Validate() error {
 	var errs []string
 	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	for field, d := range map[string]Duration{
-		"evaluation_interval": t.EvaluationInterval,
+		"evaluation_interval":   t.EvaluationInterval,
 		"readers.scale_out_for": t.Readers.ScaleOutFor, "readers.scale_in_for": t.Readers.ScaleInFor,
 		"readers.step_for": t.Readers.StepFor, "readers.early_warning_for": t.Readers.EarlyWarningFor,
 		"readers.keep_firing_for": t.Readers.KeepFiringFor,
