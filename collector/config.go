@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aurora-surge/aurora-surge/internal/yamlconf"
-
 	"gopkg.in/yaml.v3"
+
+	"github.com/aurora-surge/aurora-surge/internal/yamlconf"
 )
 
 // Config is the exporter's YAML configuration (--config.file). Every

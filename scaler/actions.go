@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,11 +16,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
 // Cloud is what the scaler needs from AWS: live state and changes.
@@ -195,15 +197,10 @@ func (a *AWS) VerifyAccounts(ctx context.Context, cfg *Config) error {
 // Cluster reads the cluster and its instances with their tags, which
 // carry the scaler's own history (decision id, time, readers before).
 func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*ClusterState, error) {
-	c := a.rdsClient(account, region)
-	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	cl, err := rdsfleet.Describe(ctx, a.rdsClient(account, region), id)
 	if err != nil {
-		return nil, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
+		return nil, err
 	}
-	if len(out.DBClusters) != 1 {
-		return nil, fmt.Errorf("DescribeDBClusters %s: %d clusters returned", id, len(out.DBClusters))
-	}
-	cl := out.DBClusters[0]
 	st := &ClusterState{ID: id, Status: aws.ToString(cl.Status)}
 	if sv := cl.ServerlessV2ScalingConfiguration; sv != nil {
 		st.Serverless, st.MinACU, st.MaxACU = true, aws.ToFloat64(sv.MinCapacity), aws.ToFloat64(sv.MaxCapacity)
@@ -215,40 +212,19 @@ func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*Cluster
 			}
 		}
 	}
-	writers := map[string]bool{}
-	for _, m := range cl.DBClusterMembers {
-		writers[aws.ToString(m.DBInstanceIdentifier)] = aws.ToBool(m.IsClusterWriter)
-	}
-	p := rds.NewDescribeDBInstancesPaginator(c, &rds.DescribeDBInstancesInput{
-		Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{id}}},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
+	for _, in := range cl.Instances {
+		iid := aws.ToString(in.DBInstanceIdentifier)
+		tags := rdsfleet.Tags(in)
+		inst := Instance{
+			ID: iid, Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
+			Tier: int(aws.ToInt32(in.PromotionTier)), Writer: cl.IsWriter(iid), From: -1,
+			Managed: tags[TagManaged] == "true", DecisionID: tags[TagDecisionID],
 		}
-		for _, in := range page.DBInstances {
-			iid := aws.ToString(in.DBInstanceIdentifier)
-			inst := Instance{
-				ID: iid, Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
-				Tier: int(aws.ToInt32(in.PromotionTier)), Writer: writers[iid], From: -1,
-			}
-			for _, t := range in.TagList {
-				switch v := aws.ToString(t.Value); aws.ToString(t.Key) {
-				case TagManaged:
-					inst.Managed = v == "true"
-				case TagDecisionID:
-					inst.DecisionID = v
-				case TagDecidedAt:
-					inst.DecidedAt, _ = time.Parse(time.RFC3339Nano, v)
-				case TagFrom:
-					if n, err := strconv.Atoi(v); err == nil {
-						inst.From = n
-					}
-				}
-			}
-			st.Instances = append(st.Instances, inst)
+		inst.DecidedAt, _ = time.Parse(time.RFC3339Nano, tags[TagDecidedAt])
+		if n, err := strconv.Atoi(tags[TagFrom]); err == nil {
+			inst.From = n
 		}
+		st.Instances = append(st.Instances, inst)
 	}
 	return st, nil
 }
@@ -397,10 +373,8 @@ func IsAlreadyExists(err error) bool {
 
 // clusterName strips the kind from a target ("cluster/events-db").
 func clusterName(target string) string {
-	for i := 0; i < len(target); i++ {
-		if target[i] == '/' {
-			return target[i+1:]
-		}
+	if _, name, ok := strings.Cut(target, "/"); ok {
+		return name
 	}
 	return target
 }

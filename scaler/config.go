@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aurora-surge/aurora-surge/internal/yamlconf"
-
 	"gopkg.in/yaml.v3"
+
+	"github.com/aurora-surge/aurora-surge/internal/yamlconf"
 )
 
 // MaxAuroraReaders is Aurora's hard limit of readers per cluster.

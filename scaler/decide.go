@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
 // Instance statuses and tags the decisions depend on.
@@ -15,7 +17,7 @@ const (
 	statusAvailable = "available"
 	statusDeleting  = "deleting"
 
-	TagManaged    = "aurora-surge:managed"
+	TagManaged    = rdsfleet.TagManaged
 	TagDecisionID = "aurora-surge:decision-id"
 	TagDecidedAt  = "aurora-surge:decided-at"
 	TagFrom       = "aurora-surge:from-readers"
@@ -284,6 +286,23 @@ func scaleOutBase(in Input, dim string) (base float64, by string, ok bool) {
 	return first.From, first.DecisionID, true
 }
 
+// scaleOutTarget is the new capacity of a scale-out: current + step, or,
+// inside the dimension's scale-out cooldown, the capacity before the
+// first of those scale-outs + step; capped at limit (capLabel names it in
+// the reason).
+func scaleOutTarget(in Input, dim string, current, step, limit float64, capLabel string) (float64, string) {
+	desired := current + step
+	why := fmt.Sprintf("%g + step %g", current, step)
+	if base, by, ok := scaleOutBase(in, dim); ok {
+		desired = base + step
+		why = fmt.Sprintf("%g before scale-out %s (inside its cooldown) + step %g", base, by, step)
+	}
+	if desired > limit {
+		desired, why = limit, why+fmt.Sprintf(", capped at %s%g", capLabel, limit)
+	}
+	return desired, why
+}
+
 func decideAddReaders(in Input, d Decision) Decision {
 	d.Dimension, d.Direction = DimReaders, DirOut
 	cs, t := in.ClusterState, in.Cluster
@@ -318,15 +337,8 @@ func decideAddReaders(in Input, d Decision) Decision {
 	if readers >= limit {
 		return d.refused("cluster %s has %d readers, the configured maximum %d", cs.ID, readers, limit)
 	}
-	desired := readers + in.Req.Step
-	why := fmt.Sprintf("%d + step %d", readers, in.Req.Step)
-	if base, by, ok := scaleOutBase(in, DimReaders); ok {
-		desired = int(base) + in.Req.Step
-		why = fmt.Sprintf("%d before scale-out %s (inside its cooldown) + step %d", int(base), by, in.Req.Step)
-	}
-	if desired > limit {
-		desired, why = limit, why+fmt.Sprintf(", capped at %d", limit)
-	}
+	target, why := scaleOutTarget(in, DimReaders, float64(readers), float64(in.Req.Step), float64(limit), "")
+	desired := int(target)
 	add := min(desired-readers, len(missing))
 	if add <= 0 {
 		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("covered: %s = %d readers, already %d", why, desired, readers)
@@ -382,16 +394,7 @@ func decideRaiseACU(in Input, d Decision) Decision {
 	if open, n := breakerOpen(in); open {
 		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
-	step := t.ACUStep * float64(in.Req.Step)
-	desired := cs.MaxACU + step
-	why := fmt.Sprintf("%g + step %g", cs.MaxACU, step)
-	if base, by, ok := scaleOutBase(in, DimACU); ok {
-		desired = base + step
-		why = fmt.Sprintf("%g before raise %s (inside its cooldown) + step %g", base, by, step)
-	}
-	if desired > t.ACUCeiling {
-		desired, why = t.ACUCeiling, why+fmt.Sprintf(", capped at the ceiling %g", t.ACUCeiling)
-	}
+	desired, why := scaleOutTarget(in, DimACU, cs.MaxACU, t.ACUStep*float64(in.Req.Step), t.ACUCeiling, "the ceiling ")
 	if desired <= cs.MaxACU {
 		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("covered: %s = %g, max ACU already %g", why, desired, cs.MaxACU)
 		return d
@@ -414,17 +417,8 @@ func decideScaleASG(in Input, d Decision) Decision {
 	if open, n := breakerOpen(in); open {
 		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
-	step := min(in.Req.Step, t.MaxStep)
-	desired := g.Desired + step
-	why := fmt.Sprintf("%d + step %d", g.Desired, step)
-	if base, by, ok := scaleOutBase(in, DimASG); ok {
-		desired = int(base) + step
-		why = fmt.Sprintf("%d before scale-out %s (inside its cooldown) + step %d", int(base), by, step)
-	}
-	if desired > g.Max {
-		desired, why = g.Max, why+fmt.Sprintf(", capped at max %d", g.Max)
-	}
-	desired = max(desired, g.Min)
+	target, why := scaleOutTarget(in, DimASG, float64(g.Desired), float64(min(in.Req.Step, t.MaxStep)), float64(g.Max), "max ")
+	desired := max(int(target), g.Min)
 	if desired <= g.Desired {
 		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("covered: %s = %d, desired already %d", why, desired, g.Desired)
 		return d

@@ -6,14 +6,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"runtime/debug"
-	"strings"
-
-	"github.com/alecthomas/units"
-	"github.com/aurora-surge/aurora-surge/internal/awshttp"
-	"github.com/aurora-surge/aurora-surge/internal/webserve"
-	"github.com/prometheus/common/expfmt"
-
 	"context"
 	"fmt"
 	"io"
@@ -21,16 +13,20 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -38,6 +34,8 @@ import (
 	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/aurora-surge/aurora-surge/collector"
+	"github.com/aurora-surge/aurora-surge/internal/awshttp"
+	"github.com/aurora-surge/aurora-surge/internal/webserve"
 )
 
 func main() {

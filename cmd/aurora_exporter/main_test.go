@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aurora-surge/aurora-surge/internal/proctest"
-
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/aurora-surge/aurora-surge/internal/proctest"
 )
 
 func buildBinaries(t testing.TB) (exporter, simulator string) {

@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aurora-surge/aurora-surge/internal/webserve"
-
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +27,7 @@ import (
 	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
+	"github.com/aurora-surge/aurora-surge/internal/webserve"
 	"github.com/aurora-surge/aurora-surge/scaler"
 	"github.com/aurora-surge/aurora-surge/scaler/events"
 )

@@ -12,11 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
 // ManagedTagKey marks instances the scaler created (the same tag the
 // scale-in procedure selects on).
-const ManagedTagKey = "aurora-surge:managed"
+const ManagedTagKey = rdsfleet.TagManaged
 
 // RDSAPI is what the event steps call on RDS.
 type RDSAPI interface {
@@ -63,7 +65,6 @@ type clusterView struct {
 	readers        int    // available or creating, not deleting
 	readerClass    string // like the cluster's existing reader
 	writerClass    string
-	engineVersion  string
 }
 
 func (r *Reconciler) clients(cluster string) (RDSAPI, ASGAPI, error) {
@@ -79,35 +80,18 @@ func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error
 	if err != nil {
 		return v, err
 	}
-	out, err := rdsc.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	c, err := rdsfleet.Describe(ctx, rdsc, id)
 	if err != nil {
-		return v, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
+		return v, err
 	}
-	if len(out.DBClusters) != 1 {
-		return v, fmt.Errorf("cluster %s not found", id)
-	}
-	c := out.DBClusters[0]
 	if sv := c.ServerlessV2ScalingConfiguration; sv != nil {
 		v.minACU, v.maxACU = aws.ToFloat64(sv.MinCapacity), aws.ToFloat64(sv.MaxCapacity)
 	}
-	writers := map[string]bool{}
-	for _, m := range c.DBClusterMembers {
-		writers[aws.ToString(m.DBInstanceIdentifier)] = aws.ToBool(m.IsClusterWriter)
-	}
-	p := rds.NewDescribeDBInstancesPaginator(rdsc, &rds.DescribeDBInstancesInput{Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{id}}}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return v, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
-		}
-		for _, in := range page.DBInstances {
-			if writers[aws.ToString(in.DBInstanceIdentifier)] {
-				v.writerClass = aws.ToString(in.DBInstanceClass)
-				continue
-			}
-			if aws.ToString(in.DBInstanceStatus) == "deleting" {
-				continue
-			}
+	for _, in := range c.Instances {
+		switch {
+		case c.IsWriter(aws.ToString(in.DBInstanceIdentifier)):
+			v.writerClass = aws.ToString(in.DBInstanceClass)
+		case aws.ToString(in.DBInstanceStatus) != "deleting":
 			v.readers++
 			if v.readerClass == "" {
 				v.readerClass = aws.ToString(in.DBInstanceClass)

@@ -10,20 +10,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/smithy-go"
+
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
 // ManagedTagKey marks instances the scaler created; only those are ever
 // removed by it.
-const ManagedTagKey = "aurora-surge:managed"
+const ManagedTagKey = rdsfleet.TagManaged
 
 // RDSAPI is what the procedures call on RDS.
 type RDSAPI interface {
@@ -146,45 +146,22 @@ func (s *clusterState) byEndpoint(host string) *member {
 }
 
 func readCluster(ctx context.Context, api RDSAPI, id string) (*clusterState, error) {
-	cl, err := api.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	c, err := rdsfleet.Describe(ctx, api, id)
 	if err != nil {
-		return nil, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
+		return nil, err
 	}
-	if len(cl.DBClusters) != 1 {
-		return nil, fmt.Errorf("DescribeDBClusters %s: %d clusters", id, len(cl.DBClusters))
-	}
-	c := cl.DBClusters[0]
 	s := &clusterState{ID: id, WriterEndpoint: aws.ToString(c.Endpoint), ReaderEndpoint: aws.ToString(c.ReaderEndpoint)}
-	writers := map[string]bool{}
-	for _, m := range c.DBClusterMembers {
-		writers[aws.ToString(m.DBInstanceIdentifier)] = aws.ToBool(m.IsClusterWriter)
-	}
-	p := rds.NewDescribeDBInstancesPaginator(api, &rds.DescribeDBInstancesInput{
-		Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{id}}},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("DescribeDBInstances %s: %w", id, err)
+	for _, in := range c.Instances {
+		m := member{
+			ID: aws.ToString(in.DBInstanceIdentifier), Writer: c.IsWriter(aws.ToString(in.DBInstanceIdentifier)),
+			Tier: aws.ToInt32(in.PromotionTier), Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
+			Created: aws.ToTime(in.InstanceCreateTime), Managed: rdsfleet.Managed(in),
 		}
-		for _, in := range page.DBInstances {
-			m := member{
-				ID: aws.ToString(in.DBInstanceIdentifier), Writer: writers[aws.ToString(in.DBInstanceIdentifier)],
-				Tier: aws.ToInt32(in.PromotionTier), Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
-				Created: aws.ToTime(in.InstanceCreateTime),
-			}
-			if in.Endpoint != nil {
-				m.Endpoint = strings.ToLower(aws.ToString(in.Endpoint.Address))
-			}
-			for _, t := range in.TagList {
-				if aws.ToString(t.Key) == ManagedTagKey && aws.ToString(t.Value) == "true" {
-					m.Managed = true
-				}
-			}
-			s.Members = append(s.Members, m)
+		if in.Endpoint != nil {
+			m.Endpoint = strings.ToLower(aws.ToString(in.Endpoint.Address))
 		}
+		s.Members = append(s.Members, m)
 	}
-	sort.Slice(s.Members, func(i, j int) bool { return s.Members[i].ID < s.Members[j].ID })
 	return s, nil
 }
 

@@ -5,15 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
-	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 )
 
 func procedureSetRecord(t *testing.T, c *route53.Client, zone, target string) {

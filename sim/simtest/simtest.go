@@ -5,14 +5,9 @@
 package simtest
 
 import (
-	"path/filepath"
-
-	"github.com/aurora-surge/aurora-surge/sim/dnsserver"
-
-	"github.com/aurora-surge/aurora-surge/internal/awshttp"
-
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/aurora-surge/aurora-surge/internal/awshttp"
 	"github.com/aurora-surge/aurora-surge/sim"
+	"github.com/aurora-surge/aurora-surge/sim/dnsserver"
 	"github.com/aurora-surge/aurora-surge/sim/wire"
 )
 
