@@ -152,8 +152,9 @@ func (w *World) Resolve(name string) (records []DNSRecord, known bool) {
 	defer w.mu.Unlock()
 	w.syncLocked()
 	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	asked := name
 	for depth := 0; depth < 8; depth++ {
-		step, ok := w.resolveOne(name)
+		step, ok := w.resolveOne(asked, name)
 		if !ok {
 			return records, known || depth > 0
 		}
@@ -171,14 +172,15 @@ func (w *World) Resolve(name string) (records []DNSRecord, known bool) {
 	return records, known
 }
 
-func (w *World) resolveOne(name string) ([]DNSRecord, bool) {
+// resolveOne answers one name of a chain that started at asked.
+func (w *World) resolveOne(asked, name string) ([]DNSRecord, bool) {
 	if strings.HasSuffix(name, ".rds.amazonaws.com.") {
-		return w.resolveRDS(name)
+		return w.resolveRDS(asked, name)
 	}
 	return w.resolveZones(name)
 }
 
-func (w *World) resolveRDS(fqdn string) ([]DNSRecord, bool) {
+func (w *World) resolveRDS(asked, fqdn string) ([]DNSRecord, bool) {
 	ttl := uint32(w.P.DNSTTL / time.Second)
 	host := strings.TrimSuffix(fqdn, ".rds.amazonaws.com.")
 	parts := strings.Split(host, ".")
@@ -204,7 +206,7 @@ func (w *World) resolveRDS(fqdn string) ([]DNSRecord, bool) {
 					if len(c.DNSReaders) == 0 {
 						return cname(c.DNSWriter), true
 					}
-					return cname(c.nextRoundRobin(fqdn, c.DNSReaders)), true
+					return cname(c.nextRoundRobin(asked+"|"+fqdn, c.DNSReaders)), true
 				}
 			case "cluster-custom-" + r.Hash:
 				for _, c := range r.Clusters {
@@ -213,7 +215,7 @@ func (w *World) resolveRDS(fqdn string) ([]DNSRecord, bool) {
 						if len(m) == 0 {
 							return nil, true
 						}
-						return cname(c.nextRoundRobin(fqdn, m)), true
+						return cname(c.nextRoundRobin(asked+"|"+fqdn, m)), true
 					}
 				}
 			case "proxy-" + r.Hash:
@@ -237,8 +239,10 @@ func (w *World) resolveRDS(fqdn string) ([]DNSRecord, bool) {
 	return nil, false
 }
 
-// nextRoundRobin rotates each endpoint on its own cursor, so queries for
-// one endpoint do not skew the rotation another endpoint's clients see.
+// nextRoundRobin rotates each endpoint on its own cursor per name asked
+// (the endpoint itself, or a record that leads to it), so a client
+// alternating between two such names still sees every member of each:
+// one shared cursor would hand each name every other member only.
 func (c *Cluster) nextRoundRobin(endpoint string, members []string) string {
 	if c.rrCursor == nil {
 		c.rrCursor = map[string]int{}
