@@ -209,21 +209,30 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		return fail("at least one target is required (clusters: [...] or asgs: [...]); the scaler only touches what is listed")
 	}
 	seen := map[string]bool{}
+	// place checks what every target has: its account, region, and that
+	// it is listed once.
+	place := func(list, kind string, i int, name, account, region string) error {
+		if !accountID.MatchString(account) {
+			return fail(fmt.Sprintf("account %q must be a 12-digit AWS account id", account), list, i, "account")
+		}
+		if !regionName.MatchString(region) {
+			return fail(fmt.Sprintf("%q is not an AWS region name", region), list, i, "region")
+		}
+		key := kind + "/" + account + "/" + region + "/" + name
+		if seen[key] {
+			return fail(fmt.Sprintf("%s %s is listed twice", kind, name), list, i)
+		}
+		seen[key] = true
+		return nil
+	}
+	halfACU := func(v float64) bool { return v*2 == float64(int(v*2)) }
 	for i, t := range c.Clusters {
 		if !identifier.MatchString(t.Name) || strings.Contains(t.Name, "--") || strings.HasSuffix(t.Name, "-") {
 			return fail(fmt.Sprintf("cluster name %q is not a DB cluster identifier", t.Name), "clusters", i, "name")
 		}
-		if !accountID.MatchString(t.Account) {
-			return fail(fmt.Sprintf("account %q must be a 12-digit AWS account id", t.Account), "clusters", i, "account")
+		if err := place("clusters", "cluster", i, t.Name, t.Account, t.Region); err != nil {
+			return err
 		}
-		if !regionName.MatchString(t.Region) {
-			return fail(fmt.Sprintf("%q is not an AWS region name", t.Region), "clusters", i, "region")
-		}
-		key := "cluster/" + t.Account + "/" + t.Region + "/" + t.Name
-		if seen[key] {
-			return fail(fmt.Sprintf("cluster %s is listed twice", t.Name), "clusters", i)
-		}
-		seen[key] = true
 		if t.MaxReaders < 1 || t.MaxReaders > MaxAuroraReaders {
 			return fail(fmt.Sprintf("max_readers %d outside [1, %d] (Aurora's limit is %d readers)", t.MaxReaders, MaxAuroraReaders, MaxAuroraReaders), "clusters", i, "max_readers")
 		}
@@ -233,16 +242,16 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		if t.ReaderClass != "" && !instanceType.MatchString(t.ReaderClass) {
 			return fail(fmt.Sprintf("reader_class %q is not a DB instance class (db.serverless, db.r6g.large, ...)", t.ReaderClass), "clusters", i, "reader_class")
 		}
-		if t.ACUStep <= 0 || t.ACUStep > 256 || t.ACUStep*2 != float64(int(t.ACUStep*2)) {
+		if t.ACUStep <= 0 || t.ACUStep > 256 || !halfACU(t.ACUStep) {
 			return fail(fmt.Sprintf("acu_step %g must be a positive multiple of 0.5", t.ACUStep), "clusters", i, "acu_step")
 		}
 		if t.ACUCeiling == 0 {
 			return fail("acu_ceiling is required: raise_max_acu never goes above it", "clusters", i)
 		}
-		if t.ACUCeiling < 1 || t.ACUCeiling > 256 || t.ACUCeiling*2 != float64(int(t.ACUCeiling*2)) {
+		if t.ACUCeiling < 1 || t.ACUCeiling > 256 || !halfACU(t.ACUCeiling) {
 			return fail(fmt.Sprintf("acu_ceiling %g must be a multiple of 0.5 in [1, 256]", t.ACUCeiling), "clusters", i, "acu_ceiling")
 		}
-		if t.ACUBaseline < 0 || t.ACUBaseline > t.ACUCeiling || t.ACUBaseline*2 != float64(int(t.ACUBaseline*2)) {
+		if t.ACUBaseline < 0 || t.ACUBaseline > t.ACUCeiling || !halfACU(t.ACUBaseline) {
 			return fail(fmt.Sprintf("acu_baseline %g must be a multiple of 0.5 not above acu_ceiling", t.ACUBaseline), "clusters", i, "acu_baseline")
 		}
 		if t.ReadRecord != nil && t.DrainCustomEndpoint != "" {
@@ -261,17 +270,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		if !asgName.MatchString(t.Name) {
 			return fail(fmt.Sprintf("asg name %q is not an Auto Scaling group name", t.Name), "asgs", i, "name")
 		}
-		if !accountID.MatchString(t.Account) {
-			return fail(fmt.Sprintf("account %q must be a 12-digit AWS account id", t.Account), "asgs", i, "account")
+		if err := place("asgs", "asg", i, t.Name, t.Account, t.Region); err != nil {
+			return err
 		}
-		if !regionName.MatchString(t.Region) {
-			return fail(fmt.Sprintf("%q is not an AWS region name", t.Region), "asgs", i, "region")
-		}
-		key := "asg/" + t.Account + "/" + t.Region + "/" + t.Name
-		if seen[key] {
-			return fail(fmt.Sprintf("asg %s is listed twice", t.Name), "asgs", i)
-		}
-		seen[key] = true
 		if t.MaxStep < 1 || t.MaxStep > 100 {
 			return fail(fmt.Sprintf("max_step %d outside [1, 100]", t.MaxStep), "asgs", i, "max_step")
 		}
