@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/aurora-surge/aurora-surge/internal/dnsq"
 )
 
 // Endpoint kinds resolved by the DNS source.
@@ -266,45 +265,8 @@ func (s *DNSSource) resolveCheck(ctx context.Context, ch dnsCheck, inv *Inventor
 	return st, nil
 }
 
-// DNSResolver queries one DNS server directly with miekg/dns (never the
-// system cache, which would hide the TTL dynamics this source watches).
-type DNSResolver struct {
-	Server  string
-	Timeout time.Duration
-}
+// DNSResolver queries one DNS server directly.
+type DNSResolver = dnsq.Resolver
 
 // SystemNameserver returns the first nameserver of /etc/resolv.conf.
-func SystemNameserver() (string, error) {
-	cfg, err := dns.ClientConfigFromFile("/etc/resolv.conf")
-	if err != nil {
-		return "", err
-	}
-	if len(cfg.Servers) == 0 {
-		return "", errors.New("/etc/resolv.conf lists no nameserver")
-	}
-	return net.JoinHostPort(cfg.Servers[0], cfg.Port), nil
-}
-
-func (r *DNSResolver) Resolve(ctx context.Context, name string) ([]string, []string, error) {
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
-	m.RecursionDesired = true
-	c := &dns.Client{Timeout: r.Timeout}
-	in, _, err := c.ExchangeContext(ctx, m, r.Server)
-	if err != nil {
-		return nil, nil, err
-	}
-	if in.Rcode != dns.RcodeSuccess {
-		return nil, nil, fmt.Errorf("%s: %s", name, dns.RcodeToString[in.Rcode])
-	}
-	var chain, addrs []string
-	for _, rr := range in.Answer {
-		switch v := rr.(type) {
-		case *dns.CNAME:
-			chain = append(chain, v.Target)
-		case *dns.A:
-			addrs = append(addrs, v.A.String())
-		}
-	}
-	return chain, addrs, nil
-}
+func SystemNameserver() (string, error) { return dnsq.SystemNameserver() }

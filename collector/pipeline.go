@@ -78,7 +78,7 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 				return nil, fmt.Errorf("dns: %w (set --dns.server)", err)
 			}
 		}
-		p.DNS = NewDNSSource(p.Discovery, &DNSResolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
+		p.DNS = NewDNSSource(p.Discovery, DNSResolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
 	}
 	p.Exporter = NewExporter(ExporterOptions{
 		Runner: p.Runner, Discovery: p.Discovery, CloudWatch: p.CloudWatch, DNS: p.DNS, Scrapers: scrapers,

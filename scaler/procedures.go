@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
-	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aurora-surge/aurora-surge/internal/dnsq"
 	"github.com/aurora-surge/aurora-surge/scaler/events"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 )
@@ -69,11 +69,10 @@ func NewProcedures(ctx context.Context, o ProcedureOptions) (*Procedures, error)
 	if o.Resolver == nil {
 		server := o.Config.DNSServer
 		if server == "" {
-			cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
-			if err != nil || len(cc.Servers) == 0 {
+			var err error
+			if server, err = dnsq.SystemNameserver(); err != nil {
 				return nil, fmt.Errorf("no DNS server for the procedures' checks: set dns_server (%v)", err)
 			}
-			server = cc.Servers[0] + ":" + cc.Port
 		}
 		o.Resolver = procedure.DNSResolver{Server: server, Timeout: 2 * time.Second}
 	}
