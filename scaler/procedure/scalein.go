@@ -99,7 +99,6 @@ func RunScaleIn(ctx context.Context, d Deps, p ScaleIn) (ScaleInResult, error) {
 		}
 	}
 	excess := len(readers) - p.Readers
-	d.Log.Debug("scale-in state", "readers", readers)
 	if survivor == nil {
 		if best := pickSurvivor(readers); best != nil {
 			chosen := *best // readers is reordered below
@@ -121,7 +120,7 @@ func RunScaleIn(ctx context.Context, d Deps, p ScaleIn) (ScaleInResult, error) {
 	if len(victims) == 0 && len(deleting) == 0 {
 		if survivor != nil && strings.ToLower(strings.TrimSuffix(rec.value, ".")) != readerEndpoint {
 			// Finished deleting before a restart: only the record is left.
-			return res, finish(ctx, d, p, st, readerEndpoint, rec.ttl, nil, &res)
+			return res, finish(ctx, d, p, readerEndpoint, rec.ttl, nil)
 		}
 		return res, nil
 	}
@@ -138,16 +137,8 @@ func RunScaleIn(ctx context.Context, d Deps, p ScaleIn) (ScaleInResult, error) {
 	if err := d.Wait(ctx, secondsDuration(rec.ttl)); err != nil {
 		return res, err
 	}
-	for _, v := range victims {
-		d.Log.Info("deleting reader", "cluster", p.Cluster, "instance", v.ID, "survivor", survivor.ID)
-		_, err := d.RDS.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(v.ID)})
-		if err != nil && apiCode(err) != "DBInstanceNotFound" && apiCode(err) != "InvalidDBInstanceState" {
-			return res, fmt.Errorf("DeleteDBInstance %s: %w", v.ID, err)
-		}
-		if err := waitGone(ctx, d, v.ID); err != nil {
-			return res, err
-		}
-		res.Deleted = append(res.Deleted, v.ID)
+	if res.Deleted, err = deleteOneByOne(ctx, d, p.Cluster, victims, "survivor", survivor.ID); err != nil {
+		return res, err
 	}
 	for _, id := range deleting {
 		if err := waitGone(ctx, d, id); err != nil {
@@ -155,33 +146,60 @@ func RunScaleIn(ctx context.Context, d Deps, p ScaleIn) (ScaleInResult, error) {
 		}
 	}
 	gone := append(append([]string(nil), res.Deleted...), deleting...)
-	return res, finish(ctx, d, p, st, readerEndpoint, rec.ttl, gone, &res)
+	return res, finish(ctx, d, p, readerEndpoint, rec.ttl, gone)
 }
 
 // finish points the record back once the reader endpoint has stopped
 // answering with any removed reader (Aurora keeps them in round robin for
 // a while after deletion).
-func finish(ctx context.Context, d Deps, p ScaleIn, st *clusterState, readerEndpoint string, ttl int64, gone []string, res *ScaleInResult) error {
+func finish(ctx context.Context, d Deps, p ScaleIn, readerEndpoint string, ttl int64, gone []string) error {
+	if err := waitNotAnswering(ctx, d, readerEndpoint, gone, p.Samples); err != nil {
+		return err
+	}
+	return setRecord(ctx, d, p.ZoneID, p.Record, readerEndpoint, ttl)
+}
+
+// waitNotAnswering waits until samples answers in a row for host lead to
+// none of the instances ids.
+func waitNotAnswering(ctx context.Context, d Deps, host string, ids []string, samples int) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	removed := map[string]bool{}
-	for _, id := range gone {
+	for _, id := range ids {
 		removed[id] = true
 	}
-	err := d.waitUntil(ctx, "the reader endpoint to stop answering with removed readers", func() (bool, error) {
-		for i := 0; i < p.Samples; i++ {
-			target, err := d.DNS.CNAMETarget(ctx, readerEndpoint)
+	return d.waitUntil(ctx, host+" to stop answering with "+strings.Join(ids, ", "), func() (bool, error) {
+		for i := 0; i < samples; i++ {
+			target, err := d.DNS.CNAMETarget(ctx, host)
 			if err != nil {
 				return false, nil // a DNS hiccup: keep draining, ask again
 			}
-			if id := strings.SplitN(target, ".", 2)[0]; removed[id] {
+			if removed[strings.SplitN(target, ".", 2)[0]] {
 				return false, nil
 			}
 		}
 		return true, nil
 	})
-	if err != nil {
-		return err
+}
+
+// deleteOneByOne deletes the drained readers, each waited until gone
+// before the next, and returns those deleted; note names what the
+// readers were drained to, for the log.
+func deleteOneByOne(ctx context.Context, d Deps, cluster string, victims []member, note, to string) ([]string, error) {
+	var deleted []string
+	for _, v := range victims {
+		d.Log.Info("deleting reader", "cluster", cluster, "instance", v.ID, note, to)
+		_, err := d.RDS.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(v.ID)})
+		if err != nil && apiCode(err) != "DBInstanceNotFound" && apiCode(err) != "InvalidDBInstanceState" {
+			return deleted, fmt.Errorf("DeleteDBInstance %s: %w", v.ID, err)
+		}
+		if err := waitGone(ctx, d, v.ID); err != nil {
+			return deleted, err
+		}
+		deleted = append(deleted, v.ID)
 	}
-	return setRecord(ctx, d, p.ZoneID, p.Record, readerEndpoint, ttl)
+	return deleted, nil
 }
 
 func pickSurvivor(readers []member) *member {

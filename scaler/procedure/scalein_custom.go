@@ -123,34 +123,15 @@ func runScaleInCustom(ctx context.Context, d Deps, p ScaleIn, st *clusterState) 
 		}
 	}
 	if len(victims) > 0 {
-		if err := d.waitUntil(ctx, p.CustomEndpoint+" to stop answering with "+strings.Join(ids(victims), ", "), func() (bool, error) {
-			for i := 0; i < p.Samples; i++ {
-				target, err := d.DNS.CNAMETarget(ctx, ep.host)
-				if err != nil {
-					return false, nil
-				}
-				if isVictim[strings.SplitN(target, ".", 2)[0]] {
-					return false, nil
-				}
-			}
-			return true, nil
-		}); err != nil {
+		if err := waitNotAnswering(ctx, d, ep.host, ids(victims), p.Samples); err != nil {
 			return res, err
 		}
 		if err := d.Wait(ctx, defaultTTL); err != nil { // the last answer's TTL
 			return res, err
 		}
 	}
-	for _, v := range victims {
-		d.Log.Info("deleting reader", "cluster", p.Cluster, "instance", v.ID, "drained_from", p.CustomEndpoint)
-		if _, err := d.RDS.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(v.ID)}); err != nil &&
-			apiCode(err) != "DBInstanceNotFound" && apiCode(err) != "InvalidDBInstanceState" {
-			return res, fmt.Errorf("DeleteDBInstance %s: %w", v.ID, err)
-		}
-		if err := waitGone(ctx, d, v.ID); err != nil {
-			return res, err
-		}
-		res.Deleted = append(res.Deleted, v.ID)
+	if res.Deleted, err = deleteOneByOne(ctx, d, p.Cluster, victims, "drained_from", p.CustomEndpoint); err != nil {
+		return res, err
 	}
 	sort.Strings(after)
 	if !sameSet(after, during) {
