@@ -195,22 +195,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// before anything else touches the cluster.
 		procs.Resume(ctx)
 	}
-	go func() {
-		t := time.NewTicker(f.eventsEvery)
-		defer t.Stop()
-		for {
-			if !s.Paused() && !f.dryRun && !cfg.DryRun {
-				if err := eventSvc.ReconcileAll(ctx); err != nil {
-					log.Error("event steps", "err", err)
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	go eventSvc.Run(ctx, f.eventsEvery, func() bool { return !s.Paused() && !f.dryRun && !cfg.DryRun })
 
 	mux := http.NewServeMux()
 	mux.Handle(f.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -23,13 +23,23 @@ type Store struct {
 	byID map[string]*Record
 }
 
-// Record is an event with its progress.
+// Record is an event with its progress, as the store keeps it.
 type Record struct {
 	Event     Event  `json:"event"`
 	Done      bool   `json:"done"`
 	LastError string `json:"last_error,omitempty"`
-	Phase     Phase  `json:"phase"`
-	Plan      []Step `json:"plan"`
+}
+
+// View is a record as the API shows it: with its plan and phase, both
+// derived from the event and the clock.
+type View struct {
+	Record
+	Phase Phase  `json:"phase"`
+	Plan  []Step `json:"plan"`
+}
+
+func (sv *Service) view(r Record) View {
+	return View{Record: r, Phase: PhaseAt(r.Event, sv.Reconciler.Leads, sv.Reconciler.Clock.Now()), Plan: Plan(r.Event, sv.Reconciler.Leads)}
 }
 
 // OpenStore loads path (a missing file is an empty store).
@@ -102,28 +112,28 @@ type Service struct {
 }
 
 // Add validates, reads the baseline, schedules the ASG side and saves.
-func (sv *Service) Add(ctx context.Context, e Event) (Record, error) {
+func (sv *Service) Add(ctx context.Context, e Event) (View, error) {
 	max, ok := sv.MaxReaders(e.Cluster)
 	if !ok {
-		return Record{}, fmt.Errorf("cluster %q is not in the scaler's configuration", e.Cluster)
+		return View{}, fmt.Errorf("cluster %q is not in the scaler's configuration", e.Cluster)
 	}
 	if err := e.Validate(sv.Reconciler.Clock.Now(), max); err != nil {
-		return Record{}, err
+		return View{}, err
 	}
 	sv.Store.mu.Lock()
 	_, exists := sv.Store.byID[e.ID]
 	sv.Store.mu.Unlock()
 	if exists {
-		return Record{}, fmt.Errorf("event %s exists; delete it first", e.ID)
+		return View{}, fmt.Errorf("event %s exists; delete it first", e.ID)
 	}
 	if err := sv.Reconciler.Register(ctx, &e); err != nil {
-		return Record{}, err
+		return View{}, err
 	}
-	rec := &Record{Event: e, Plan: Plan(e, sv.Reconciler.Leads), Phase: PhaseAt(e, sv.Reconciler.Leads, sv.Reconciler.Clock.Now())}
+	rec := &Record{Event: e}
 	sv.Store.mu.Lock()
 	defer sv.Store.mu.Unlock()
 	sv.Store.byID[e.ID] = rec
-	return *rec, sv.Store.saveLocked()
+	return sv.view(*rec), sv.Store.saveLocked()
 }
 
 // Delete forgets an event. Changes already made stay (the scheduled ASG
@@ -146,30 +156,35 @@ func (sv *Service) ReconcileAll(ctx context.Context) error {
 			continue
 		}
 		done, err := sv.Reconciler.Reconcile(ctx, rec.Event)
+		lastErr := ""
+		if err != nil {
+			lastErr = err.Error()
+			errs = append(errs, err)
+		}
 		sv.Store.mu.Lock()
-		if r := sv.Store.byID[rec.Event.ID]; r != nil {
-			r.Done, r.Phase, r.LastError = done, PhaseAt(rec.Event, sv.Reconciler.Leads, sv.Reconciler.Clock.Now()), ""
-			if err != nil {
-				r.LastError = err.Error()
+		// The file is rewritten only when progress changed, not on every
+		// tick of every pending event.
+		if r := sv.Store.byID[rec.Event.ID]; r != nil && (r.Done != done || r.LastError != lastErr) {
+			r.Done, r.LastError = done, lastErr
+			if err := sv.Store.saveLocked(); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		saveErr := sv.Store.saveLocked()
 		sv.Store.mu.Unlock()
-		if saveErr != nil {
-			errs = append(errs, saveErr)
-		}
 	}
 	return errors.Join(errs...)
 }
 
-// Run reconciles every interval until ctx ends.
-func (sv *Service) Run(ctx context.Context, interval time.Duration) {
+// Run reconciles every interval until ctx ends, skipping ticks while
+// active says no (the scaler paused or in dry run).
+func (sv *Service) Run(ctx context.Context, interval time.Duration, active func() bool) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := sv.ReconcileAll(ctx); err != nil {
-			sv.Reconciler.log().Error("event reconcile", "err", err)
+		if active() {
+			if err := sv.ReconcileAll(ctx); err != nil {
+				sv.Reconciler.log().Error("event steps", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -189,7 +204,11 @@ func (sv *Service) Handler() http.Handler {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, sv.Store.List())
+		var out []View
+		for _, r := range sv.Store.List() {
+			out = append(out, sv.view(r))
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("POST /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
 		var e Event
