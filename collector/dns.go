@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/aurora-surge/aurora-surge/internal/dnsq"
 )
 
 // Endpoint kinds resolved by the DNS source.
@@ -264,9 +262,3 @@ func (s *DNSSource) resolveCheck(ctx context.Context, ch dnsCheck, inv *Inventor
 	st.Agrees = len(st.Unexpected) == 0 && len(st.Missing) == 0 && len(st.Answered) > 0
 	return st, nil
 }
-
-// DNSResolver queries one DNS server directly.
-type DNSResolver = dnsq.Resolver
-
-// SystemNameserver returns the first nameserver of /etc/resolv.conf.
-func SystemNameserver() (string, error) { return dnsq.SystemNameserver() }

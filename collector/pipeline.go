@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aurora-surge/aurora-surge/internal/dnsq"
 )
 
 // PipelineOptions are the process-level choices a pipeline is built with
@@ -74,11 +77,11 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 			server = cfg.DNS.Server
 		}
 		if server == "" {
-			if server, err = SystemNameserver(); err != nil {
+			if server, err = dnsq.SystemNameserver(); err != nil {
 				return nil, fmt.Errorf("dns: %w (set --dns.server)", err)
 			}
 		}
-		p.DNS = NewDNSSource(p.Discovery, DNSResolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
+		p.DNS = NewDNSSource(p.Discovery, dnsq.Resolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
 	}
 	p.Exporter = NewExporter(ExporterOptions{
 		Runner: p.Runner, Discovery: p.Discovery, CloudWatch: p.CloudWatch, DNS: p.DNS, Scrapers: scrapers,
@@ -124,10 +127,7 @@ func (p *Pipeline) RefreshAll(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("refresh: %v", errs)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (p *Pipeline) sources() []Source {

@@ -159,6 +159,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+func writeUnauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "error", "error": "missing or wrong bearer token"})
+}
+
 func (s *Scaler) fail(w http.ResponseWriter, code int, outcome, msg string) {
 	s.m.webhooks.WithLabelValues(outcome).Inc()
 	s.log.Warn("webhook refused", "outcome", outcome, "status", code, "err", msg)
@@ -170,8 +175,7 @@ func (s *Scaler) fail(w http.ResponseWriter, code int, outcome, msg string) {
 func (s *Scaler) RequireAuth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "error", "error": "missing or wrong bearer token"})
+			writeUnauthorized(w)
 			return
 		}
 		if r.Method != http.MethodGet && s.Paused() {
@@ -301,8 +305,7 @@ func (s *Scaler) serveSwitch(w http.ResponseWriter, r *http.Request, pause bool)
 		return
 	}
 	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "error", "error": "missing or wrong bearer token"})
+		writeUnauthorized(w)
 		return
 	}
 	s.SetPaused(pause)
@@ -441,17 +444,11 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 // this process did, so a restarted or second replica sees the readers'
 // cooldowns and breaker counts too.
 func (s *Scaler) historyFor(target string, cs *ClusterState, as *ASGState) []Event {
-	var out []Event
+	var out, recorded []Event
 	seen := map[string]bool{}
-	// Changes recorded in AWS itself: the cluster's last max ACU change
-	// (tag) and the group's scaling activities.
-	var recorded []Event
-	if cs != nil {
-		recorded = append(recorded, cs.History...)
-	}
-	if as != nil {
-		recorded = append(recorded, as.History...)
-	}
+	// Changes recorded in AWS itself: readers' tags (one event per
+	// decision), the cluster's last max ACU change and the group's
+	// scaling activities.
 	if cs != nil {
 		byID := map[string]*Event{}
 		for _, in := range cs.Instances {
@@ -469,6 +466,10 @@ func (s *Scaler) historyFor(target string, cs *ClusterState, as *ASGState) []Eve
 			seen[id] = true
 			out = append(out, *e)
 		}
+		recorded = append(recorded, cs.History...)
+	}
+	if as != nil {
+		recorded = append(recorded, as.History...)
 	}
 	s.mu.Lock()
 	mine := append([]Event(nil), s.history[target]...)

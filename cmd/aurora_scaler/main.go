@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -164,12 +163,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if g := cfg.Grafana; g != nil {
 		key := ""
 		if g.APIKeyFile != "" {
-			b, err := os.ReadFile(g.APIKeyFile)
-			if err != nil {
+			if key, err = scaler.ReadBearerToken(g.APIKeyFile); err != nil {
 				log.Error("grafana api key", "err", err)
 				return 1
 			}
-			key = strings.TrimSpace(string(b))
 		}
 		if annot, err = scaler.NewAnnotator(g.URL, key, log, reg); err != nil {
 			log.Error("grafana", "err", err)
@@ -188,22 +185,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	s := scaler.New(opts)
 	log.Info("starting aurora_scaler", "version", version.Info(), "config", f.configFile, "scaler", s.String())
 	go s.Run(ctx)
-	if s.Paused() || f.dryRun || cfg.DryRun {
+	acting := func() bool { return !s.Paused() && !f.dryRun && !cfg.DryRun }
+	if !acting() {
 		log.Warn("paused or dry run: interrupted drains are not resumed and event steps are not applied until resumed")
 	} else {
 		// A drain a previous process left is finished (or rolled back)
 		// before anything else touches the cluster.
 		procs.Resume(ctx)
 	}
-	go eventSvc.Run(ctx, f.eventsEvery, func() bool { return !s.Paused() && !f.dryRun && !cfg.DryRun })
+	go eventSvc.Run(ctx, f.eventsEvery, acting)
 
 	mux := http.NewServeMux()
 	mux.Handle(f.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	api := s.Handler()
 	mux.Handle("/webhook", api)
 	mux.Handle("/api/v1/", api)
-	mux.Handle("/api/v1/events", s.RequireAuth(eventSvc.Handler()))
-	mux.Handle("/api/v1/events/", s.RequireAuth(eventSvc.Handler()))
+	eventsAPI := s.RequireAuth(eventSvc.Handler())
+	mux.Handle("/api/v1/events", eventsAPI)
+	mux.Handle("/api/v1/events/", eventsAPI)
 	mux.Handle("/api/v1/writer", s.RequireAuth(procs.WriterHandler()))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Ready\n") })
