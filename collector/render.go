@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -18,9 +19,11 @@ import (
 
 // Rendered is one rendering of the families.
 type Rendered struct {
-	Text, Gzip []byte
-	At         time.Time
-	Took       time.Duration
+	// Gzip is the only copy kept: Prometheus asks for gzip, and the rare
+	// client that does not gets it decompressed (WriteText).
+	Gzip []byte
+	At   time.Time
+	Took time.Duration
 }
 
 type renderer struct {
@@ -70,24 +73,34 @@ func (p *Pipeline) Render() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("gathering families: %w", err)
 	}
-	var text bytes.Buffer
-	enc := expfmt.NewEncoder(&text, expfmt.NewFormat(expfmt.TypeTextPlain))
+	// Encoded straight into the compressor: no uncompressed copy of a
+	// large fleet's exposition is ever held.
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	enc := expfmt.NewEncoder(zw, expfmt.NewFormat(expfmt.TypeTextPlain))
 	for _, mf := range mfs {
 		if err := enc.Encode(mf); err != nil {
 			return false, fmt.Errorf("encoding %s: %w", mf.GetName(), err)
 		}
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	_, _ = zw.Write(text.Bytes())
 	if err := zw.Close(); err != nil {
 		return false, err
 	}
-	r := &Rendered{Text: text.Bytes(), Gzip: gz.Bytes(), At: p.clock.Now(), Took: time.Since(start)}
+	r := &Rendered{Gzip: gz.Bytes(), At: p.clock.Now(), Took: time.Since(start)}
 	p.render.mu.Lock()
 	p.render.current, p.render.key, p.render.complete = r, key, complete
 	p.render.mu.Unlock()
 	return true, nil
+}
+
+// WriteText writes the rendering uncompressed.
+func (r *Rendered) WriteText(w io.Writer) error {
+	zr, err := gzip.NewReader(bytes.NewReader(r.Gzip))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, zr)
+	return err
 }
 
 // Rendered returns the newest rendering (nil before the first).

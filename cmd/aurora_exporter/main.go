@@ -285,7 +285,7 @@ func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) 
 			return
 		}
 		if rendered != nil {
-			_, _ = w.Write(rendered.Text)
+			_ = rendered.WriteText(w)
 		}
 		_, _ = w.Write(live.Bytes())
 	})

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,6 +81,19 @@ refresh:
 		}
 	}
 	checkLabels(t, families)
+
+	// A client that does not take gzip gets the same exposition.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+webAddr+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "" || len(parse(t, plain)) < len(families)-2 {
+		t.Fatalf("uncompressed scrape: encoding %q, %d families (gzip: %d)", resp.Header.Get("Content-Encoding"), len(parse(t, plain)), len(families))
+	}
 
 	// Series must not grow with time (a label carrying a timestamp,
 	// request id or address would).
