@@ -19,19 +19,10 @@ import (
 	"github.com/aurora-surge/aurora-surge/collector"
 )
 
-// exporterSelf are the exporter's own series: built from runtime state
-// (sources, the AWS call counter, CloudWatch planning, config reloads,
-// rendering, build info), so they are not among AllScrapers' descriptors.
-var exporterSelf = []string{
-	"aurora_exporter_source_up",
-	"aurora_exporter_source_last_success_timestamp_seconds",
-	"aurora_exporter_source_refresh_duration_seconds",
-	"aurora_exporter_source_data_age_seconds",
-	"aurora_exporter_cloudwatch_datapoint_age_seconds",
-	"aurora_exporter_aws_calls_total",
-	"aurora_exporter_getmetricdata_queries_total",
-	"aurora_exporter_getmetricdata_calls_last_refresh",
-	"aurora_exporter_getmetricdata_calls_minimum",
+// commandSeries are the exporter command's own series (cmd/aurora_exporter:
+// configuration reloads, rendering, build info); every other name comes
+// from the collector package's descriptors.
+var commandSeries = []string{
 	"aurora_exporter_config_reloads_total",
 	"aurora_exporter_config_last_reload_success_timestamp_seconds",
 	"aurora_exporter_render_duration_seconds",
@@ -45,9 +36,14 @@ func Exporter() (map[string]bool, error) {
 	names := map[string]bool{}
 	ch := make(chan *prometheus.Desc)
 	go func() {
+		// The families, the exporter's source health and ages, the AWS call
+		// counter and the CloudWatch planning counters.
 		for _, s := range collector.AllScrapers(time.Minute) {
 			s.Describe(ch)
 		}
+		collector.NewExporter(collector.ExporterOptions{}).Describe(ch)
+		collector.NewCallCounter().Describe(ch)
+		collector.NewCloudWatchSource(nil, nil, nil, collector.CloudWatchConfig{}, nil).Describe(ch)
 		close(ch)
 	}()
 	var bad error
@@ -65,7 +61,7 @@ func Exporter() (map[string]bool, error) {
 	if len(names) < 20 {
 		return nil, fmt.Errorf("collector describes only %d families", len(names))
 	}
-	for _, n := range exporterSelf {
+	for _, n := range commandSeries {
 		names[n] = true
 	}
 	return names, nil
