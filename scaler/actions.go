@@ -129,28 +129,36 @@ func (a *AWS) configFor(account string) aws.Config {
 	return cfg
 }
 
-func (a *AWS) rdsClient(account, region string) *rds.Client {
+// client returns the cached client for key, built once from the
+// account's configuration.
+func client[T any](a *AWS, cache map[string]T, account, key string, build func(aws.Config) T) T {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	key := account + "/" + region
-	c := a.rds[key]
-	if c == nil {
-		c = rds.NewFromConfig(a.configFor(account), func(o *rds.Options) { o.Region = region; o.Retryer = a.retryer() })
-		a.rds[key] = c
+	c, ok := cache[key]
+	if !ok {
+		c = build(a.configFor(account))
+		cache[key] = c
 	}
 	return c
 }
 
+func (a *AWS) rdsClient(account, region string) *rds.Client {
+	return client(a, a.rds, account, account+"/"+region, func(cfg aws.Config) *rds.Client {
+		return rds.NewFromConfig(cfg, func(o *rds.Options) { o.Region = region; o.Retryer = a.retryer() })
+	})
+}
+
 func (a *AWS) asgClient(account, region string) *autoscaling.Client {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	key := account + "/" + region
-	c := a.asg[key]
-	if c == nil {
-		c = autoscaling.NewFromConfig(a.configFor(account), func(o *autoscaling.Options) { o.Region = region; o.Retryer = a.retryer() })
-		a.asg[key] = c
-	}
-	return c
+	return client(a, a.asg, account, account+"/"+region, func(cfg aws.Config) *autoscaling.Client {
+		return autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) { o.Region = region; o.Retryer = a.retryer() })
+	})
+}
+
+// route53Client: Route 53 is global, its API lives in us-east-1.
+func (a *AWS) route53Client(account string) *route53.Client {
+	return client(a, a.r53, account, account, func(cfg aws.Config) *route53.Client {
+		return route53.NewFromConfig(cfg, func(o *route53.Options) { o.Region = "us-east-1"; o.Retryer = a.retryer() })
+	})
 }
 
 // UseAccounts sets the roles to assume per account (the config's

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aurora-surge/aurora-surge/internal/dnsq"
@@ -284,16 +283,6 @@ func (p *Procedures) servingReaders(ctx context.Context, t *ClusterTarget) (int,
 		}
 	}
 	return n, nil
-}
-
-// route53 is global; its API lives in us-east-1. One client per account.
-func (a *AWS) route53Client(account string) *route53.Client {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.r53[account] == nil {
-		a.r53[account] = route53.NewFromConfig(a.configFor(account), func(o *route53.Options) { o.Region = "us-east-1"; o.Retryer = a.retryer() })
-	}
-	return a.r53[account]
 }
 
 // WriterHandler serves POST /api/v1/writer {"cluster": ..., "class": ...}:
