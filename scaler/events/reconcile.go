@@ -16,10 +16,6 @@ import (
 	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
-// ManagedTagKey marks instances the scaler created (the same tag the
-// scale-in procedure selects on).
-const ManagedTagKey = rdsfleet.TagManaged
-
 // RDSAPI is what the event steps call on RDS.
 type RDSAPI interface {
 	DescribeDBClusters(context.Context, *rds.DescribeDBClustersInput, ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)
@@ -236,7 +232,7 @@ func (r *Reconciler) addReaders(ctx context.Context, e Event, v clusterView) err
 		_, err := rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(e.Cluster), Engine: aws.String("aurora-postgresql"),
 			DBInstanceClass: aws.String(v.readerClass), PromotionTier: aws.Int32(15),
-			Tags: []rdstypes.Tag{{Key: aws.String(ManagedTagKey), Value: aws.String("true")}, {Key: aws.String("aurora-surge:event"), Value: aws.String(e.ID)}},
+			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}, {Key: aws.String("aurora-surge:event"), Value: aws.String(e.ID)}},
 		})
 		var ae smithy.APIError
 		switch {
