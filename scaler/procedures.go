@@ -148,6 +148,14 @@ func (p *Procedures) start(t *ClusterTarget, name string, fn func(ctx context.Co
 // Wait blocks until every started procedure has returned.
 func (p *Procedures) Wait() { p.wg.Wait() }
 
+// Running is how many procedures are under way; a harness on a virtual
+// clock compares it with the waits parked on that clock.
+func (p *Procedures) Running() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.active)
+}
+
 // StartScaleIn begins the safe scale-in a remove_readers decision asks
 // for: down to d.To readers, draining through the cluster's read record.
 func (p *Procedures) StartScaleIn(d Decision) error {

@@ -1,0 +1,269 @@
+package backtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Action is one scaling action a policy took or was refused, as the
+// report counts it.
+type Action struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Target  string    `json:"target"`
+	From    float64   `json:"from"`
+	To      float64   `json:"to"`
+	Reason  string    `json:"reason,omitempty"`
+	Refused string    `json:"refused,omitempty"`
+}
+
+// scaleOut tells the direction of an action.
+func (a Action) scaleOut() bool { return a.To > a.From }
+
+// PolicyReport is one policy's figures over the run. Pointers are null
+// when the thing never happened.
+type PolicyReport struct {
+	Name                          string   `json:"name"`
+	FirstActionAfterOnsetSeconds  *float64 `json:"first_action_after_onset_seconds"`
+	CapacityAvailableAfterOnset   *float64 `json:"capacity_available_after_onset_seconds"`
+	ReaderCPUOver70Minutes        float64  `json:"reader_cpu_over_70_minutes"`
+	ReaderCPUOver85Minutes        float64  `json:"reader_cpu_over_85_minutes"`
+	PeakReaderCPU                 float64  `json:"peak_reader_cpu"`
+	P99ReadLatencySeconds         float64  `json:"p99_read_latency_seconds"`
+	FailedReads                   float64  `json:"failed_reads"`
+	FailedWrites                  float64  `json:"failed_writes"`
+	MaxReaders                    int      `json:"max_readers"`
+	ACUHours                      float64  `json:"acu_hours"`
+	IdleCapacityGoneAfterEventSec *float64 `json:"idle_capacity_gone_after_event_seconds"`
+	IdleCapacityLeft              string   `json:"idle_capacity_left,omitempty"`
+	Actions                       int      `json:"actions"`
+	Flaps                         int      `json:"flaps"`
+	RefusedActions                int      `json:"refused_actions"`
+}
+
+// Report is report.json.
+type Report struct {
+	Scenario string         `json:"scenario"`
+	Seed     int64          `json:"seed"`
+	Start    time.Time      `json:"start"`
+	Onset    time.Time      `json:"onset"`
+	EventEnd time.Time      `json:"event_end"`
+	Stop     time.Time      `json:"stop"`
+	Policies []PolicyReport `json:"policies"`
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// summarize computes a policy's figures from its timeline and actions.
+// Reader CPU minutes count the samples over the threshold, each worth the
+// sampling interval; the baseline is the fleet at the start.
+func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []Action) PolicyReport {
+	r := PolicyReport{Name: name}
+	if len(tl) == 0 {
+		return r
+	}
+	base := tl[0]
+	var lat []weighted
+	var addedAt time.Time
+	for i, s := range tl {
+		if s.ReaderCPU > 70 {
+			r.ReaderCPUOver70Minutes += step.Minutes()
+		}
+		if s.ReaderCPU > 85 {
+			r.ReaderCPUOver85Minutes += step.Minutes()
+		}
+		r.PeakReaderCPU = max(r.PeakReaderCPU, s.ReaderCPU)
+		r.MaxReaders = max(r.MaxReaders, s.ReadersUp+s.ReadersCreating)
+		if i > 0 {
+			r.ACUHours += s.ACU * s.At.Sub(tl[i-1].At).Hours()
+		}
+		if !s.At.Before(f.Onset) && !s.At.After(f.End) {
+			lat = append(lat, s.latency...)
+		}
+		// Capacity arrives when something added after the onset serves:
+		// a reader more than the onset had, a higher max ACU, an ASG
+		// instance more in service.
+		if addedAt.IsZero() && !s.At.Before(f.Onset) {
+			at := sampleAt(tl, f.Onset)
+			if s.ReadersUp > at.ReadersUp || s.MaxACU > at.MaxACU || s.ASGInService > at.ASGInService {
+				addedAt = s.At
+			}
+		}
+	}
+	if !addedAt.IsZero() {
+		r.CapacityAvailableAfterOnset = ptr(addedAt.Sub(f.Onset).Seconds())
+	}
+	last := tl[len(tl)-1]
+	r.FailedReads, r.FailedWrites = round(last.FailedReads, 0), round(last.FailedWrites, 0)
+	r.P99ReadLatencySeconds = round(weightedQuantile(lat, 0.99), 6)
+	r.ACUHours = round(r.ACUHours, 2)
+	r.PeakReaderCPU = round(r.PeakReaderCPU, 1)
+	r.ReaderCPUOver70Minutes = round(r.ReaderCPUOver70Minutes, 2)
+	r.ReaderCPUOver85Minutes = round(r.ReaderCPUOver85Minutes, 2)
+
+	sorted := append([]Action(nil), actions...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
+	for _, a := range sorted {
+		if a.Refused != "" {
+			r.RefusedActions++
+			continue
+		}
+		r.Actions++
+		if r.FirstActionAfterOnsetSeconds == nil && a.scaleOut() && !a.At.Before(f.Onset) {
+			r.FirstActionAfterOnsetSeconds = ptr(a.At.Sub(f.Onset).Seconds())
+		}
+	}
+	r.Flaps = flaps(sorted)
+
+	// Idle capacity is gone once readers, max ACU and ASG capacity are
+	// back at the start's and stay there to the end of the run.
+	gone := time.Time{}
+	for i := len(tl) - 1; i >= 0; i-- {
+		s := tl[i]
+		if s.At.Before(f.End) || !idleGone(s, base) {
+			break
+		}
+		gone = s.At
+	}
+	switch {
+	case !gone.IsZero():
+		r.IdleCapacityGoneAfterEventSec = ptr(gone.Sub(f.End).Seconds())
+	default:
+		r.IdleCapacityLeft = idleLeft(last, base)
+	}
+	return r
+}
+
+func idleGone(s, base Sample) bool {
+	return s.ReadersUp+s.ReadersCreating+s.ReadersDeleting <= base.ReadersUp && s.MaxACU <= base.MaxACU && s.ASGDesired <= base.ASGDesired
+}
+
+// idleLeft says by how much the end of the run misses the baseline.
+func idleLeft(s, base Sample) string {
+	var parts []string
+	if n := s.ReadersUp + s.ReadersCreating + s.ReadersDeleting - base.ReadersUp; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d readers", n))
+	}
+	if d := s.MaxACU - base.MaxACU; d > 0 {
+		parts = append(parts, fmt.Sprintf("max ACU +%g", d))
+	}
+	if d := s.ASGDesired - base.ASGDesired; d > 0 {
+		parts = append(parts, fmt.Sprintf("%d ASG instances", d))
+	}
+	return "at the end of the run: " + strings.Join(parts, ", ")
+}
+
+// flaps counts scale-ins undone by a scale-out of the same kind of
+// capacity on the same target within 10 minutes.
+func flaps(actions []Action) int {
+	n := 0
+	for i, a := range actions {
+		if a.Refused != "" || a.scaleOut() || a.To == a.From {
+			continue
+		}
+		for _, b := range actions[i+1:] {
+			if b.At.Sub(a.At) > 10*time.Minute {
+				break
+			}
+			if b.Refused == "" && b.Target == a.Target && capacityKind(b.Kind) == capacityKind(a.Kind) && b.scaleOut() {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+func capacityKind(kind string) string {
+	switch {
+	case strings.Contains(kind, "reader"):
+		return "readers"
+	case strings.Contains(kind, "acu"):
+		return "acu"
+	case strings.Contains(kind, "asg"):
+		return "asg"
+	}
+	return kind
+}
+
+func sampleAt(tl []Sample, t time.Time) Sample {
+	i := sort.Search(len(tl), func(i int) bool { return !tl[i].At.Before(t) })
+	if i >= len(tl) {
+		i = len(tl) - 1
+	}
+	return tl[i]
+}
+
+func weightedQuantile(xs []weighted, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]weighted(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i].v < s[j].v })
+	var total float64
+	for _, x := range s {
+		total += x.w
+	}
+	acc := 0.0
+	for _, x := range s {
+		acc += x.w
+		if acc >= q*total {
+			return x.v
+		}
+	}
+	return s[len(s)-1].v
+}
+
+// WriteJSON writes report.json: indented, stable field order, so the same
+// inputs give the same bytes.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteMarkdown writes report.md: one row per policy.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Backtest: %s (seed %d)\n\n", r.Scenario, r.Seed)
+	fmt.Fprintf(&b, "Onset %s, event end %s (+%s), run until %s.\n\n", r.Onset.Format("15:04:05"), r.EventEnd.Format("15:04:05"),
+		r.EventEnd.Sub(r.Onset), r.Stop.Format("15:04:05"))
+	b.WriteString(MarkdownTable(r.Policies))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// MarkdownTable is the policies' figures as a Markdown table.
+func MarkdownTable(ps []PolicyReport) string {
+	var b strings.Builder
+	b.WriteString("| policy | first action after onset | capacity after onset | min CPU > 70 % | min CPU > 85 % | peak reader CPU | p99 read latency | failed reads | failed writes | max readers | ACU-hours | idle capacity gone after end | actions | flaps | refused |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range ps {
+		idle := optSeconds(p.IdleCapacityGoneAfterEventSec)
+		if p.IdleCapacityGoneAfterEventSec == nil {
+			idle = "not gone (" + strings.TrimPrefix(p.IdleCapacityLeft, "at the end of the run: ") + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %.1f %% | %.1f ms | %.0f | %.0f | %d | %.1f | %s | %d | %d | %d |\n",
+			p.Name, optSeconds(p.FirstActionAfterOnsetSeconds), optSeconds(p.CapacityAvailableAfterOnset), p.ReaderCPUOver70Minutes,
+			p.ReaderCPUOver85Minutes, p.PeakReaderCPU, p.P99ReadLatencySeconds*1000, p.FailedReads, p.FailedWrites, p.MaxReaders,
+			p.ACUHours, idle, p.Actions, p.Flaps, p.RefusedActions)
+	}
+	return b.String()
+}
+
+func optSeconds(v *float64) string {
+	if v == nil {
+		return "never"
+	}
+	return fmt.Sprintf("%.0f s", *v)
+}

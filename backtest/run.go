@@ -1,0 +1,211 @@
+// Package backtest plays a scenario through the whole loop on one virtual
+// clock: aurora_sim's world, the exporter's pipeline, Prometheus's rule
+// manager and PromQL engine on an in-memory TSDB with the shipped rules,
+// Alertmanager's routing and timing, and the scaler with its procedures
+// and scheduled events. The same scenario and seed run once per policy,
+// the product's and the ones users would pick instead, and the report
+// compares what each did and what the users got.
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aurora-surge/aurora-surge/sim"
+)
+
+// Policies the backtest knows, in report order.
+var Policies = []string{"none", "aws-target-tracking", "field", "surge", "surge+schedule"}
+
+// Options choose a run.
+type Options struct {
+	Scenario *sim.Scenario
+	Policies []string
+	Seed     int64
+	Repo     Repo
+	// Params is the policies' parameter file ("" = the embedded default).
+	Params string
+	// After is how long the run goes on after the event's end, to see
+	// idle capacity go (default 30 min).
+	After time.Duration
+	// SampleEvery is the ground-truth sampling interval (default 10 s).
+	SampleEvery time.Duration
+	Log         *slog.Logger
+	// Progress, when set, is called for the named policy once per
+	// simulated minute (the demo's live view), from the run's goroutine.
+	Progress       func(Frame)
+	ProgressPolicy string
+}
+
+// Frame is one minute of the live view.
+type Frame struct {
+	Policy     string
+	At         time.Time
+	SinceOnset time.Duration
+	Sample     Sample
+	Firing     []string
+	Actions    []Action // taken in this minute
+}
+
+// Result is a run: the report and what the plot and the live view need.
+type Result struct {
+	Report    Report
+	Timelines map[string][]Sample
+	Actions   map[string][]Action
+	Fleet     Fleet
+}
+
+// controller is a policy running on the virtual clock.
+type controller interface {
+	Name() string
+	Tick(ctx context.Context, now time.Time) error
+	Actions() []Action
+	Close()
+}
+
+// Run plays the scenario once per policy, concurrently, each in its own
+// world.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.After == 0 {
+		o.After = 30 * time.Minute
+	}
+	if o.SampleEvery == 0 {
+		o.SampleEvery = 10 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if len(o.Policies) == 0 {
+		o.Policies = Policies
+	}
+	params, err := LoadParams(o.Params)
+	if err != nil {
+		return nil, err
+	}
+	sc := *o.Scenario
+	if o.Seed != 0 {
+		sc.Params.Seed = o.Seed
+	}
+	if sc.Start.IsZero() {
+		// A fixed start: the same inputs give the same report.
+		sc.Start = time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
+	}
+	res := &Result{Timelines: map[string][]Sample{}, Actions: map[string][]Action{}}
+	reports := make([]PolicyReport, len(o.Policies))
+	errs := make([]error, len(o.Policies))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, name := range o.Policies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tl, actions, fleet, err := runPolicy(ctx, &sc, name, params, o)
+			if err != nil {
+				errs[i] = fmt.Errorf("policy %s: %w", name, err)
+				return
+			}
+			reports[i] = summarize(name, fleet, tl, o.SampleEvery, actions)
+			mu.Lock()
+			res.Timelines[name], res.Actions[name], res.Fleet = tl, actions, fleet
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.Report = Report{Scenario: sc.Name, Seed: sc.Params.Seed, Start: sc.Start, Onset: res.Fleet.Onset, EventEnd: res.Fleet.End,
+		Stop: res.Fleet.End.Add(o.After), Policies: reports}
+	return res, nil
+}
+
+func runPolicy(ctx context.Context, sc *sim.Scenario, name string, params *Params, o Options) ([]Sample, []Action, Fleet, error) {
+	emu, err := startEmulator(sc, sc.Start)
+	if err != nil {
+		return nil, nil, Fleet{}, err
+	}
+	defer emu.Close()
+	fleet, err := fleetOf(emu.World)
+	if err != nil {
+		return nil, nil, Fleet{}, err
+	}
+	ctrl, every, err := newController(ctx, name, emu, fleet, params, o)
+	if err != nil {
+		return nil, nil, fleet, err
+	}
+	defer ctrl.Close()
+	stop := fleet.End.Add(o.After)
+	var tl []Sample
+	step := time.Second
+	seenActions := 0
+	var firing func() []string
+	if s, ok := ctrl.(*surgeLoop); ok {
+		firing = s.Firing
+	}
+	for t := sc.Start; !t.After(stop); t = t.Add(step) {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fleet, err
+		}
+		emu.Clock.Set(t)
+		emu.World.Sync()
+		if t.Sub(sc.Start)%every == 0 {
+			if err := ctrl.Tick(ctx, t); err != nil {
+				return nil, nil, fleet, fmt.Errorf("at %s: %w", t.Format(time.RFC3339), err)
+			}
+		}
+		if t.Sub(sc.Start)%o.SampleEvery == 0 {
+			tl = append(tl, observe(emu.World, fleet))
+		}
+		if o.Progress != nil && name == o.ProgressPolicy && t.Sub(sc.Start)%time.Minute == 0 {
+			acts := ctrl.Actions()
+			f := Frame{Policy: name, At: t, SinceOnset: t.Sub(fleet.Onset), Sample: tl[len(tl)-1], Actions: acts[seenActions:]}
+			seenActions = len(acts)
+			if firing != nil {
+				f.Firing = firing()
+			}
+			o.Progress(f)
+		}
+	}
+	return tl, ctrl.Actions(), fleet, nil
+}
+
+// newController builds a policy and says how often it is ticked: the
+// product every second (its parts keep their own intervals), the
+// CloudWatch-alarm policies every 10 s.
+func newController(ctx context.Context, name string, emu *emulator, fleet Fleet, params *Params, o Options) (controller, time.Duration, error) {
+	switch name {
+	case "surge", "surge+schedule":
+		l, err := newSurgeLoop(name, emu, fleet, o.Repo, params.Surge, name == "surge+schedule", o.Log)
+		return l, time.Second, err
+	}
+	c, err := newBaseline(ctx, name, emu, fleet, params)
+	return c, 10 * time.Second, err
+}
+
+// Firing lists the alerts firing at the last evaluation, sorted.
+func (l *surgeLoop) Firing() []string {
+	last := map[string]bool{}
+	var at time.Time
+	for i := len(l.alertLog) - 1; i >= 0; i-- {
+		a := l.alertLog[i]
+		if !at.IsZero() && !a.At.Equal(at) {
+			break
+		}
+		at = a.At
+		if a.Firing {
+			last[a.Alertname+"{"+a.Target+"}"] = true
+		}
+	}
+	out := make([]string, 0, len(last))
+	for k := range last {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,506 @@
+package backtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
+
+	"github.com/aurora-surge/aurora-surge/backtest/alerting"
+	"github.com/aurora-surge/aurora-surge/collector"
+	"github.com/aurora-surge/aurora-surge/scaler"
+	"github.com/aurora-surge/aurora-surge/scaler/events"
+	"github.com/aurora-surge/aurora-surge/sim"
+)
+
+// Repo is where the shipped configuration lives: the rules, and the
+// monitoring host's Prometheus, Alertmanager, exporter and scaler files.
+type Repo struct {
+	Rules        string // directory of *.rules.yml
+	Prometheus   string // prometheus.yml
+	Alertmanager string // alertmanager.yml
+	Exporter     string // aurora_exporter.yml (refresh and source settings)
+	Scaler       string // aurora_scaler.yml (guardrails; targets come from the scenario)
+}
+
+// RepoAt names the shipped files under a checkout's root.
+func RepoAt(root string) Repo {
+	return Repo{
+		Rules:        filepath.Join(root, "rules"),
+		Prometheus:   filepath.Join(root, "deploy/prometheus/prometheus.yml"),
+		Alertmanager: filepath.Join(root, "deploy/alertmanager/alertmanager.yml"),
+		Exporter:     filepath.Join(root, "deploy/aurora_exporter/aurora_exporter.yml"),
+		Scaler:       filepath.Join(root, "deploy/aurora_scaler/aurora_scaler.yml"),
+	}
+}
+
+// surgeLoop is the product on the virtual clock: the exporter's pipeline,
+// Prometheus with the shipped rules, Alertmanager's routing and timing,
+// and the scaler with its procedures and scheduled events. Everything is
+// the binaries' own code; only the clock and the transports differ.
+type surgeLoop struct {
+	name  string
+	emu   *emulator
+	fleet Fleet
+	log   *slog.Logger
+
+	pipeline  *collector.Pipeline
+	expCfg    *collector.Config
+	prom      *promServer
+	promHTTP  *http.Server
+	am        *alerting.Manager
+	scaler    *scaler.Scaler
+	procs     *scaler.Procedures
+	events    *events.Service
+	sleep     *sleepers
+	clusters  []string
+	eventsDir string
+
+	next   map[string]time.Time // next due time per periodic task
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	alertLog      []AlertEvent
+	notified      []NotificationEvent
+	seenDecisions int
+	actions       []Action
+}
+
+// AlertEvent is an alert as Prometheus sent it at one evaluation.
+type AlertEvent struct {
+	At        time.Time `json:"at"`
+	Alertname string    `json:"alertname"`
+	Action    string    `json:"action,omitempty"`
+	Target    string    `json:"target,omitempty"`
+	Firing    bool      `json:"firing"`
+}
+
+// NotificationEvent is a webhook Alertmanager delivered.
+type NotificationEvent struct {
+	At       time.Time `json:"at"`
+	Receiver string    `json:"receiver"`
+	Status   string    `json:"status"`
+	Alerts   []string  `json:"alerts"`
+	Answer   int       `json:"answer"`
+}
+
+func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params SurgeParams, schedule bool, log *slog.Logger) (*surgeLoop, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &surgeLoop{name: name, emu: emu, fleet: fleet, log: log, ctx: ctx, cancel: cancel, next: map[string]time.Time{}}
+	ok := false
+	defer func() {
+		if !ok {
+			l.Close()
+		}
+	}()
+	awsCfg, err := emu.AWSConfig(ctx, fleet.Region)
+	if err != nil {
+		return nil, err
+	}
+
+	// The exporter: the shipped refresh settings, targets from the scenario.
+	if l.expCfg, err = collector.LoadConfig(repo.Exporter); err != nil {
+		return nil, err
+	}
+	l.expCfg.Targets = []collector.Target{{
+		Regions: []string{fleet.Region}, Clusters: collector.Selector{Names: fleet.Clusters},
+		ASGs: collector.Selector{Names: fleet.asgNames()}, Route53Records: fleet.ReadRecordNames(),
+	}}
+	if l.pipeline, err = collector.NewPipeline(ctx, awsCfg, l.expCfg, collector.PipelineOptions{Clock: emu.Clock, Log: log, DNSServer: emu.DNS}); err != nil {
+		return nil, fmt.Errorf("exporter: %w", err)
+	}
+	expReg := prometheus.NewRegistry()
+	if err := expReg.Register(l.pipeline); err != nil {
+		return nil, err
+	}
+
+	// Prometheus.
+	pcfg, err := LoadPromConfig(repo.Prometheus)
+	if err != nil {
+		return nil, err
+	}
+	files, err := ruleFiles(repo.Rules)
+	if err != nil {
+		return nil, err
+	}
+	if l.prom, err = newPromServer(pcfg, files, emu.Clock.Now); err != nil {
+		return nil, err
+	}
+	promURL, err := l.servePrometheus()
+	if err != nil {
+		return nil, err
+	}
+
+	// Alertmanager.
+	if l.am, err = alerting.Load(repo.Alertmanager); err != nil {
+		return nil, fmt.Errorf("alertmanager: %w", err)
+	}
+
+	// The scaler: the shipped guardrails, targets from the scenario.
+	scfg, err := scalerConfig(repo.Scaler, fleet, params, promURL, emu.DNS)
+	if err != nil {
+		return nil, err
+	}
+	scalerReg := prometheus.NewRegistry()
+	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond})
+	cloud.UseAccounts(scfg.Accounts)
+	cloud.Log = log
+	l.sleep = newSleepers(emu.Clock)
+	if l.procs, err = scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: scfg, AWS: cloud, Log: log, Registerer: scalerReg,
+		Wait: l.sleep.Wait, Poll: 5 * time.Second}); err != nil {
+		return nil, err
+	}
+	cloud.UseProcedures(l.procs)
+	if l.eventsDir, err = os.MkdirTemp("", "aurora-backtest-events-"); err != nil {
+		return nil, err
+	}
+	store, err := events.OpenStore(filepath.Join(l.eventsDir, "events.json"))
+	if err != nil {
+		return nil, err
+	}
+	l.events = &events.Service{
+		Store: store,
+		Reconciler: &events.Reconciler{Clients: cloud.EventClients(scfg), Clock: emu.Clock, Leads: events.DefaultLeads(), Log: log,
+			ScaleIn: l.procs.ScaleIn},
+		MaxReaders: func(c string) (int, bool) {
+			t, ok := scfg.Cluster(c, "", "")
+			if !ok {
+				return 0, false
+			}
+			return t.MaxReaders, true
+		},
+		Scope: func(c string) (string, string) {
+			if t, ok := scfg.Cluster(c, "", ""); ok {
+				return t.Account, t.Region
+			}
+			return "", ""
+		},
+	}
+	l.scaler = scaler.New(scaler.Options{Config: scfg, Cloud: cloud, Busy: l.procs.Busy, Clock: emu.Clock, Log: log, Registerer: scalerReg,
+		DataAge: scaler.PrometheusDataAge{URL: promURL}})
+	for _, c := range scfg.Clusters {
+		l.clusters = append(l.clusters, c.Name)
+	}
+	l.prom.addTarget("aurora_exporter", "aurora_exporter:9853", expReg)
+	l.prom.addTarget("aurora_scaler", "aurora_scaler:9854", scalerReg)
+
+	if schedule {
+		for _, ev := range params.eventsFor(fleet, emu.World.Scenario(), scfg) {
+			if _, err := l.events.Add(ctx, ev); err != nil {
+				return nil, fmt.Errorf("registering event %s: %w", ev.ID, err)
+			}
+		}
+	}
+	ok = true
+	return l, nil
+}
+
+func (l *surgeLoop) servePrometheus() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	l.promHTTP = &http.Server{Handler: l.prom, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = l.promHTTP.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+func (l *surgeLoop) Name() string { return l.name }
+
+func (l *surgeLoop) Close() {
+	l.cancel()
+	if l.procs != nil {
+		// Procedures parked on the virtual clock end with the context.
+		l.procs.Wait()
+	}
+	if l.promHTTP != nil {
+		_ = l.promHTTP.Close()
+	}
+	if l.prom != nil {
+		l.prom.Close()
+	}
+	if l.eventsDir != "" {
+		_ = os.RemoveAll(l.eventsDir)
+	}
+}
+
+// due reports whether a periodic task runs at now, and schedules its next
+// run; the first run is at the loop's first tick.
+func (l *surgeLoop) due(task string, now time.Time, every time.Duration) bool {
+	n, ok := l.next[task]
+	if ok && now.Before(n) {
+		return false
+	}
+	l.next[task] = now.Add(every)
+	return true
+}
+
+// Tick runs what is due at now, in the order a real deployment would
+// see it within one second: exporter refreshes, scrape, rule evaluation,
+// Alertmanager, webhooks to the scaler, event reconciliation, then the
+// background procedures up to their next wait.
+func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
+	rc := l.expCfg.Refresh
+	if l.due("discovery", now, rc.Discovery) {
+		_ = l.pipeline.Runner.RefreshOnce(ctx, l.pipeline.Discovery)
+	}
+	if l.due("cloudwatch", now, rc.CloudWatch) {
+		_ = l.pipeline.Runner.RefreshOnce(ctx, l.pipeline.CloudWatch)
+	}
+	if l.pipeline.DNS != nil && l.due("dns", now, rc.DNS) {
+		_ = l.pipeline.Runner.RefreshOnce(ctx, l.pipeline.DNS)
+	}
+	if l.due("scrape", now, l.prom.cfg.ScrapeInterval) {
+		if err := l.prom.Scrape(now); err != nil {
+			return err
+		}
+	}
+	if l.due("evaluate", now, l.prom.cfg.EvaluationInterval) {
+		alerts := l.prom.Evaluate(now)
+		for _, a := range alerts {
+			l.alertLog = append(l.alertLog, AlertEvent{At: now, Alertname: a.Labels["alertname"], Action: a.Labels["action"],
+				Target: firstNonEmpty(a.Labels["db_cluster"], a.Labels["cluster"], a.Labels["asg"]), Firing: a.EndsAt.After(now)})
+		}
+		if len(alerts) > 0 {
+			l.am.Put(now, alerts)
+		}
+	}
+	for _, n := range l.am.Advance(now) {
+		l.deliver(ctx, now, n)
+	}
+	if l.due("events", now, 30*time.Second) {
+		if err := l.events.ReconcileAll(ctx); err != nil {
+			l.log.Debug("event reconcile", "err", err)
+		}
+	}
+	l.settle(now)
+	l.collectDecisions()
+	return nil
+}
+
+// deliver hands a notification to its receiver: the scaler's webhook
+// handler for the scaler, a record for people.
+func (l *surgeLoop) deliver(ctx context.Context, now time.Time, n alerting.Notification) {
+	ev := NotificationEvent{At: now, Receiver: n.Receiver, Status: notificationStatus(n.Body), Alerts: notificationAlerts(n.Body)}
+	if strings.HasSuffix(n.URL, "/webhook") {
+		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(n.Body)).WithContext(ctx)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		l.scaler.Handler().ServeHTTP(rec, req)
+		ev.Answer = rec.Code
+		l.scaler.Drain(ctx)
+	}
+	l.notified = append(l.notified, ev)
+}
+
+// settle wakes the procedures' due waits one at a time and lets each run
+// to its next wait (or its end), so the clock never moves under them.
+func (l *surgeLoop) settle(now time.Time) {
+	for {
+		l.quiesce()
+		if !l.sleep.WakeOne(now) {
+			return
+		}
+	}
+}
+
+// quiesce returns once every running procedure is parked on the clock.
+func (l *surgeLoop) quiesce() {
+	for {
+		if l.procs.Running() == l.sleep.Parked() {
+			return
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+func (l *surgeLoop) collectDecisions() {
+	ds := l.scaler.Decisions() // newest first
+	fresh := ds[:max(0, len(ds)-l.seenDecisions)]
+	l.seenDecisions = len(ds)
+	for i := len(fresh) - 1; i >= 0; i-- {
+		d := fresh[i]
+		a := Action{At: d.At, Kind: d.Action, Target: d.Target, From: d.From, To: d.To, Reason: d.Reason}
+		switch d.Outcome {
+		case "act":
+		case "noop":
+			continue
+		default:
+			a.Refused = d.Outcome + ": " + d.Reason
+		}
+		if d.Result != "" && d.Result != "success" {
+			a.Refused = d.Result + ": " + d.Error
+		}
+		l.actions = append(l.actions, a)
+	}
+}
+
+func (l *surgeLoop) Actions() []Action { return l.actions }
+
+// scalerConfig is the shipped scaler configuration with its targets
+// replaced by the scenario's fleet: the guardrails (cooldowns, windows,
+// breaker) and the per-cluster bounds of its first cluster apply to
+// every cluster of the scenario.
+func scalerConfig(path string, fleet Fleet, p SurgeParams, promURL, dnsServer string) (*scaler.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	tmpl := map[string]any{}
+	if cs, ok := doc["clusters"].([]any); ok && len(cs) > 0 {
+		if m, ok := cs[0].(map[string]any); ok {
+			tmpl = m
+		}
+	}
+	var clusters []any
+	for _, c := range fleet.ClusterDefs {
+		m := map[string]any{}
+		for k, v := range tmpl {
+			m[k] = v
+		}
+		m["name"], m["account"], m["region"] = c.ID, fleet.Account, fleet.Region
+		delete(m, "read_record")
+		delete(m, "drain_custom_endpoint")
+		if c.ReadRecord != nil {
+			m["read_record"] = map[string]any{"zone_id": c.ReadRecord.ZoneID, "name": c.ReadRecord.Name}
+		}
+		if p.MaxReaders > 0 {
+			m["max_readers"] = p.MaxReaders
+		}
+		clusters = append(clusters, m)
+	}
+	var asgs []any
+	for _, g := range fleet.ASGs {
+		asgs = append(asgs, map[string]any{"name": g.Name, "account": fleet.Account, "region": fleet.Region})
+	}
+	doc["clusters"], doc["asgs"] = clusters, asgs
+	doc["prometheus_url"], doc["dns_server"] = promURL, dnsServer
+	for _, k := range []string{"bearer_token_file", "grafana", "accounts"} {
+		delete(doc, k)
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return scaler.ParseConfig(path+" (targets from the scenario)", out)
+}
+
+// SurgeParams are the backtest's choices for the surge policies.
+type SurgeParams struct {
+	// MaxReaders overrides the shipped per-cluster bound (0: keep it).
+	MaxReaders int `yaml:"max_readers" json:"max_readers"`
+	// Schedule sizes the event registered ahead for surge+schedule.
+	Schedule ScheduleParams `yaml:"schedule" json:"schedule"`
+}
+
+// ScheduleParams size a pre-registered event from the scenario's peak,
+// as an operator would from the expected audience.
+type ScheduleParams struct {
+	// ReaderCPUTarget is the reader CPU the event's readers should sit
+	// at during the peak, at the event's max ACU.
+	ReaderCPUTarget float64 `yaml:"reader_cpu_target" json:"reader_cpu_target"`
+	// MaxACU for the event (0: the scaler's acu_ceiling).
+	MaxACU float64 `yaml:"max_acu" json:"max_acu"`
+	// MinACU for the event: warm capacity at the onset.
+	MinACU float64 `yaml:"min_acu" json:"min_acu"`
+	// RequestsPerInstance per tier: the ASG capacity the peak needs.
+	RequestsPerInstance map[string]float64 `yaml:"requests_per_instance_per_minute" json:"requests_per_instance_per_minute"`
+}
+
+// eventsFor sizes one event per cluster from the scenario's peak, as an
+// operator registers it ahead through the events API: enough readers to
+// hold the peak's reads at ReaderCPUTarget at the event's max ACU, and
+// each ASG at the capacity the peak's requests need.
+func (p SurgeParams) eventsFor(fleet Fleet, sc *sim.Scenario, scfg *scaler.Config) []events.Event {
+	var out []events.Event
+	for _, c := range fleet.ClusterDefs {
+		t, ok := scfg.Cluster(c.ID, "", "")
+		if !ok {
+			continue
+		}
+		maxACU := p.Schedule.MaxACU
+		if maxACU == 0 {
+			maxACU = t.ACUCeiling
+		}
+		if maxACU == 0 {
+			maxACU = c.MaxACU
+		}
+		ev := events.Event{ID: "backtest-" + c.ID, Cluster: c.ID, Start: fleet.Onset, End: fleet.End, PeakUsers: int(c.PeakUsers),
+			MaxACU: maxACU, MinACU: p.Schedule.MinACU}
+		if c.MaxACU == 0 {
+			ev.MaxACU, ev.MinACU = 0, 0
+		}
+		perReader := maxACU * sc.Params.QueriesPerACUSecond * p.Schedule.ReaderCPUTarget
+		ev.Readers = min(max(ceilDiv(c.PeakUsers*c.Traffic.ReadsPerUserSecond, perReader), c.Readers), t.MaxReaders)
+		for _, g := range fleet.ASGs {
+			target := p.Schedule.RequestsPerInstance[g.Tier]
+			if g.Cluster != c.ID || target <= 0 {
+				continue
+			}
+			if ev.ASGDesired == nil {
+				ev.ASGDesired = map[string]int32{}
+			}
+			n := ceilDiv(c.PeakUsers*c.Traffic.RequestsPerUserMinute*g.RequestShare, target)
+			ev.ASGDesired[g.Name] = int32(min(max(n, g.Desired), g.Max))
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func ceilDiv(a, b float64) int {
+	if b <= 0 {
+		return 0
+	}
+	return int(math.Ceil(a/b - 1e-9))
+}
+
+// webhookBody is the part of Alertmanager's v4 webhook the timeline keeps.
+type webhookBody struct {
+	Status string `json:"status"`
+	Alerts []struct {
+		Status string            `json:"status"`
+		Labels map[string]string `json:"labels"`
+	} `json:"alerts"`
+}
+
+func decodeBody(b []byte) webhookBody {
+	var w webhookBody
+	_ = json.Unmarshal(b, &w)
+	return w
+}
+
+func notificationStatus(b []byte) string { return decodeBody(b).Status }
+
+func notificationAlerts(b []byte) []string {
+	var out []string
+	for _, a := range decodeBody(b).Alerts {
+		out = append(out, a.Status+" "+a.Labels["alertname"])
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package backtest
+
+import (
+	"time"
+
+	"github.com/aurora-surge/aurora-surge/sim"
+)
+
+// Sample is the world's ground truth at one instant: what the policies
+// did to the fleet and what the users got, as the report and the plot
+// read it.
+type Sample struct {
+	At              time.Time `json:"at"`
+	Users           float64   `json:"users"`
+	ReadersUp       int       `json:"readers_available"`
+	ReadersCreating int       `json:"readers_creating"`
+	ReadersDeleting int       `json:"readers_deleting"`
+	ReaderCPU       float64   `json:"reader_cpu_percent"` // mean over available readers
+	MaxACU          float64   `json:"max_acu"`            // sum of the clusters' configured max
+	ACU             float64   `json:"acu"`                // sum of current ACU
+	ASGDesired      int       `json:"asg_desired"`        // sum over the ASGs
+	ASGInService    int       `json:"asg_in_service"`
+	FailedReads     float64   `json:"failed_reads"` // cumulative
+	FailedWrites    float64   `json:"failed_writes"`
+	latency         []weighted
+}
+
+type weighted struct{ v, w float64 }
+
+// observe samples the world (lock held by Truth) for the fleet's clusters.
+func observe(w *sim.World, f Fleet) Sample {
+	t := w.Truth()
+	s := Sample{At: t.Now}
+	want := map[string]bool{}
+	for _, c := range f.Clusters {
+		want[c] = true
+	}
+	asgs := map[string]bool{}
+	for _, g := range f.ASGs {
+		asgs[g.Name] = true
+	}
+	var cpuSum float64
+	for _, a := range t.Accounts {
+		for _, r := range a.Regions {
+			for _, c := range r.Clusters {
+				if !want[c.ID] {
+					continue
+				}
+				s.Users += c.Users
+				s.MaxACU += c.MaxACU
+				s.FailedReads += c.FailedReads
+				s.FailedWrites += c.FailedWrites
+				for _, in := range c.Instances {
+					s.ACU += in.ACU
+					if in.Role == "writer" || in.Role == "WRITER" || in.ID == c.Writer {
+						continue
+					}
+					switch in.Status {
+					case sim.StatusAvailable:
+						s.ReadersUp++
+						cpuSum += in.CPU
+						if in.ReadQPS > 0 {
+							s.latency = append(s.latency, weighted{in.ReadLatency, in.ReadQPS})
+						}
+					case sim.StatusCreating:
+						s.ReadersCreating++
+					case sim.StatusDeleting:
+						s.ReadersDeleting++
+					}
+				}
+			}
+			for _, g := range r.ASGs {
+				if asgs[g.Name] {
+					s.ASGDesired += g.Desired
+					s.ASGInService += g.InService
+				}
+			}
+		}
+	}
+	if s.ReadersUp > 0 {
+		s.ReaderCPU = cpuSum / float64(s.ReadersUp)
+	}
+	return s
+}
