@@ -14,7 +14,7 @@ import (
 // metricSpec is one CloudWatch series at 1-minute period, comparable so
 // it keys the fetched data.
 type metricSpec struct {
-	namespace, name, stat string
+	namespace, name, stat  string
 	dim1, val1, dim2, val2 string
 	scale                  float64 // multiplies values (seconds -> ms)
 }

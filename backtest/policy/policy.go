@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,17 +64,15 @@ func New(name string, p *Params, cfg aws.Config, fleet Fleet) (Policy, error) {
 	if name == "none" {
 		return &policy{name: name}, nil
 	}
+	if name != "aws-target-tracking" && name != "field" {
+		return nil, fmt.Errorf("unknown policy %q (known: %s)", name, strings.Join(Names, ", "))
+	}
 	if p == nil {
 		return nil, fmt.Errorf("policy %q: no parameters", name)
 	}
-	var fam *Family
-	switch name {
-	case "aws-target-tracking":
+	fam := &p.Field
+	if name == "aws-target-tracking" {
 		fam = &p.AWSTargetTracking
-	case "field":
-		fam = &p.Field
-	default:
-		return nil, fmt.Errorf("unknown policy %q (known: none, aws-target-tracking, field)", name)
 	}
 	if cfg.Region == "" {
 		cfg.Region = fleet.Region
