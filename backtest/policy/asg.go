@@ -37,6 +37,7 @@ func newASGController(g ASG, p ASGParams, as asgAPI) *asgController {
 type groupState struct {
 	min, max, desired int
 	inService         int
+	warm              int      // in service for at least the warmup
 	warming           []string // pending, or InService for less than the warmup
 }
 
@@ -74,6 +75,8 @@ func (c *asgController) describe(ctx context.Context, now time.Time) (*groupStat
 		}
 		if !first.IsZero() && now.Before(first.Add(c.p.InstanceWarmup)) {
 			st.warming = append(st.warming, id+" warming up")
+		} else {
+			st.warm++
 		}
 	}
 	return st, nil
@@ -206,13 +209,13 @@ func (c *asgController) evaluate(ctx context.Context, now time.Time, data map[me
 	if err != nil {
 		return nil, err
 	}
-	// Target tracking: the metric is the average over in-service
-	// instances, so their count is the base; instances still launching or
-	// warming up already count in the desired capacity, so only a larger
-	// result scales out again.
+	// Target tracking: the capacity the metric stands for is the warmed-up
+	// instances (AWS leaves warming instances out of the aggregated
+	// metric); instances still launching or warming up already count in
+	// the desired capacity, so only a larger result scales out again.
 	for _, r := range tts {
 		if r.high == inAlarm {
-			props = append(props, proposal{to: proportional(st.inService, r.hv, r.target)})
+			props = append(props, proposal{to: proportional(st.warm, r.hv, r.target)})
 		}
 	}
 	for i, s := range c.p.Steps {
@@ -232,7 +235,7 @@ func (c *asgController) evaluate(ctx context.Context, now time.Time, data map[me
 	to := 0
 	var why []string
 	for i, r := range tts {
-		to = max(to, proportional(st.inService, r.lv, r.target))
+		to = max(to, proportional(st.warm, r.lv, r.target))
 		t := c.p.TargetTracking[i]
 		why = append(why, fmt.Sprintf("%s AlarmLow %d/%d datapoints < %g: %.4g", t.Metric, t.LowDatapoints, t.LowDatapoints, t.LowRatio*r.target, r.lv))
 	}
