@@ -105,6 +105,13 @@ func (c *asgController) schedule(ctx context.Context, now time.Time, st *groupSt
 	}
 	want = clamp(want, st.min, st.max)
 	pre, post := c.g.EventStart.Add(-s.Lead), c.g.EventStart.Add(s.Hold)
+	late := ""
+	if !pre.After(now) {
+		// The run starts inside the lead (the team would have scheduled it
+		// earlier): run it at the next minute, as close as AWS allows.
+		late = fmt.Sprintf(" (lead time %s before the event was already past at the start)", s.Lead)
+		pre = now.Truncate(time.Minute).Add(time.Minute)
+	}
 	var acts []Action
 	for _, sa := range []struct {
 		name     string
@@ -119,7 +126,7 @@ func (c *asgController) schedule(ctx context.Context, now time.Time, st *groupSt
 		a := Action{At: now, Kind: KindScheduledAction, Target: c.g.Name, From: float64(sa.from), To: float64(sa.to),
 			Reason: fmt.Sprintf("%s at %s (event %s): MinSize %d", sa.name, sa.at.UTC().Format(time.RFC3339), c.g.EventStart.UTC().Format(time.RFC3339), sa.min)}
 		if sa.desired != nil {
-			a.Reason += fmt.Sprintf(", DesiredCapacity %d", *sa.desired)
+			a.Reason += fmt.Sprintf(", DesiredCapacity %d", *sa.desired) + late
 		}
 		_, err := c.as.PutScheduledUpdateGroupAction(ctx, &autoscaling.PutScheduledUpdateGroupActionInput{
 			AutoScalingGroupName: aws.String(c.g.Name), ScheduledActionName: aws.String(sa.name),

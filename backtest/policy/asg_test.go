@@ -127,18 +127,22 @@ func TestFieldScheduledAction(t *testing.T) {
 	}
 }
 
-// A scheduled time already past is refused by Auto Scaling, and the
-// refusal is recorded, not swallowed.
-func TestFieldScheduledActionInThePast(t *testing.T) {
+// A run that starts inside the lead time runs the pre-event action at the
+// next minute (Auto Scaling refuses a start time in the past) and says so.
+func TestFieldScheduledActionInsideTheLead(t *testing.T) {
 	sc := asgScenario(t, 10*time.Minute, "{at: 0s, users: 1900}")
 	env := simtest.StartScenario(t, sc, awsapi.Services...)
 	pol := newPolicy(t, env, sc, "field", nil)
-	if err := pol.Tick(context.Background(), start); err != nil {
+	if err := pol.Tick(context.Background(), start.Add(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	acts := pol.Actions()
-	if len(acts) != 2 || !strings.Contains(acts[0].Refused, "past") || acts[1].Refused != "" {
-		t.Fatalf("want the pre-event action refused (start time in the past):%s", dump(acts))
+	if len(acts) != 2 || acts[0].Refused != "" || !strings.Contains(acts[0].Reason, "at 2026-11-24T18:01:00Z") || !strings.Contains(acts[0].Reason, "already past") {
+		t.Fatalf("want the pre-event action moved to 18:01 and the reason to say why:%s", dump(acts))
+	}
+	env.Advance(t, 61*time.Second)
+	if g := describeGroup(t, env, "web"); aws.ToInt32(g.DesiredCapacity) != 10 {
+		t.Fatalf("after 18:01 want desired 10, got %d", aws.ToInt32(g.DesiredCapacity))
 	}
 }
 
