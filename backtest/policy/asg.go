@@ -87,9 +87,12 @@ func (c *asgController) describe(ctx context.Context, now time.Time) (*groupStat
 func (c *asgController) observe(ctx context.Context, now time.Time) ([]Action, error) {
 	first := !c.started
 	st, err := c.describe(ctx, now)
+	if err != nil {
+		return nil, err // the scheduled actions wait for a tick that can see the group
+	}
 	c.started = true
-	if err != nil || !first || c.p.Scheduled == nil {
-		return nil, err
+	if !first || c.p.Scheduled == nil {
+		return nil, nil
 	}
 	return c.schedule(ctx, now, st), nil
 }

@@ -9,8 +9,8 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -115,35 +115,38 @@ func (p *policy) Name() string { return p.name }
 func (p *policy) Actions() []Action { return append([]Action(nil), p.actions...) }
 
 // Tick observes every tick and evaluates the alarms once a minute, at the
-// first tick of each minute, as CloudWatch evaluates standard alarms.
+// first tick of each minute, as CloudWatch evaluates standard alarms. A
+// failed call (throttling, a fault) costs only its own controller's work
+// for this tick or minute, as a missed alarm evaluation would: the other
+// controllers still run, nothing is changed on missing data, and the next
+// tick or minute tries again. The error is returned for the record.
 func (p *policy) Tick(ctx context.Context, now time.Time) error {
+	var errs []error
 	for _, c := range p.ctrls {
 		acts, err := c.observe(ctx, now)
 		p.actions = append(p.actions, acts...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
-		}
+		errs = append(errs, err)
 	}
 	minute := now.Truncate(time.Minute)
-	if len(p.ctrls) == 0 || !minute.After(p.lastEval) {
-		return nil
-	}
-	p.lastEval = minute
-	var specs []metricSpec
-	for _, c := range p.ctrls {
-		specs = append(specs, c.metrics()...)
-	}
-	data, err := fetch(ctx, p.cw, specs, now)
-	if err != nil {
-		return fmt.Errorf("%s: %w", p.name, err)
-	}
-	for _, c := range p.ctrls {
-		acts, err := c.evaluate(ctx, now, data)
-		p.actions = append(p.actions, acts...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
+	if len(p.ctrls) > 0 && minute.After(p.lastEval) {
+		p.lastEval = minute
+		var specs []metricSpec
+		for _, c := range p.ctrls {
+			specs = append(specs, c.metrics()...)
+		}
+		data, err := fetch(ctx, p.cw, specs, now)
+		errs = append(errs, err)
+		for _, c := range p.ctrls {
+			if err != nil {
+				break
+			}
+			acts, err := c.evaluate(ctx, now, data)
+			p.actions = append(p.actions, acts...)
+			errs = append(errs, err)
 		}
 	}
-	sort.SliceStable(p.actions, func(i, j int) bool { return p.actions[i].At.Before(p.actions[j].At) })
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s at %s: %w", p.name, now.UTC().Format(time.RFC3339), err)
+	}
 	return nil
 }

@@ -104,17 +104,14 @@ func (c *readerController) describe(ctx context.Context) (*fleetState, error) {
 // observe raises the Serverless v2 max ACU once, at the first tick, when
 // the policy's max_acu is above the cluster's.
 func (c *readerController) observe(ctx context.Context, now time.Time) ([]Action, error) {
-	if c.started {
-		return nil, nil
-	}
-	c.started = true
-	if c.p.MaxACU == 0 {
+	if c.started || c.p.MaxACU == 0 {
 		return nil, nil
 	}
 	st, err := c.describe(ctx)
 	if err != nil {
-		return nil, err
+		return nil, err // tried again next tick
 	}
+	c.started = true
 	if st.maxACU == 0 || st.maxACU >= c.p.MaxACU {
 		return nil, nil
 	}

@@ -25,7 +25,7 @@ const eventAt = 10 * time.Minute
 // db.r6g.large (8 ACU: 800 reads/s at 100 % CPU). With one read per user
 // per second and no writes, reader CPU % = users / 8 / readers, so every
 // datapoint is known in advance. keyframes are relative to T.
-func readerScenario(t *testing.T, provisioning time.Duration, keyframes string) *sim.Scenario {
+func readerScenario(t *testing.T, provisioning time.Duration, keyframes string, extra ...string) *sim.Scenario {
 	t.Helper()
 	sc, err := sim.ParseScenario([]byte(fmt.Sprintf(`
 name: policy-readers
@@ -43,7 +43,7 @@ fleets:
       reads_per_user_second: 1
       writes_per_user_second: 0
       keyframes: [%s]
-`, start.Format(time.RFC3339), provisioning, eventAt, keyframes)))
+%s`, start.Format(time.RFC3339), provisioning, eventAt, keyframes, strings.Join(extra, "\n"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,5 +251,33 @@ func TestNonePolicyDoesNothing(t *testing.T) {
 	}
 	if _, err := New("nope", nil, aws.Config{}, Fleet{}); err == nil || !strings.Contains(err.Error(), "unknown policy") {
 		t.Fatalf("unknown name: %v", err)
+	}
+}
+
+// CloudWatch throttled from T+3m to T+6m: the evaluations of T+3m, T+4m
+// and T+5m fail (Tick returns the error, nothing is changed on missing
+// data), and the scale-out happens at the first evaluation that can read
+// the metric again.
+func TestTargetTrackingWaitsOutCloudWatchThrottling(t *testing.T) {
+	sc := readerScenario(t, 8*time.Minute, "{at: 0s, users: 100}, {at: 0s, users: 320}",
+		"faults:\n  - {at: 13m, duration: 3m, kind: throttle, service: monitoring}")
+	env := simtest.StartScenario(t, sc, awsapi.Services...)
+	pol := newPolicy(t, env, sc, "aws-target-tracking", nil)
+	var failed []time.Duration
+	for now := env.Clock.Now(); now.Sub(start) <= eventAt+6*time.Minute; now = env.Clock.Now() {
+		if err := pol.Tick(context.Background(), now); err != nil {
+			if !strings.Contains(err.Error(), "Throttling") {
+				t.Fatalf("tick at %s: %v", now.Format(time.TimeOnly), err)
+			}
+			failed = append(failed, now.Sub(at(0)))
+		}
+		env.Advance(t, 10*time.Second)
+	}
+	if len(failed) != 3 || failed[0] != 3*time.Minute || failed[2] != 5*time.Minute {
+		t.Fatalf("want failed evaluations at T+3m, T+4m, T+5m; got %v", failed)
+	}
+	added := taken(pol.Actions(), KindAddReaders)
+	if len(added) != 1 || !added[0].At.Equal(at(6*time.Minute)) || added[0].To != 2 {
+		t.Fatalf("want the scale-out at T+6m, once CloudWatch answers:%s", dump(pol.Actions()))
 	}
 }
