@@ -155,3 +155,36 @@ func describeGroup(t *testing.T, env *simtest.Env, name string) *astypes.AutoSca
 	}
 	return &out.AutoScalingGroups[0]
 }
+
+// The field's burst step on requests per target: above 1,800 per
+// instance adds 2, above 2,200 adds 3, on one datapoint (T+2m). Its 60 s
+// cooldown is over at the next evaluation, and the metric still shows the
+// two old instances (the new ones launch for 3 min): T+3m adds again.
+// The scheduled action is left out so the group starts at 2.
+func TestFieldASGBurstStep(t *testing.T) {
+	for _, tc := range []struct {
+		users     int
+		at2, at3  float64
+		perTarget string
+	}{
+		{4000, 4, 6, "1982"}, // the minute [T, T+1m) holds one second of the old load,
+		{4600, 5, 8, "2277"},
+	} {
+		t.Run(fmt.Sprint(tc.users), func(t *testing.T) {
+			sc := asgScenario(t, eventAt, fmt.Sprintf("{at: 0s, users: 1900}, {at: 0s, users: %d}", tc.users))
+			env := simtest.StartScenario(t, sc, awsapi.Services...)
+			p, err := LoadParams("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Field.ASGs.Scheduled = nil
+			pol := newPolicy(t, env, sc, "field", p)
+			play(t, env, pol, eventAt+3*time.Minute)
+			set := taken(pol.Actions(), KindSetASGCapacity)
+			if len(set) != 2 || !set[0].At.Equal(at(2*time.Minute)) || set[0].To != tc.at2 || !set[1].At.Equal(at(3*time.Minute)) || set[1].To != tc.at3 ||
+				!strings.Contains(set[0].Reason, "burst-step 1/1 datapoints > 1800: "+tc.perTarget) {
+				t.Fatalf("want 2->%g at T+2m and ->%g at T+3m on the burst step:%s", tc.at2, tc.at3, dump(pol.Actions()))
+			}
+		})
+	}
+}
