@@ -1,37 +1,32 @@
 package backtest
 
 import (
-	_ "embed"
 	"fmt"
-	"os"
 
-	"gopkg.in/yaml.v3"
+	"github.com/aurora-surge/aurora-surge/backtest/policy"
 )
 
-//go:embed params.yml
-var defaultParams []byte
-
-// Params is the backtest's parameter file: one section per policy family.
+// Params is the backtest's parameter file (backtest/policy/policies.yml
+// is the embedded default): one section per policy family.
 type Params struct {
-	Surge SurgeParams `yaml:"surge"`
+	Policy *policy.Params
+	Surge  SurgeParams
 }
 
-// LoadParams reads a parameter file ("" = the embedded default). A file
-// overrides the default section by section.
+// LoadParams reads a parameter file ("" = the embedded default).
 func LoadParams(path string) (*Params, error) {
-	p := &Params{}
-	if err := yaml.Unmarshal(defaultParams, p); err != nil {
-		return nil, fmt.Errorf("embedded params.yml: %w", err)
-	}
-	if path == "" {
-		return p, nil
-	}
-	data, err := os.ReadFile(path)
+	pp, err := policy.LoadParams(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := yaml.Unmarshal(data, p); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	p := &Params{Policy: pp}
+	if pp.Surge.Kind != 0 {
+		if err := pp.Surge.Decode(&p.Surge); err != nil {
+			return nil, fmt.Errorf("surge: %w", err)
+		}
+	}
+	if p.Surge.Schedule.ReaderCPUTarget <= 0 || p.Surge.Schedule.ReaderCPUTarget > 1 {
+		return nil, fmt.Errorf("surge.schedule.reader_cpu_target %g: want a fraction in (0, 1]", p.Surge.Schedule.ReaderCPUTarget)
 	}
 	return p, nil
 }

@@ -267,3 +267,11 @@ func optSeconds(v *float64) string {
 	}
 	return fmt.Sprintf("%.0f s", *v)
 }
+
+func (r *Report) policyNames() []string {
+	var out []string
+	for _, p := range r.Policies {
+		out = append(out, p.Name)
+	}
+	return out
+}

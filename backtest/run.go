@@ -32,6 +32,11 @@ type Options struct {
 	// After is how long the run goes on after the event's end, to see
 	// idle capacity go (default 30 min).
 	After time.Duration
+	// Lead is the least time between the run's start and the onset
+	// (default 30 min): the scenario is shifted later when it starts
+	// closer, so a schedule registered at the start is ahead of the
+	// event as an operator's would be. Every policy gets the same shift.
+	Lead time.Duration
 	// SampleEvery is the ground-truth sampling interval (default 10 s).
 	SampleEvery time.Duration
 	Log         *slog.Logger
@@ -76,6 +81,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.SampleEvery == 0 {
 		o.SampleEvery = 10 * time.Second
 	}
+	if o.Lead == 0 {
+		o.Lead = 30 * time.Minute
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -86,7 +94,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := *o.Scenario
+	sc := withLead(o.Scenario, o.Lead)
 	if o.Seed != 0 {
 		sc.Params.Seed = o.Seed
 	}
@@ -123,6 +131,31 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Report = Report{Scenario: sc.Name, Seed: sc.Params.Seed, Start: sc.Start, Onset: res.Fleet.Onset, EventEnd: res.Fleet.End,
 		Stop: res.Fleet.End.Add(o.After), Policies: reports}
 	return res, nil
+}
+
+// withLead copies the scenario with its events and faults shifted so the
+// earliest onset is at least lead after the start.
+func withLead(in *sim.Scenario, lead time.Duration) sim.Scenario {
+	sc := *in
+	earliest := time.Duration(-1)
+	for _, f := range sc.Fleets {
+		if earliest < 0 || f.Traffic.EventStart < earliest {
+			earliest = f.Traffic.EventStart
+		}
+	}
+	shift := lead - earliest
+	if earliest < 0 || shift <= 0 {
+		return sc
+	}
+	sc.Fleets = append([]sim.FleetDef(nil), sc.Fleets...)
+	for i := range sc.Fleets {
+		sc.Fleets[i].Traffic.EventStart += shift
+	}
+	sc.Faults = append([]sim.FaultDef(nil), sc.Faults...)
+	for i := range sc.Faults {
+		sc.Faults[i].At += shift
+	}
+	return sc
 }
 
 func runPolicy(ctx context.Context, sc *sim.Scenario, name string, params *Params, o Options) ([]Sample, []Action, Fleet, error) {

@@ -166,14 +166,24 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 	if l.eventsDir, err = os.MkdirTemp("", "aurora-backtest-events-"); err != nil {
 		return nil, err
 	}
+	rec := recordingEvents{clients: cloud.EventClients(scfg), now: emu.Clock.Now, record: func(a Action) { l.actions = append(l.actions, a) }}
 	store, err := events.OpenStore(filepath.Join(l.eventsDir, "events.json"))
 	if err != nil {
 		return nil, err
 	}
 	l.events = &events.Service{
 		Store: store,
-		Reconciler: &events.Reconciler{Clients: cloud.EventClients(scfg), Clock: emu.Clock, Leads: events.DefaultLeads(), Log: log,
-			ScaleIn: l.procs.ScaleIn},
+		Reconciler: &events.Reconciler{Clients: rec.Clients, Clock: emu.Clock, Leads: events.DefaultLeads(), Log: log,
+			ScaleIn: func(ctx context.Context, cluster string, readers int) error {
+				err := l.procs.ScaleIn(ctx, cluster, readers)
+				a := Action{At: emu.Clock.Now(), Kind: "remove_readers", Target: cluster, From: float64(readers + 1), To: float64(readers),
+					Reason: "scheduled event: back to the baseline readers (safe drain)"}
+				if err != nil {
+					a.Refused = "error: " + err.Error()
+				}
+				l.actions = append(l.actions, a)
+				return err
+			}},
 		MaxReaders: func(c string) (int, bool) {
 			t, ok := scfg.Cluster(c, "", "")
 			if !ok {

@@ -27,5 +27,9 @@ func WriteAll(res *Result, dir string) ([]string, error) {
 	if err := write("report.md", func(b *bytes.Buffer) error { return res.Report.WriteMarkdown(b) }); err != nil {
 		return nil, err
 	}
-	return paths, nil
+	plots, err := WritePlots(res, res.Report.policyNames(), dir)
+	if err != nil {
+		return nil, err
+	}
+	return append(paths, plots...), nil
 }

@@ -20,6 +20,9 @@ var defaultParams []byte
 type Params struct {
 	AWSTargetTracking Family `yaml:"aws-target-tracking"`
 	Field             Family `yaml:"field"`
+	// Surge holds the product policies' section, decoded by the backtest
+	// package: one file carries every policy's parameters.
+	Surge yaml.Node `yaml:"surge"`
 }
 
 // Family is one policy's parameters: its reader and ASG scaling.
