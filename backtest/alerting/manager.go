@@ -82,7 +82,8 @@ func (m *Manager) Put(now time.Time, alerts []Alert) error {
 
 // Advance runs every flush and clean-up due up to and including now and
 // returns the notifications made since the previous Advance, in time
-// order. A flush due at the instant of a Put sees that Put's alerts.
+// order. Put(t) runs only what is due before t, so a flush due at t sees
+// the alerts of a Put(t) made before Advance(t).
 func (m *Manager) Advance(now time.Time) []Notification {
 	if err := m.moveTo(now, true); err != nil {
 		// The clock never runs backwards: the past has been played.

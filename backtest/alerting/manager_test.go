@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -213,4 +215,220 @@ func TestOldAlertFlushesAtOnce(t *testing.T) {
 	a := scaling("s1", "AuroraReaderCPUStep1", "warning", "c1")
 	got := summaries(t, play(t, m, 40, []post{{10, []Alert{{Labels: a, StartsAt: sec(0), EndsAt: sec(70)}}}}))
 	expect(t, got, "10s scaler firing s1+")
+}
+
+// withPath prefixes summaries with the webhook URL's path, for receivers
+// with two integrations.
+func withPath(t *testing.T, ns []Notification) []string {
+	t.Helper()
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.URL[strings.LastIndex(n.URL, "/"):]+" "+summary(t, n))
+	}
+	return out
+}
+
+func batch(id string) map[string]string {
+	return map[string]string{"id": id, "alertname": "Batch" + id, "team": "batch"}
+}
+
+// testdata/timing.yml's batch route: group_wait 10s, group_interval 1m;
+// the group is created at 5s, so it ticks at 15s, 1m15s, 2m15s. The
+// resolution reaches the send_resolved integration only. The emptied
+// group lingers until the dispatcher's 30 s clean-up (at 1m30s): an
+// alert arriving before that joins it and waits for its tick; one
+// arriving after starts a new group and waits group_wait.
+func TestEmptyGroupLingersUntilCleanUp(t *testing.T) {
+	first := series(batch("b1"), 5, 50, 10, 2)
+	for _, tc := range []struct {
+		name string
+		at   float64
+		want []string
+	}{
+		{"before clean-up", 80, []string{"/hook 2m15s batch firing b2+", "/second 2m15s batch firing b2+"}},
+		{"after clean-up", 95, []string{"/hook 1m45s batch firing b2+", "/second 1m45s batch firing b2+"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := load(t, "testdata/timing.yml")
+			m.Advance(sec(0)) // housekeeping ticks from here
+			got := withPath(t, play(t, m, 170, first, series(batch("b2"), tc.at, -1, 10, 0)))
+			expect(t, got, append([]string{
+				"/hook 15s batch firing b1+",
+				"/second 15s batch firing b1+",
+				"/hook 1m15s batch resolved b1-",
+			}, tc.want...)...)
+		})
+	}
+}
+
+// max_alerts truncates the body (status and common labels are of what is
+// left); the other integration of the receiver gets everything.
+func TestMaxAlerts(t *testing.T) {
+	m := load(t, "testdata/timing.yml")
+	ns := play(t, m, 20, series(batch("b1"), 0, -1, 10, 0), series(batch("b2"), 0, -1, 10, 0), series(batch("b3"), 0, -1, 10, 0))
+	expect(t, withPath(t, ns), "/hook 10s batch firing b1+ b2+", "/second 10s batch firing b1+ b2+ b3+")
+	var msg webhookMessage
+	if err := json.Unmarshal(ns[0].Body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg.TruncatedAlerts != 1 || msg.CommonLabels["team"] != "batch" || len(msg.CommonLabels) != 1 {
+		t.Errorf("truncated %d, common labels %v; want 1 and team=batch only", msg.TruncatedAlerts, msg.CommonLabels)
+	}
+	if ns[0].SendResolved != true || ns[1].SendResolved != false {
+		t.Errorf("send_resolved %v/%v, want true/false", ns[0].SendResolved, ns[1].SendResolved)
+	}
+}
+
+// Without send_resolved a resolution in a group that still fires is no
+// change; the resolved alert is never in a body.
+func TestSendResolvedFalseMixedGroup(t *testing.T) {
+	m := load(t, "testdata/timing.yml")
+	ns := play(t, m, 140, series(batch("b1"), 0, -1, 10, 0), series(batch("b2"), 0, 30, 10, 2))
+	expect(t, withPath(t, ns),
+		"/hook 10s batch firing b1+ b2+",
+		"/second 10s batch firing b1+ b2+",
+		"/hook 1m10s batch firing b1+ b2-")
+}
+
+// Without send_resolved the resolution is logged, not posted, and an
+// alert that fires again (group_by '...': its own group, cleaned up in
+// between) is notified again.
+func TestSendResolvedFalseRefire(t *testing.T) {
+	m := load(t, "testdata/timing.yml")
+	q := map[string]string{"id": "q1", "alertname": "Quiet", "team": "quiet"}
+	got := summaries(t, play(t, m, 300, series(q, 0, 30, 10, 2), series(q, 200, -1, 10, 0)))
+	expect(t, got, "10s quiet firing q1+", "3m30s quiet firing q1+")
+}
+
+// group_by '...': every label set is its own group and its labels are
+// the group labels.
+func TestGroupByAll(t *testing.T) {
+	m := load(t, "testdata/timing.yml")
+	ns := play(t, m, 20,
+		series(map[string]string{"id": "q1", "alertname": "Quiet", "team": "quiet"}, 0, -1, 10, 0),
+		series(map[string]string{"id": "q2", "alertname": "Quiet", "team": "quiet"}, 0, -1, 10, 0))
+	expect(t, summaries(t, ns), "10s quiet firing q1+", "10s quiet firing q2+")
+	var msg webhookMessage
+	if err := json.Unmarshal(ns[0].Body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if len(msg.GroupLabels) != 3 {
+		t.Errorf("group labels %v, want all three labels", msg.GroupLabels)
+	}
+}
+
+// A flush due at the instant of a Put sees the Put's alerts when the Put
+// comes first (the harness puts an evaluation's alerts, then advances to
+// the same instant); advancing first flushes without them.
+func TestFlushAtPutInstant(t *testing.T) {
+	for _, putFirst := range []bool{true, false} {
+		m := load(t, shipped)
+		s1 := scaling("s1", "AuroraReaderCPUStep1", "warning", "c1")
+		s2 := scaling("s2", "AuroraReaderCPUStep1", "warning", "c1")
+		if err := m.Put(sec(0), []Alert{{Labels: s1, StartsAt: sec(0), EndsAt: sec(100)}}); err != nil {
+			t.Fatal(err)
+		}
+		var ns []Notification
+		if !putFirst {
+			ns = m.Advance(sec(35))
+		}
+		if err := m.Put(sec(35), []Alert{{Labels: s2, StartsAt: sec(35), EndsAt: sec(100)}}); err != nil {
+			t.Fatal(err)
+		}
+		ns = append(ns, m.Advance(sec(65))...)
+		if putFirst {
+			expect(t, summaries(t, ns), "5s scaler firing s1+", "35s scaler firing s1+ s2+")
+		} else {
+			expect(t, summaries(t, ns), "5s scaler firing s1+", "1m5s scaler firing s1+ s2+")
+		}
+	}
+}
+
+// The body, byte for byte, as Alertmanager 0.25 posted it for this alert
+// in TestMatchesRealAlertmanager (fingerprint included).
+func TestWebhookBody(t *testing.T) {
+	m := load(t, shipped)
+	ns := play(t, m, 5, series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0))
+	want := `{"receiver":"scaler","status":"firing","alerts":[{"status":"firing","labels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"annotations":{"summary":"s"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus/graph","fingerprint":"801fc7783396be1b"}],"groupLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","cluster":"c1","region":"eu-west-1"},"commonLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"commonAnnotations":{"summary":"s"},"externalURL":"http://alertmanager:9093","version":"4","groupKey":"{}/{action=~\".+\",action!=\"none\"}:{account=\"111111111111\", action=\"add_readers\", alertname=\"AuroraReaderCPUStep1\", cluster=\"c1\", region=\"eu-west-1\"}","truncatedAlerts":0}` + "\n"
+	if len(ns) != 1 {
+		t.Fatalf("got %d notifications, want 1", len(ns))
+	}
+	if string(ns[0].Body) != want {
+		t.Fatalf("body:\n%s\nwant\n%s", ns[0].Body, want)
+	}
+	if ns[0].URL != "http://aurora_scaler:9854/webhook" || !ns[0].At.Equal(sec(5)) {
+		t.Errorf("url %s at %s", ns[0].URL, ns[0].At)
+	}
+}
+
+// The same input gives the same output, bodies included.
+func TestDeterministic(t *testing.T) {
+	run := func() []Notification {
+		m := load(t, shipped)
+		return play(t, m, 600,
+			series(scaling("s2", "AuroraReaderCPUStep2", "critical", "c1"), 0, 100, 15, 3),
+			series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0),
+			series(scaling("o1", "AuroraReaderCPUStep1", "warning", "c2"), 10, 300, 15, 0),
+			series(scaling("o2", "AuroraReaderCPUStep1", "warning", "c2"), 20, -1, 15, 0))
+	}
+	a, b := run(), run()
+	if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("two runs differ or are empty:\n%v\n%v", a, b)
+	}
+}
+
+func TestPutRejectsBadAlerts(t *testing.T) {
+	m := load(t, shipped)
+	good := scaling("s1", "AuroraReaderCPUStep1", "warning", "c1")
+	for _, tc := range []struct {
+		name  string
+		alert Alert
+		want  string
+	}{
+		{"no labels", Alert{Labels: map[string]string{"empty": ""}}, "at least one label pair"},
+		{"bad label name", Alert{Labels: map[string]string{"a-b": "x"}}, `invalid name "a-b"`},
+		{"ends before it starts", Alert{Labels: good, StartsAt: sec(10), EndsAt: sec(5)}, "start time must be before end time"},
+		{"bad annotation value", Alert{Labels: good, Annotations: map[string]string{"summary": "\xff"}}, "invalid annotations"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := m.Put(sec(0), []Alert{tc.alert, {Labels: good, StartsAt: sec(0), EndsAt: sec(60)}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// The valid alert of each POST was kept, as Alertmanager keeps it.
+	expect(t, summaries(t, m.Advance(sec(5))), "5s scaler firing s1+")
+	if err := m.Put(sec(1), nil); err == nil || !strings.Contains(err.Error(), "already played") {
+		t.Errorf("a Put in the past: %v", err)
+	}
+	if ns := m.Advance(sec(2)); ns != nil {
+		t.Errorf("an Advance into the past returned %v", ns)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, yml, want string }{
+		{"missing file", "", "no such file"},
+		{"unknown receiver", "route: {receiver: nope}\nreceivers: [{name: a}]\n", "undefined receiver"},
+		{"time intervals", `route:
+  receiver: a
+  routes: [{receiver: a, mute_time_intervals: [night]}]
+receivers: [{name: a}]
+time_intervals: [{name: night, time_intervals: [{times: [{start_time: "00:00", end_time: "06:00"}]}]}]
+`, "not modelled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yml")
+			if tc.yml != "" {
+				if err := os.WriteFile(path, []byte(tc.yml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := Load(path); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
 }
