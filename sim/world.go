@@ -194,7 +194,7 @@ func (w *World) IssueKey(account string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seq++
-	key := fmt.Sprintf("ASIA%s%08d", account[:4], w.seq)
+	key := fmt.Sprintf("ASIA%s%012d", account[:4], w.seq) // 20 characters, as AWS's
 	w.keys[key] = account
 	return key
 }

@@ -25,3 +25,11 @@ func OptionalTimestamp(t *time.Time) *Timestamp {
 	ts := Timestamp(*t)
 	return &ts
 }
+
+// TimestampSeconds is a time at second precision (2026-11-24T18:00:00Z),
+// as STS writes credential expirations.
+type TimestampSeconds time.Time
+
+func (t TimestampSeconds) MarshalText() ([]byte, error) {
+	return []byte(time.Time(t).UTC().Truncate(time.Second).Format(time.RFC3339)), nil
+}
