@@ -107,15 +107,6 @@ func (p Params) Has(key string) bool { _, ok := p[key]; return ok }
 // String returns the value ("" when absent).
 func (p Params) String(key string) string { return url.Values(p).Get(key) }
 
-// Required returns the value or MissingParameter.
-func (p Params) Required(key string) (string, *sim.APIError) {
-	v := p.String(key)
-	if v == "" {
-		return "", sim.ErrMissingParameter(key)
-	}
-	return v, nil
-}
-
 // Int parses an optional integer; ok is false when absent.
 func (p Params) Int(key string) (v int64, ok bool, err *sim.APIError) {
 	s := p.String(key)
