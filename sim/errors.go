@@ -12,6 +12,9 @@ type APIError struct {
 	Message string
 	Status  int  // HTTP status a real endpoint answers with
 	Server  bool // fault type Receiver (server side) rather than Sender
+	// Messages lists every problem for errors that report several at once
+	// (Route 53's InvalidChangeBatch); Message then summarises them.
+	Messages []string
 }
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }

@@ -94,7 +94,7 @@ func (w *World) Truth() Truth {
 	for _, a := range w.Accounts() {
 		at := AccountTruth{ID: a.ID}
 		for _, r := range a.SortedRegions() {
-			rt := RegionTruth{Name: r.Name, Series: r.Metrics.Len()}
+			rt := RegionTruth{Name: r.Name, Series: r.Metrics.Len(), Clusters: []ClusterTruth{}}
 			for _, c := range r.SortedClusters() {
 				rt.Clusters = append(rt.Clusters, clusterTruth(r, c))
 			}

@@ -145,14 +145,28 @@ func (w *World) Do(fn func(now time.Time)) {
 	fn(w.now)
 }
 
-// InRegion runs fn on the caller's region (created empty on first use: a
-// real region with nothing in it answers with empty lists, not errors).
+// InRegion runs fn on the caller's region. A region the scenario does not
+// declare answers like a real region with nothing in it (empty lists, not
+// errors) but is not added to the world: nothing can be created in it
+// (every resource hangs off a declared cluster or group), and the ground
+// truth lists only the scenario's regions.
 func (w *World) InRegion(c CallContext, fn func(r *Region, now time.Time) *APIError) *APIError {
 	var err *APIError
 	w.Do(func(now time.Time) {
-		err = fn(w.region(c.Account, c.Region), now)
+		r := w.accounts[c.Account].lookupRegion(c.Region)
+		if r == nil {
+			r = w.newRegion(c.Account, c.Region)
+		}
+		err = fn(r, now)
 	})
 	return err
+}
+
+func (a *AccountState) lookupRegion(name string) *Region {
+	if a == nil {
+		return nil
+	}
+	return a.Regions[name]
 }
 
 // InAccount runs fn on the caller's account (for global services).
@@ -180,7 +194,7 @@ func (w *World) IssueKey(account string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seq++
-	key := fmt.Sprintf("ASIA%s%08d", account[:4], w.seq)
+	key := fmt.Sprintf("ASIA%s%012d", account[:4], w.seq) // 20 characters, as AWS's
 	w.keys[key] = account
 	return key
 }
@@ -233,17 +247,22 @@ func (w *World) region(account, name string) *Region {
 	a := w.account(account)
 	r, ok := a.Regions[name]
 	if !ok {
-		sum := sha256.Sum256([]byte(account + "/" + name))
-		r = &Region{
-			Account: account, Name: name, Hash: hex.EncodeToString(sum[:])[:12],
-			Clusters: map[string]*Cluster{}, Instances: map[string]*Instance{},
-			Proxies: map[string]*Proxy{}, ASGs: map[string]*AutoScalingGroup{},
-			TargetGroups: map[string]*TargetGroup{}, LoadBalancers: map[string]*LoadBalancer{},
-			Metrics: NewMetricStore(60*time.Second, w.P.MetricRetention),
-		}
+		r = w.newRegion(account, name)
 		a.Regions[name] = r
 	}
 	return r
+}
+
+// newRegion is an empty region, not yet part of the world.
+func (w *World) newRegion(account, name string) *Region {
+	sum := sha256.Sum256([]byte(account + "/" + name))
+	return &Region{
+		Account: account, Name: name, Hash: hex.EncodeToString(sum[:])[:12],
+		Clusters: map[string]*Cluster{}, Instances: map[string]*Instance{},
+		Proxies: map[string]*Proxy{}, ASGs: map[string]*AutoScalingGroup{},
+		TargetGroups: map[string]*TargetGroup{}, LoadBalancers: map[string]*LoadBalancer{},
+		Metrics: NewMetricStore(60*time.Second, w.P.MetricRetention),
+	}
 }
 
 // SortedRegions lists an account's regions by name (lock held).

@@ -7,266 +7,205 @@ import (
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/sim"
-	"github.com/aurora-surge/aurora-surge/sim/wire"
 )
+
+// Typed inputs and outputs of the backend; query.go maps them to awsQuery.
+
+// Filter is one Filters entry (auto-scaling-group, tag:<key>, tag-key,
+// tag-value).
+type Filter struct {
+	Name   string
+	Values []string
+}
+
+type DescribeAutoScalingGroupsInput struct {
+	Names      []string
+	Filters    []Filter
+	MaxRecords int // 0: 50
+	NextToken  string
+}
+
+type Group struct {
+	Name, ARN                          string
+	Min, Max, Desired, DefaultCooldown int
+	AvailabilityZones                  []string
+	HealthCheckType                    string
+	HealthCheckGracePeriod             int
+	CreatedTime                        time.Time
+	Instances                          []Instance
+	TargetGroupARNs                    []string
+	Tags                               []Tag
+	ServiceLinkedRoleARN               string
+}
+
+type Instance struct {
+	ID, Type, AvailabilityZone, LifecycleState, HealthStatus string
+	ProtectedFromScaleIn                                     bool
+}
+
+type Tag struct {
+	ResourceID, ResourceType, Key, Value string
+	PropagateAtLaunch                    bool
+}
+
+type DescribeAutoScalingGroupsOutput struct {
+	Groups    []Group
+	NextToken string
+}
+
+type SetDesiredCapacityInput struct {
+	GroupName       string
+	DesiredCapacity *int
+}
+
+type SetDesiredCapacityOutput struct{}
+
+type DescribeScalingActivitiesInput struct {
+	GroupName  string
+	MaxRecords int // 0: 100
+	NextToken  string
+}
+
+type Activity struct {
+	ID, GroupName, GroupARN, Description, Cause string
+	Start, End                                  time.Time
+	StatusCode                                  string
+	Progress                                    int
+	Details                                     string
+}
+
+type DescribeScalingActivitiesOutput struct {
+	Activities []Activity
+	NextToken  string
+}
+
+type PutScheduledUpdateGroupActionInput struct {
+	GroupName, Name, Recurrence string
+	// StartTime, or the older Time; neither: now.
+	StartTime, Time, EndTime          *time.Time
+	MinSize, MaxSize, DesiredCapacity *int
+}
+
+type PutScheduledUpdateGroupActionOutput struct{}
+
+type DescribeScheduledActionsInput struct {
+	GroupName          string
+	Names              []string
+	StartTime, EndTime *time.Time
+	MaxRecords         int // 0: 50
+	NextToken          string
+}
+
+type ScheduledAction struct {
+	GroupName, Name, ARN      string
+	StartTime                 time.Time
+	EndTime                   *time.Time
+	MinSize, MaxSize, Desired *int
+}
+
+type DescribeScheduledActionsOutput struct {
+	Actions   []ScheduledAction
+	NextToken string
+}
 
 type backend struct{ w *sim.World }
 
-// Auto Scaling reports most client errors as ValidationError.
-func validation(format string, args ...any) *sim.APIError {
-	return sim.NewAPIError(400, "ValidationError", format, args...)
+// page applies Auto Scaling's paging: MaxRecords outside [1, 100] is a
+// ValidationError, a token it did not hand out InvalidNextToken.
+func page(total int, token string, size, def int) (sim.Page, *sim.APIError) {
+	if size == 0 {
+		size = def
+	}
+	if size < 1 || size > 100 {
+		return sim.Page{}, validation("1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100", size)
+	}
+	p, err := sim.Paginate(total, token, size, def, 1, 100, "MaxRecords")
+	if err != nil {
+		return sim.Page{}, errInvalidNextToken(token)
+	}
+	return p, nil
 }
 
-func errGroupNotFound(name string) *sim.APIError {
-	return validation("AutoScalingGroup name not found - AutoScalingGroup %s not found", name)
-}
-
-type xmlInstance struct {
-	InstanceID           string `xml:"InstanceId"`
-	InstanceType         string `xml:"InstanceType"`
-	AvailabilityZone     string `xml:"AvailabilityZone"`
-	LifecycleState       string `xml:"LifecycleState"`
-	HealthStatus         string `xml:"HealthStatus"`
-	ProtectedFromScaleIn bool   `xml:"ProtectedFromScaleIn"`
-}
-
-type xmlTag struct {
-	ResourceID        string `xml:"ResourceId"`
-	ResourceType      string `xml:"ResourceType"`
-	Key               string `xml:"Key"`
-	Value             string `xml:"Value"`
-	PropagateAtLaunch bool   `xml:"PropagateAtLaunch"`
-}
-
-type xmlGroup struct {
-	Name                   string        `xml:"AutoScalingGroupName"`
-	ARN                    string        `xml:"AutoScalingGroupARN"`
-	MinSize                int           `xml:"MinSize"`
-	MaxSize                int           `xml:"MaxSize"`
-	DesiredCapacity        int           `xml:"DesiredCapacity"`
-	DefaultCooldown        int           `xml:"DefaultCooldown"`
-	AvailabilityZones      []string      `xml:"AvailabilityZones>member"`
-	HealthCheckType        string        `xml:"HealthCheckType"`
-	HealthCheckGracePeriod int           `xml:"HealthCheckGracePeriod"`
-	CreatedTime            time.Time     `xml:"CreatedTime"`
-	Instances              []xmlInstance `xml:"Instances>member"`
-	TargetGroupARNs        []string      `xml:"TargetGroupARNs>member"`
-	Tags                   []xmlTag      `xml:"Tags>member"`
-	ServiceLinkedRoleARN   string        `xml:"ServiceLinkedRoleARN"`
-}
-
-type describeGroupsResult struct {
-	Groups    []xmlGroup `xml:"AutoScalingGroups>member"`
-	NextToken string     `xml:"NextToken,omitempty"`
-}
-
-type xmlScheduledAction struct {
-	Group           string     `xml:"AutoScalingGroupName"`
-	Name            string     `xml:"ScheduledActionName"`
-	ARN             string     `xml:"ScheduledActionARN"`
-	Time            time.Time  `xml:"Time"`
-	StartTime       time.Time  `xml:"StartTime"`
-	EndTime         *time.Time `xml:"EndTime,omitempty"`
-	MinSize         *int       `xml:"MinSize,omitempty"`
-	MaxSize         *int       `xml:"MaxSize,omitempty"`
-	DesiredCapacity *int       `xml:"DesiredCapacity,omitempty"`
-}
-
-type describeScheduledResult struct {
-	Actions   []xmlScheduledAction `xml:"ScheduledUpdateGroupActions>member"`
-	NextToken string               `xml:"NextToken,omitempty"`
-}
-
-func groupXML(g *sim.AutoScalingGroup) xmlGroup {
-	x := xmlGroup{
-		Name: g.Name, ARN: g.ARN, MinSize: g.Min, MaxSize: g.Max, DesiredCapacity: g.Desired, DefaultCooldown: 300,
-		HealthCheckType: "ELB", HealthCheckGracePeriod: 300, CreatedTime: g.CreateTime.UTC(),
+func groupView(g *sim.AutoScalingGroup) Group {
+	x := Group{
+		Name: g.Name, ARN: g.ARN, Min: g.Min, Max: g.Max, Desired: g.Desired, DefaultCooldown: 300,
+		HealthCheckType: "ELB", HealthCheckGracePeriod: 300, CreatedTime: g.CreateTime,
 		ServiceLinkedRoleARN: fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", g.Region.Account),
 	}
 	for _, s := range []string{"a", "b", "c"} {
 		x.AvailabilityZones = append(x.AvailabilityZones, g.Region.Name+s)
 	}
 	for _, in := range g.Instances {
-		x.Instances = append(x.Instances, xmlInstance{InstanceID: in.ID, InstanceType: "c6g.large", AvailabilityZone: in.AZ,
-			LifecycleState: in.LifecycleState, HealthStatus: in.Health})
+		x.Instances = append(x.Instances, Instance{ID: in.ID, Type: "c6g.large", AvailabilityZone: in.AZ, LifecycleState: in.LifecycleState, HealthStatus: in.Health})
 	}
 	for _, tg := range g.TargetGroups {
 		x.TargetGroupARNs = append(x.TargetGroupARNs, tg.ARN)
 	}
 	for _, t := range g.Tags {
-		x.Tags = append(x.Tags, xmlTag{ResourceID: g.Name, ResourceType: "auto-scaling-group", Key: t.Key, Value: t.Value, PropagateAtLaunch: true})
+		x.Tags = append(x.Tags, Tag{ResourceID: g.Name, ResourceType: "auto-scaling-group", Key: t.Key, Value: t.Value, PropagateAtLaunch: true})
 	}
 	return x
 }
 
-// groupFilter reads Filters.member.N (tag:<key>, tag-key, tag-value).
-type groupFilter struct {
-	name   string
-	values []string
-}
-
-func filters(p wire.Params) ([]groupFilter, *sim.APIError) {
-	var out []groupFilter
-	for _, i := range p.Indexes("Filters.member") {
-		base := fmt.Sprintf("Filters.member.%d", i)
-		f := groupFilter{name: p.String(base + ".Name"), values: p.List(base + ".Values.member")}
-		if f.name != "tag-key" && f.name != "tag-value" && f.name != "auto-scaling-group" && !strings.HasPrefix(f.name, "tag:") {
-			return nil, validation("Filter name %q is not supported: use auto-scaling-group, tag:<key>, tag-key or tag-value.", f.name)
+func validFilters(fs []Filter) *sim.APIError {
+	for _, f := range fs {
+		if f.Name != "tag-key" && f.Name != "tag-value" && f.Name != "auto-scaling-group" && !strings.HasPrefix(f.Name, "tag:") {
+			return validation("Filter name %q is not supported: use auto-scaling-group, tag:<key>, tag-key or tag-value.", f.Name)
 		}
-		out = append(out, f)
 	}
-	return out, nil
+	return nil
 }
 
-func (f groupFilter) match(g *sim.AutoScalingGroup) bool {
+func (f Filter) match(g *sim.AutoScalingGroup) bool {
 	in := func(v string) bool {
-		for _, w := range f.values {
+		for _, w := range f.Values {
 			if w == v {
 				return true
 			}
 		}
 		return false
 	}
-	if f.name == "auto-scaling-group" {
+	if f.Name == "auto-scaling-group" {
 		return in(g.Name)
 	}
 	for _, t := range g.Tags {
 		switch {
-		case f.name == "tag-key" && in(t.Key), f.name == "tag-value" && in(t.Value):
+		case f.Name == "tag-key" && in(t.Key), f.Name == "tag-value" && in(t.Value):
 			return true
-		case strings.HasPrefix(f.name, "tag:") && t.Key == f.name[4:] && in(t.Value):
+		case strings.HasPrefix(f.Name, "tag:") && t.Key == f.Name[4:] && in(t.Value):
 			return true
 		}
 	}
 	return false
 }
 
-func paging(p wire.Params, total int) (sim.Page, *sim.APIError) {
-	n, _, err := p.Int("MaxRecords")
-	if err != nil {
-		return sim.Page{}, err
-	}
-	page, err := sim.Paginate(total, p.String("NextToken"), int(n), 50, 1, 100, "MaxRecords")
-	if err != nil {
-		err.Code = "ValidationError"
-	}
-	return page, err
-}
-
-func (b *backend) describeGroups(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	names := p.List("AutoScalingGroupNames.member")
-	fs, err := filters(p)
-	if err != nil {
+func (b *backend) DescribeAutoScalingGroups(c sim.CallContext, in *DescribeAutoScalingGroupsInput) (*DescribeAutoScalingGroupsOutput, *sim.APIError) {
+	if err := validFilters(in.Filters); err != nil {
 		return nil, err
 	}
-	var out describeGroupsResult
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+	out := &DescribeAutoScalingGroupsOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		var list []*sim.AutoScalingGroup
 		for _, g := range r.SortedASGs() {
-			ok := len(names) == 0
-			for _, n := range names {
+			ok := len(in.Names) == 0
+			for _, n := range in.Names {
 				ok = ok || n == g.Name || n == g.ARN
 			}
-			for _, f := range fs {
+			for _, f := range in.Filters {
 				ok = ok && f.match(g)
 			}
 			if ok {
 				list = append(list, g)
 			}
 		}
-		page, err := paging(p, len(list))
+		p, err := page(len(list), in.NextToken, in.MaxRecords, 50)
 		if err != nil {
 			return err
 		}
-		for _, g := range list[page.Start:page.End] {
-			out.Groups = append(out.Groups, groupXML(g))
+		for _, g := range list[p.Start:p.End] {
+			out.Groups = append(out.Groups, groupView(g))
 		}
-		out.NextToken = page.Next
-		return nil
-	})
-	return out, err
-}
-
-func (b *backend) setDesiredCapacity(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	name, err := p.Required("AutoScalingGroupName")
-	if err != nil {
-		return nil, err
-	}
-	desired, ok, err := p.Int("DesiredCapacity")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, sim.ErrMissingParameter("DesiredCapacity")
-	}
-	if _, _, err := p.Bool("HonorCooldown"); err != nil {
-		return nil, err
-	}
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
-		g := r.ASGs[name]
-		if g == nil {
-			return errGroupNotFound(name)
-		}
-		if int(desired) > g.Max {
-			return validation("New SetDesiredCapacity value %d is above max value %d for the AutoScalingGroup.", desired, g.Max)
-		}
-		if int(desired) < g.Min {
-			return validation("New SetDesiredCapacity value %d is below min value %d for the AutoScalingGroup.", desired, g.Min)
-		}
-		g.RecordCapacityChange(now, "a user request explicitly set group desired capacity", g.Desired, int(desired))
-		g.Desired = int(desired)
-		return nil
-	})
-	return nil, err
-}
-
-type activityXML struct {
-	ActivityID           string    `xml:"ActivityId"`
-	AutoScalingGroupName string    `xml:"AutoScalingGroupName"`
-	AutoScalingGroupARN  string    `xml:"AutoScalingGroupARN"`
-	Description          string    `xml:"Description"`
-	Cause                string    `xml:"Cause"`
-	StartTime            time.Time `xml:"StartTime"`
-	EndTime              time.Time `xml:"EndTime"`
-	StatusCode           string    `xml:"StatusCode"`
-	Progress             int       `xml:"Progress"`
-	Details              string    `xml:"Details"`
-}
-
-type describeActivitiesOut struct {
-	Activities []activityXML `xml:"Activities>member"`
-	NextToken  string        `xml:"NextToken,omitempty"`
-}
-
-// describeScalingActivities lists a group's capacity changes, newest
-// first, paged by MaxRecords (1-100) and NextToken.
-func (b *backend) describeScalingActivities(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	name := p.String("AutoScalingGroupName")
-	size, _, err := p.Int("MaxRecords")
-	if err != nil {
-		return nil, err
-	}
-	out := &describeActivitiesOut{}
-	err = b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
-		var all []activityXML
-		for _, g := range r.SortedASGs() {
-			if name != "" && g.Name != name {
-				continue
-			}
-			for i := len(g.Activities) - 1; i >= 0; i-- {
-				a := g.Activities[i]
-				all = append(all, activityXML{ActivityID: a.ID, AutoScalingGroupName: g.Name, AutoScalingGroupARN: g.ARN, Description: a.Description,
-					Cause: a.Cause, StartTime: a.Start.UTC(), EndTime: a.End.UTC(), StatusCode: "Successful", Progress: 100, Details: "{}"})
-			}
-		}
-		if name != "" && r.ASGs[name] == nil {
-			return nil // AWS answers an unknown group with no activities
-		}
-		page, perr := sim.Paginate(len(all), p.String("NextToken"), int(size), 100, 1, 100, "MaxRecords")
-		if perr != nil {
-			return perr
-		}
-		out.Activities, out.NextToken = all[page.Start:page.End], page.Next
+		out.NextToken = p.Next
 		return nil
 	})
 	if err != nil {
@@ -275,55 +214,98 @@ func (b *backend) describeScalingActivities(c sim.CallContext, p wire.Params) (a
 	return out, nil
 }
 
-func optionalInt(p wire.Params, key string) (*int, *sim.APIError) {
-	v, ok, err := p.Int(key)
-	if err != nil || !ok {
+func (b *backend) SetDesiredCapacity(c sim.CallContext, in *SetDesiredCapacityInput) (*SetDesiredCapacityOutput, *sim.APIError) {
+	name := in.GroupName
+	if name == "" {
+		return nil, sim.ErrMissingParameter("AutoScalingGroupName")
+	}
+	if in.DesiredCapacity == nil {
+		return nil, sim.ErrMissingParameter("DesiredCapacity")
+	}
+	desired := *in.DesiredCapacity
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+		g := r.ASGs[name]
+		if g == nil {
+			return errGroupNotFound(name)
+		}
+		if desired > g.Max {
+			return validation("New SetDesiredCapacity value %d is above max value %d for the AutoScalingGroup.", desired, g.Max)
+		}
+		if desired < g.Min {
+			return validation("New SetDesiredCapacity value %d is below min value %d for the AutoScalingGroup.", desired, g.Min)
+		}
+		g.RecordCapacityChange(now, "a user request explicitly set group desired capacity", g.Desired, desired)
+		g.Desired = desired
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if v < 0 {
-		return nil, validation("%s must be >= 0.", key)
-	}
-	n := int(v)
-	return &n, nil
+	return &SetDesiredCapacityOutput{}, nil
 }
 
-func (b *backend) putScheduledAction(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	group, err := p.Required("AutoScalingGroupName")
+// DescribeScalingActivities lists a group's capacity changes, newest
+// first, paged by MaxRecords (1-100) and NextToken.
+func (b *backend) DescribeScalingActivities(c sim.CallContext, in *DescribeScalingActivitiesInput) (*DescribeScalingActivitiesOutput, *sim.APIError) {
+	out := &DescribeScalingActivitiesOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+		var all []Activity
+		for _, g := range r.SortedASGs() {
+			if in.GroupName != "" && g.Name != in.GroupName {
+				continue
+			}
+			for i := len(g.Activities) - 1; i >= 0; i-- {
+				a := g.Activities[i]
+				all = append(all, Activity{ID: a.ID, GroupName: g.Name, GroupARN: g.ARN, Description: a.Description,
+					Cause: a.Cause, Start: a.Start, End: a.End, StatusCode: "Successful", Progress: 100, Details: "{}"})
+			}
+		}
+		// AWS answers an unknown group with no activities, not an error.
+		p, err := page(len(all), in.NextToken, in.MaxRecords, 100)
+		if err != nil {
+			return err
+		}
+		out.Activities, out.NextToken = all[p.Start:p.End], p.Next
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	name, err := p.Required("ScheduledActionName")
-	if err != nil {
-		return nil, err
+	return out, nil
+}
+
+func nonNegative(name string, v *int) *sim.APIError {
+	if v != nil && *v < 0 {
+		return validation("%s must be >= 0.", name)
 	}
-	if p.String("Recurrence") != "" {
-		return nil, validation("aurora_sim runs one-time scheduled actions only: Recurrence %q is not modelled; give StartTime instead.", p.String("Recurrence"))
+	return nil
+}
+
+func (b *backend) PutScheduledUpdateGroupAction(c sim.CallContext, in *PutScheduledUpdateGroupActionInput) (*PutScheduledUpdateGroupActionOutput, *sim.APIError) {
+	if in.GroupName == "" {
+		return nil, sim.ErrMissingParameter("AutoScalingGroupName")
 	}
-	start, hasStart, err := p.Time("StartTime")
-	if err != nil {
-		return nil, err
+	if in.Name == "" {
+		return nil, sim.ErrMissingParameter("ScheduledActionName")
 	}
-	if !hasStart {
-		if start, hasStart, err = p.Time("Time"); err != nil {
+	if in.Recurrence != "" {
+		return nil, validation("aurora_sim runs one-time scheduled actions only: Recurrence %q is not modelled; give StartTime instead.", in.Recurrence)
+	}
+	start := in.StartTime
+	if start == nil {
+		start = in.Time
+	}
+	a := &sim.ScheduledAction{Name: in.Name, Group: in.GroupName, Min: in.MinSize, Max: in.MaxSize, Desired: in.DesiredCapacity}
+	if in.EndTime != nil {
+		a.EndTime = *in.EndTime
+	}
+	for _, v := range []struct {
+		name string
+		v    *int
+	}{{"MinSize", a.Min}, {"MaxSize", a.Max}, {"DesiredCapacity", a.Desired}} {
+		if err := nonNegative(v.name, v.v); err != nil {
 			return nil, err
 		}
-	}
-	end, hasEnd, err := p.Time("EndTime")
-	if err != nil {
-		return nil, err
-	}
-	a := &sim.ScheduledAction{Name: name, Group: group, StartTime: start}
-	if hasEnd {
-		a.EndTime = end
-	}
-	if a.Min, err = optionalInt(p, "MinSize"); err != nil {
-		return nil, err
-	}
-	if a.Max, err = optionalInt(p, "MaxSize"); err != nil {
-		return nil, err
-	}
-	if a.Desired, err = optionalInt(p, "DesiredCapacity"); err != nil {
-		return nil, err
 	}
 	if a.Min == nil && a.Max == nil && a.Desired == nil {
 		return nil, validation("At least one of MinSize, MaxSize or DesiredCapacity must be specified.")
@@ -331,17 +313,17 @@ func (b *backend) putScheduledAction(c sim.CallContext, p wire.Params) (any, *si
 	if a.Min != nil && a.Max != nil && *a.Min > *a.Max {
 		return nil, validation("MinSize %d is greater than MaxSize %d.", *a.Min, *a.Max)
 	}
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
-		g := r.ASGs[group]
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+		g := r.ASGs[in.GroupName]
 		if g == nil {
-			return errGroupNotFound(group)
+			return errGroupNotFound(in.GroupName)
 		}
-		if !hasStart {
+		if start == nil {
 			a.StartTime = now
-		} else if a.StartTime.Before(now) {
+		} else if a.StartTime = *start; a.StartTime.Before(now) {
 			return validation("Given start time is in the past")
 		}
-		if hasEnd && !a.EndTime.After(a.StartTime) {
+		if in.EndTime != nil && !a.EndTime.After(a.StartTime) {
 			return validation("EndTime must be after StartTime.")
 		}
 		lo, hi := g.Min, g.Max
@@ -354,40 +336,33 @@ func (b *backend) putScheduledAction(c sim.CallContext, p wire.Params) (any, *si
 		if a.Desired != nil && (*a.Desired < lo || *a.Desired > hi) {
 			return validation("DesiredCapacity %d is outside [%d, %d] for the scheduled action.", *a.Desired, lo, hi)
 		}
-		a.ARN = r.ARN("autoscaling", fmt.Sprintf("scheduledUpdateGroupAction:%s:autoScalingGroupName/%s:scheduledActionName/%s", "0f0e0d0c-0b0a-0908-0706-050403020100", group, name))
-		g.Scheduled[name] = a
+		a.ARN = r.ARN("autoscaling", fmt.Sprintf("scheduledUpdateGroupAction:%s:autoScalingGroupName/%s:scheduledActionName/%s", "0f0e0d0c-0b0a-0908-0706-050403020100", in.GroupName, in.Name))
+		g.Scheduled[in.Name] = a
 		return nil
 	})
-	return nil, err
+	if err != nil {
+		return nil, err
+	}
+	return &PutScheduledUpdateGroupActionOutput{}, nil
 }
 
-func (b *backend) describeScheduledActions(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	group := p.String("AutoScalingGroupName")
-	names := p.List("ScheduledActionNames.member")
-	from, hasFrom, err := p.Time("StartTime")
-	if err != nil {
-		return nil, err
-	}
-	to, hasTo, err := p.Time("EndTime")
-	if err != nil {
-		return nil, err
-	}
-	var out describeScheduledResult
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
-		if group != "" && r.ASGs[group] == nil {
-			return errGroupNotFound(group)
+func (b *backend) DescribeScheduledActions(c sim.CallContext, in *DescribeScheduledActionsInput) (*DescribeScheduledActionsOutput, *sim.APIError) {
+	out := &DescribeScheduledActionsOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+		if in.GroupName != "" && r.ASGs[in.GroupName] == nil {
+			return errGroupNotFound(in.GroupName)
 		}
 		var list []*sim.ScheduledAction
 		for _, g := range r.SortedASGs() {
-			if group != "" && g.Name != group {
+			if in.GroupName != "" && g.Name != in.GroupName {
 				continue
 			}
 			for _, a := range g.Scheduled {
-				ok := len(names) == 0
-				for _, n := range names {
+				ok := len(in.Names) == 0
+				for _, n := range in.Names {
 					ok = ok || n == a.Name
 				}
-				if ok && (!hasFrom || !a.StartTime.Before(from)) && (!hasTo || !a.StartTime.After(to)) {
+				if ok && (in.StartTime == nil || !a.StartTime.Before(*in.StartTime)) && (in.EndTime == nil || !a.StartTime.After(*in.EndTime)) {
 					list = append(list, a)
 				}
 			}
@@ -398,21 +373,23 @@ func (b *backend) describeScheduledActions(c sim.CallContext, p wire.Params) (an
 			}
 			return list[i].Group+list[i].Name < list[j].Group+list[j].Name
 		})
-		page, err := paging(p, len(list))
+		p, err := page(len(list), in.NextToken, in.MaxRecords, 50)
 		if err != nil {
 			return err
 		}
-		for _, a := range list[page.Start:page.End] {
-			x := xmlScheduledAction{Group: a.Group, Name: a.Name, ARN: a.ARN, Time: a.StartTime.UTC(), StartTime: a.StartTime.UTC(),
-				MinSize: a.Min, MaxSize: a.Max, DesiredCapacity: a.Desired}
+		for _, a := range list[p.Start:p.End] {
+			x := ScheduledAction{GroupName: a.Group, Name: a.Name, ARN: a.ARN, StartTime: a.StartTime, MinSize: a.Min, MaxSize: a.Max, Desired: a.Desired}
 			if !a.EndTime.IsZero() {
-				e := a.EndTime.UTC()
+				e := a.EndTime
 				x.EndTime = &e
 			}
 			out.Actions = append(out.Actions, x)
 		}
-		out.NextToken = page.Next
+		out.NextToken = p.Next
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

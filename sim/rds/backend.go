@@ -7,8 +7,143 @@ import (
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/sim"
-	"github.com/aurora-surge/aurora-surge/sim/wire"
 )
+
+// The backend's inputs and outputs are plain values: no wire names, no
+// form parameters. A codec (query.go) maps them to and from a protocol.
+
+// Filter is one Filters entry: a name and the values it accepts.
+type Filter struct {
+	Name   string
+	Values []string
+}
+
+// Paging is a Describe call's MaxRecords (0: the default) and Marker.
+type Paging struct {
+	MaxRecords int
+	Marker     string
+}
+
+type DBCluster struct {
+	Identifier, ARN, ResourceID, Status string
+	Engine, EngineVersion, EngineMode   string
+	Endpoint, ReaderEndpoint            string
+	CustomEndpoints                     []string
+	Port                                int
+	MultiAZ                             bool
+	HostedZoneID                        string
+	AvailabilityZones                   []string
+	CreateTime                          time.Time
+	Members                             []ClusterMember
+	ServerlessV2                        *sim.ACURange
+	StorageEncrypted                    bool
+	Tags                                []sim.Tag
+}
+
+type ClusterMember struct {
+	InstanceID           string
+	IsWriter             bool
+	PromotionTier        int
+	ParameterGroupStatus string
+}
+
+type DBInstance struct {
+	Identifier, ARN, ResourceID, Class string
+	Engine, EngineVersion, Status      string
+	Endpoint                           *Endpoint // nil until the instance exists
+	AvailabilityZone                   string
+	PromotionTier                      int
+	ClusterID                          string
+	CreateTime                         *time.Time // nil until the instance exists
+	PubliclyAccessible, MultiAZ        bool
+	StorageType                        string
+	Tags                               []sim.Tag
+}
+
+type Endpoint struct {
+	Address      string
+	Port         int
+	HostedZoneID string
+}
+
+type DBProxy struct {
+	Name, ARN, Status, EngineFamily, Endpoint string
+	RequireTLS                                bool
+	IdleClientTimeout                         int
+	VpcID                                     string
+	Created, Updated                          time.Time
+}
+
+type ProxyTarget struct {
+	TargetARN, Endpoint, TrackedClusterID, RDSResourceID string
+	Port                                                 int
+	Type, Role                                           string
+	Health                                               TargetHealth
+}
+
+type TargetHealth struct{ State, Reason string }
+
+type ClusterEndpoint struct {
+	Identifier, ClusterID, ResourceID string
+	Endpoint, Status                  string
+	Type, CustomType                  string
+	StaticMembers, ExcludedMembers    []string
+	ARN                               string
+}
+
+type DescribeDBClustersInput struct {
+	DBClusterIdentifier string
+	Filters             []Filter
+	Paging
+}
+
+type DescribeDBClustersOutput struct {
+	DBClusters []DBCluster
+	Marker     string
+}
+
+type DescribeDBInstancesInput struct {
+	DBInstanceIdentifier string
+	Filters              []Filter
+	Paging
+}
+
+type DescribeDBInstancesOutput struct {
+	DBInstances []DBInstance
+	Marker      string
+}
+
+type DescribeDBProxiesInput struct {
+	DBProxyName string
+	Filters     []Filter
+	Paging
+}
+
+type DescribeDBProxiesOutput struct {
+	DBProxies []DBProxy
+	Marker    string
+}
+
+type DescribeDBProxyTargetsInput struct {
+	DBProxyName, TargetGroupName string
+	Paging
+}
+
+type DescribeDBProxyTargetsOutput struct {
+	Targets []ProxyTarget
+	Marker  string
+}
+
+type DescribeDBClusterEndpointsInput struct {
+	DBClusterIdentifier, DBClusterEndpointIdentifier string
+	Filters                                          []Filter
+	Paging
+}
+
+type DescribeDBClusterEndpointsOutput struct {
+	Endpoints []ClusterEndpoint
+	Marker    string
+}
 
 type backend struct{ w *sim.World }
 
@@ -17,19 +152,18 @@ type backend struct{ w *sim.World }
 // trailing hyphen.
 var identifierPattern = regexp.MustCompile(`^[a-zA-Z](?:[a-zA-Z0-9]|-[a-zA-Z0-9]){0,62}$`)
 
-// paging reads MaxRecords/Marker with RDS's bounds (20-100, default 100).
-func paging(p wire.Params, total int) (sim.Page, *sim.APIError) {
-	n, _, err := p.Int("MaxRecords")
-	if err != nil {
-		return sim.Page{}, err
-	}
-	return sim.Paginate(total, p.String("Marker"), int(n), 100, 20, 100, "MaxRecords")
+// hostedZoneID is the Route 53 zone of RDS endpoints in the region.
+const hostedZoneID = "Z2R2ITUGPM61AM"
+
+// page applies RDS's MaxRecords bounds (20-100, default 100).
+func (p Paging) page(total int) (sim.Page, *sim.APIError) {
+	return sim.Paginate(total, p.Marker, p.MaxRecords, 100, 20, 100, "MaxRecords")
 }
 
 // filterSet validates filter names against what the operation supports.
-func filterSet(p wire.Params, allowed ...string) (map[string][]string, *sim.APIError) {
+func filterSet(fs []Filter, allowed ...string) (map[string][]string, *sim.APIError) {
 	out := map[string][]string{}
-	for _, f := range p.Filters("Filters.Filter", "Values.Value") {
+	for _, f := range fs {
 		ok := false
 		for _, a := range allowed {
 			if f.Name == a {
@@ -63,21 +197,13 @@ func matchAny(values []string, candidates ...string) bool {
 	return false
 }
 
-func tagsXML(tags []sim.Tag) xmlTagList {
-	var l xmlTagList
-	for _, t := range tags {
-		l.Tags = append(l.Tags, xmlTag{Key: t.Key, Value: t.Value})
-	}
-	return l
-}
-
-func clusterXML(r *sim.Region, c *sim.Cluster) xmlDBCluster {
-	x := xmlDBCluster{
-		DBClusterIdentifier: c.ID, DBClusterArn: c.ARN, DbClusterResourceId: c.ResourceID, Status: c.Status,
+func clusterView(r *sim.Region, c *sim.Cluster) DBCluster {
+	x := DBCluster{
+		Identifier: c.ID, ARN: c.ARN, ResourceID: c.ResourceID, Status: c.Status,
 		Engine: sim.Engine, EngineVersion: c.EngineVersion, EngineMode: "provisioned",
 		Endpoint: r.ClusterEndpoint(c.ID), ReaderEndpoint: r.ReaderEndpoint(c.ID), Port: 5432,
-		HostedZoneId: "Z2R2ITUGPM61AM", ClusterCreateTime: c.CreateTime.UTC(), StorageEncrypted: true,
-		TagList: tagsXML(c.Tags),
+		HostedZoneID: hostedZoneID, CreateTime: c.CreateTime, StorageEncrypted: true,
+		Tags: append([]sim.Tag(nil), c.Tags...),
 	}
 	azs := map[string]bool{}
 	for _, id := range c.Members {
@@ -86,23 +212,19 @@ func clusterXML(r *sim.Region, c *sim.Cluster) xmlDBCluster {
 			continue
 		}
 		azs[in.AZ] = true
-		x.DBClusterMembers = append(x.DBClusterMembers, xmlClusterMember{
-			DBInstanceIdentifier: id, IsClusterWriter: id == c.Writer, PromotionTier: in.Tier, DBClusterParameterGroupStatus: "in-sync",
-		})
+		x.Members = append(x.Members, ClusterMember{InstanceID: id, IsWriter: id == c.Writer, PromotionTier: in.Tier, ParameterGroupStatus: "in-sync"})
 	}
 	x.MultiAZ = len(azs) > 1
 	for az := range azs {
 		x.AvailabilityZones = append(x.AvailabilityZones, az)
 	}
 	sort.Strings(x.AvailabilityZones)
-	if len(c.CustomEndpoints) > 0 {
-		x.CustomEndpoints = &xmlStringList{}
-		for _, id := range sortedKeys(c.CustomEndpoints) {
-			x.CustomEndpoints.Members = append(x.CustomEndpoints.Members, r.CustomEndpointName(id))
-		}
+	for _, id := range sortedKeys(c.CustomEndpoints) {
+		x.CustomEndpoints = append(x.CustomEndpoints, r.CustomEndpointName(id))
 	}
 	if c.Serverless != nil {
-		x.ServerlessV2 = &xmlServerlessV2{MinCapacity: c.Serverless.Min, MaxCapacity: c.Serverless.Max}
+		s := *c.Serverless
+		x.ServerlessV2 = &s
 	}
 	return x
 }
@@ -116,28 +238,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func instanceXML(r *sim.Region, in *sim.Instance) xmlDBInstance {
-	x := xmlDBInstance{
-		DBInstanceIdentifier: in.ID, DBInstanceArn: in.ARN, DbiResourceId: in.ResourceID, DBInstanceClass: in.Class,
-		Engine: sim.Engine, EngineVersion: in.Cluster.EngineVersion, DBInstanceStatus: in.Status, AvailabilityZone: in.AZ,
-		PromotionTier: in.Tier, DBClusterIdentifier: in.Cluster.ID, StorageType: "aurora", TagList: tagsXML(in.Tags),
+func instanceView(r *sim.Region, in *sim.Instance) DBInstance {
+	x := DBInstance{
+		Identifier: in.ID, ARN: in.ARN, ResourceID: in.ResourceID, Class: in.Class,
+		Engine: sim.Engine, EngineVersion: in.Cluster.EngineVersion, Status: in.Status, AvailabilityZone: in.AZ,
+		PromotionTier: in.Tier, ClusterID: in.Cluster.ID, StorageType: "aurora", Tags: append([]sim.Tag(nil), in.Tags...),
 	}
 	// AWS assigns the endpoint and creation time once the instance exists.
 	if in.Status != sim.StatusCreating {
-		x.Endpoint = &xmlEndpoint{Address: r.InstanceEndpoint(in.ID), Port: 5432, HostedZoneId: "Z2R2ITUGPM61AM"}
-		t := in.CreateTime.UTC()
-		x.InstanceCreateTime = &t
+		x.Endpoint = &Endpoint{Address: r.InstanceEndpoint(in.ID), Port: 5432, HostedZoneID: hostedZoneID}
+		t := in.CreateTime
+		x.CreateTime = &t
 	}
 	return x
 }
 
-func (b *backend) describeDBClusters(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	filters, err := filterSet(p, "db-cluster-id", "db-cluster-resource-id", "engine", "clone-group-id", "domain")
+func (b *backend) DescribeDBClusters(c sim.CallContext, in *DescribeDBClustersInput) (*DescribeDBClustersOutput, *sim.APIError) {
+	filters, err := filterSet(in.Filters, "db-cluster-id", "db-cluster-resource-id", "engine", "clone-group-id", "domain")
 	if err != nil {
 		return nil, err
 	}
-	id := p.String("DBClusterIdentifier")
-	var out describeClustersResult
+	id := in.DBClusterIdentifier
+	out := &DescribeDBClustersOutput{}
 	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		var list []*sim.Cluster
 		for _, cl := range r.SortedClusters() {
@@ -153,60 +275,66 @@ func (b *backend) describeDBClusters(c sim.CallContext, p wire.Params) (any, *si
 		if id != "" && len(list) == 0 {
 			return errClusterNotFound(id)
 		}
-		page, err := paging(p, len(list))
+		page, err := in.page(len(list))
 		if err != nil {
 			return err
 		}
 		for _, cl := range list[page.Start:page.End] {
-			out.DBClusters = append(out.DBClusters, clusterXML(r, cl))
+			out.DBClusters = append(out.DBClusters, clusterView(r, cl))
 		}
 		out.Marker = page.Next
 		return nil
 	})
-	return out, err
-}
-
-func (b *backend) describeDBInstances(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	filters, err := filterSet(p, "db-cluster-id", "db-instance-id", "dbi-resource-id", "engine", "domain")
 	if err != nil {
 		return nil, err
 	}
-	id := p.String("DBInstanceIdentifier")
-	var out describeInstancesResult
+	return out, nil
+}
+
+func (b *backend) DescribeDBInstances(c sim.CallContext, in *DescribeDBInstancesInput) (*DescribeDBInstancesOutput, *sim.APIError) {
+	filters, err := filterSet(in.Filters, "db-cluster-id", "db-instance-id", "dbi-resource-id", "engine", "domain")
+	if err != nil {
+		return nil, err
+	}
+	id := in.DBInstanceIdentifier
+	out := &DescribeDBInstancesOutput{}
 	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		var list []*sim.Instance
-		for _, in := range r.SortedInstances() {
-			if id != "" && id != in.ID && id != in.ARN {
+		for _, inst := range r.SortedInstances() {
+			if id != "" && id != inst.ID && id != inst.ARN {
 				continue
 			}
-			if !matchAny(filters["db-cluster-id"], in.Cluster.ID, in.Cluster.ARN) || !matchAny(filters["db-instance-id"], in.ID, in.ARN) ||
-				!matchAny(filters["dbi-resource-id"], in.ResourceID) || !matchAny(filters["engine"], sim.Engine) {
+			if !matchAny(filters["db-cluster-id"], inst.Cluster.ID, inst.Cluster.ARN) || !matchAny(filters["db-instance-id"], inst.ID, inst.ARN) ||
+				!matchAny(filters["dbi-resource-id"], inst.ResourceID) || !matchAny(filters["engine"], sim.Engine) {
 				continue
 			}
-			list = append(list, in)
+			list = append(list, inst)
 		}
 		if id != "" && len(list) == 0 {
 			return errInstanceNotFound(id)
 		}
-		page, err := paging(p, len(list))
+		page, err := in.page(len(list))
 		if err != nil {
 			return err
 		}
-		for _, in := range list[page.Start:page.End] {
-			out.DBInstances = append(out.DBInstances, instanceXML(r, in))
+		for _, inst := range list[page.Start:page.End] {
+			out.DBInstances = append(out.DBInstances, instanceView(r, inst))
 		}
 		out.Marker = page.Next
 		return nil
 	})
-	return out, err
-}
-
-func (b *backend) describeDBProxies(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	if _, err := filterSet(p); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	name := p.String("DBProxyName")
-	var out describeProxiesResult
+	return out, nil
+}
+
+func (b *backend) DescribeDBProxies(c sim.CallContext, in *DescribeDBProxiesInput) (*DescribeDBProxiesOutput, *sim.APIError) {
+	if _, err := filterSet(in.Filters); err != nil {
+		return nil, err
+	}
+	name := in.DBProxyName
+	out := &DescribeDBProxiesOutput{}
 	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		var list []*sim.Proxy
 		for _, px := range r.SortedProxies() {
@@ -217,34 +345,37 @@ func (b *backend) describeDBProxies(c sim.CallContext, p wire.Params) (any, *sim
 		if name != "" && len(list) == 0 {
 			return errProxyNotFound(name)
 		}
-		page, err := paging(p, len(list))
+		page, err := in.page(len(list))
 		if err != nil {
 			return err
 		}
 		for _, px := range list[page.Start:page.End] {
-			out.DBProxies = append(out.DBProxies, xmlDBProxy{
-				DBProxyName: px.Name, DBProxyArn: px.ARN, Status: px.Status, EngineFamily: "POSTGRESQL",
+			out.DBProxies = append(out.DBProxies, DBProxy{
+				Name: px.Name, ARN: px.ARN, Status: px.Status, EngineFamily: "POSTGRESQL",
 				Endpoint: r.ProxyEndpoint(px.Name), RequireTLS: true, IdleClientTimeout: 1800,
-				VpcId: "vpc-0a1b2c3d4e5f60718", CreatedDate: px.CreateTime.UTC(), UpdatedDate: px.CreateTime.UTC(),
+				VpcID: "vpc-0a1b2c3d4e5f60718", Created: px.CreateTime, Updated: px.CreateTime,
 			})
 		}
 		out.Marker = page.Next
 		return nil
 	})
-	return out, err
-}
-
-func (b *backend) describeDBProxyTargets(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	name, err := p.Required("DBProxyName")
 	if err != nil {
 		return nil, err
 	}
-	tg := p.String("TargetGroupName")
+	return out, nil
+}
+
+func (b *backend) DescribeDBProxyTargets(c sim.CallContext, in *DescribeDBProxyTargetsInput) (*DescribeDBProxyTargetsOutput, *sim.APIError) {
+	name := in.DBProxyName
+	if name == "" {
+		return nil, sim.ErrMissingParameter("DBProxyName")
+	}
+	tg := in.TargetGroupName
 	if tg == "" {
 		tg = sim.ProxyTargetGroup
 	}
-	var out describeProxyTargetsResult
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+	out := &DescribeDBProxyTargetsOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		px := r.Proxies[name]
 		if px == nil {
 			return errProxyNotFound(name)
@@ -253,28 +384,28 @@ func (b *backend) describeDBProxyTargets(c sim.CallContext, p wire.Params) (any,
 			return errProxyTargetGroupNotFound(tg)
 		}
 		cl := px.Cluster
-		targets := []xmlProxyTarget{{
-			TargetArn: cl.ARN, Endpoint: r.ClusterEndpoint(cl.ID), RdsResourceId: cl.ID, Port: 5432, Type: "TRACKED_CLUSTER",
-			TargetHealth: xmlTargetHealth{State: "AVAILABLE"},
+		targets := []ProxyTarget{{
+			TargetARN: cl.ARN, Endpoint: r.ClusterEndpoint(cl.ID), RDSResourceID: cl.ID, Port: 5432, Type: "TRACKED_CLUSTER",
+			Health: TargetHealth{State: "AVAILABLE"},
 		}}
 		for _, id := range cl.Members {
-			in := r.Instances[id]
-			if in == nil {
+			inst := r.Instances[id]
+			if inst == nil {
 				continue
 			}
-			role, health := "READ_ONLY", xmlTargetHealth{State: "AVAILABLE"}
+			role, health := "READ_ONLY", TargetHealth{State: "AVAILABLE"}
 			if id == cl.Writer {
 				role = "READ_WRITE"
 			}
-			if in.Status != sim.StatusAvailable {
-				health = xmlTargetHealth{State: "UNAVAILABLE", Reason: "CONNECTION_FAILED"}
+			if inst.Status != sim.StatusAvailable {
+				health = TargetHealth{State: "UNAVAILABLE", Reason: "CONNECTION_FAILED"}
 			}
-			targets = append(targets, xmlProxyTarget{
-				TargetArn: in.ARN, Endpoint: r.InstanceEndpoint(id), TrackedClusterId: cl.ID, RdsResourceId: id,
-				Port: 5432, Type: "RDS_INSTANCE", Role: role, TargetHealth: health,
+			targets = append(targets, ProxyTarget{
+				TargetARN: inst.ARN, Endpoint: r.InstanceEndpoint(id), TrackedClusterID: cl.ID, RDSResourceID: id,
+				Port: 5432, Type: "RDS_INSTANCE", Role: role, Health: health,
 			})
 		}
-		page, err := paging(p, len(targets))
+		page, err := in.page(len(targets))
 		if err != nil {
 			return err
 		}
@@ -282,15 +413,22 @@ func (b *backend) describeDBProxyTargets(c sim.CallContext, p wire.Params) (any,
 		out.Marker = page.Next
 		return nil
 	})
-	return out, err
-}
-
-func (b *backend) describeDBClusterEndpoints(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	filters, err := filterSet(p, "db-cluster-endpoint-type", "db-cluster-endpoint-custom-type", "db-cluster-endpoint-id", "db-cluster-endpoint-status")
 	if err != nil {
 		return nil, err
 	}
-	clusterID, endpointID := p.String("DBClusterIdentifier"), p.String("DBClusterEndpointIdentifier")
+	return out, nil
+}
+
+// DescribeDBClusterEndpoints lists the WRITER and READER endpoints of
+// each cluster and its custom endpoints. An endpoint identifier that
+// matches nothing is an empty listing: the operation's only documented
+// error is DBClusterNotFoundFault, for an unknown DBClusterIdentifier.
+func (b *backend) DescribeDBClusterEndpoints(c sim.CallContext, in *DescribeDBClusterEndpointsInput) (*DescribeDBClusterEndpointsOutput, *sim.APIError) {
+	filters, err := filterSet(in.Filters, "db-cluster-endpoint-type", "db-cluster-endpoint-custom-type", "db-cluster-endpoint-id", "db-cluster-endpoint-status")
+	if err != nil {
+		return nil, err
+	}
+	clusterID, endpointID := in.DBClusterIdentifier, in.DBClusterEndpointIdentifier
 	lower := func(vs []string) []string {
 		if vs == nil {
 			return nil
@@ -301,40 +439,37 @@ func (b *backend) describeDBClusterEndpoints(c sim.CallContext, p wire.Params) (
 		}
 		return out
 	}
-	var out describeEndpointsResult
+	out := &DescribeDBClusterEndpointsOutput{}
 	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		if clusterID != "" && r.Clusters[clusterID] == nil {
 			return errClusterNotFound(clusterID)
 		}
-		var list []xmlClusterEndpoint
+		var list []ClusterEndpoint
 		for _, cl := range r.SortedClusters() {
 			if clusterID != "" && cl.ID != clusterID {
 				continue
 			}
-			all := []xmlClusterEndpoint{
-				{DBClusterEndpointIdentifier: cl.ID, DBClusterIdentifier: cl.ID, Endpoint: r.ClusterEndpoint(cl.ID), Status: "available", EndpointType: "WRITER"},
-				{DBClusterEndpointIdentifier: cl.ID, DBClusterIdentifier: cl.ID, Endpoint: r.ReaderEndpoint(cl.ID), Status: "available", EndpointType: "READER"},
+			all := []ClusterEndpoint{
+				builtinEndpoint(r, cl, "WRITER", r.ClusterEndpoint(cl.ID)),
+				builtinEndpoint(r, cl, "READER", r.ReaderEndpoint(cl.ID)),
 			}
 			for _, id := range sortedKeys(cl.CustomEndpoints) {
-				all = append(all, customEndpointXML(r, cl, id))
+				all = append(all, customEndpoint(r, cl, id))
 			}
 			for _, e := range all {
-				if endpointID != "" && e.DBClusterEndpointIdentifier != endpointID || e.EndpointType != "CUSTOM" && endpointID != "" {
+				if endpointID != "" && (e.Type != "CUSTOM" || e.Identifier != endpointID) {
 					continue
 				}
-				if !matchAny(lower(filters["db-cluster-endpoint-type"]), strings.ToLower(e.EndpointType)) ||
-					!matchAny(lower(filters["db-cluster-endpoint-custom-type"]), strings.ToLower(e.CustomEndpointType)) ||
-					!matchAny(filters["db-cluster-endpoint-id"], e.DBClusterEndpointIdentifier) ||
+				if !matchAny(lower(filters["db-cluster-endpoint-type"]), strings.ToLower(e.Type)) ||
+					!matchAny(lower(filters["db-cluster-endpoint-custom-type"]), strings.ToLower(e.CustomType)) ||
+					!matchAny(filters["db-cluster-endpoint-id"], e.Identifier) ||
 					!matchAny(filters["db-cluster-endpoint-status"], e.Status) {
 					continue
 				}
 				list = append(list, e)
 			}
 		}
-		if endpointID != "" && len(list) == 0 {
-			return errEndpointNotFound(endpointID)
-		}
-		page, err := paging(p, len(list))
+		page, err := in.page(len(list))
 		if err != nil {
 			return err
 		}
@@ -342,16 +477,30 @@ func (b *backend) describeDBClusterEndpoints(c sim.CallContext, p wire.Params) (
 		out.Marker = page.Next
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func customEndpointXML(r *sim.Region, cl *sim.Cluster, id string) xmlClusterEndpoint {
+// builtinEndpoint is a cluster's WRITER or READER endpoint. Aurora gives
+// them a resource identifier of their own (cluster-endpoint-<id>, as for
+// custom endpoints), derived here from the cluster's resource id and the
+// type so it is stable and distinct.
+func builtinEndpoint(r *sim.Region, cl *sim.Cluster, typ, host string) ClusterEndpoint {
+	return ClusterEndpoint{
+		Identifier: cl.ID, ClusterID: cl.ID, Endpoint: host, Status: "available", Type: typ,
+		ResourceID: "cluster-endpoint-" + strings.ToLower(strings.TrimPrefix(cl.ResourceID, "cluster-")) + "-" + strings.ToLower(typ),
+	}
+}
+
+func customEndpoint(r *sim.Region, cl *sim.Cluster, id string) ClusterEndpoint {
 	ce := cl.CustomEndpoints[id]
-	return xmlClusterEndpoint{
-		DBClusterEndpointIdentifier: id, DBClusterIdentifier: cl.ID, Endpoint: r.CustomEndpointName(id),
-		DBClusterEndpointResourceIdentifier: "cluster-endpoint-" + strings.ToLower(id),
-		Status:                              ce.Status, EndpointType: "CUSTOM", CustomEndpointType: ce.Type,
-		StaticMembers: xmlStringList{Members: ce.Static}, ExcludedMembers: xmlStringList{Members: ce.Excluded},
-		DBClusterEndpointArn: r.ARN("rds", "cluster-endpoint:"+id),
+	return ClusterEndpoint{
+		Identifier: id, ClusterID: cl.ID, Endpoint: r.CustomEndpointName(id),
+		ResourceID: "cluster-endpoint-" + strings.ToLower(id),
+		Status:     ce.Status, Type: "CUSTOM", CustomType: ce.Type,
+		StaticMembers: append([]string(nil), ce.Static...), ExcludedMembers: append([]string(nil), ce.Excluded...),
+		ARN: r.ARN("rds", "cluster-endpoint:"+id),
 	}
 }

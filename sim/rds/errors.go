@@ -30,3 +30,9 @@ func errEndpointNotFound(id string) *sim.APIError {
 func errInstanceQuota(cluster string) *sim.APIError {
 	return sim.NewAPIError(400, "InstanceQuotaExceeded", "DB cluster %s already has %d readers, the Aurora maximum.", cluster, sim.MaxReaders)
 }
+
+// errTagQuota: AddTagsToResource lists no quota error of its own, so the
+// 50-tag limit is the common InvalidParameterValue.
+func errTagQuota(arn string) *sim.APIError {
+	return sim.NewAPIError(400, "InvalidParameterValue", "Resource %s would have more than 50 tags.", arn)
+}

@@ -1,13 +1,56 @@
 package rds
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/sim"
-	"github.com/aurora-surge/aurora-surge/sim/wire"
 )
+
+type CreateDBInstanceInput struct {
+	DBInstanceIdentifier, DBInstanceClass, Engine string
+	DBClusterIdentifier, AvailabilityZone         string
+	PromotionTier                                 *int // nil: 1
+	Tags                                          []sim.Tag
+}
+
+type DeleteDBInstanceInput struct{ DBInstanceIdentifier string }
+
+type ModifyDBClusterInput struct {
+	DBClusterIdentifier string
+	// Serverless v2 range; nil leaves a bound unchanged.
+	MinCapacity, MaxCapacity *float64
+}
+
+type ModifyDBInstanceInput struct {
+	DBInstanceIdentifier string
+	PromotionTier        *int
+	DBInstanceClass      string
+}
+
+type FailoverDBClusterInput struct {
+	DBClusterIdentifier, TargetDBInstanceIdentifier string
+}
+
+type AddTagsToResourceInput struct {
+	ResourceName string
+	Tags         []sim.Tag
+}
+
+type ModifyDBClusterEndpointInput struct {
+	DBClusterEndpointIdentifier string
+	EndpointType                string
+	// nil: unchanged; empty (non-nil): cleared.
+	StaticMembers, ExcludedMembers []string
+}
+
+// InstanceOutput is the answer of the operations that return one
+// instance; ClusterOutput of those that return one cluster.
+type InstanceOutput struct{ DBInstance DBInstance }
+
+type ClusterOutput struct{ DBCluster DBCluster }
+
+type AddTagsToResourceOutput struct{}
 
 func readerCount(r *sim.Region, c *sim.Cluster) int {
 	n := 0
@@ -19,35 +62,33 @@ func readerCount(r *sim.Region, c *sim.Cluster) int {
 	return n
 }
 
-// promotionTier reads PromotionTier (0-15) with a default.
-func promotionTier(p wire.Params, def int) (int, bool, *sim.APIError) {
-	v, ok, err := p.Int("PromotionTier")
-	if err != nil {
-		return 0, false, err
+// promotionTier validates PromotionTier (0-15), def when absent.
+func promotionTier(v *int, def int) (int, *sim.APIError) {
+	if v == nil {
+		return def, nil
 	}
-	if !ok {
-		return def, false, nil
+	if *v < 0 || *v > 15 {
+		return 0, sim.ErrInvalidParameterValue("PromotionTier must be between 0 and 15, got %d.", *v)
 	}
-	if v < 0 || v > 15 {
-		return 0, true, sim.ErrInvalidParameterValue("PromotionTier must be between 0 and 15, got %d.", v)
-	}
-	return int(v), true, nil
+	return *v, nil
 }
 
-func (b *backend) createDBInstance(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	id, err := p.Required("DBInstanceIdentifier")
-	if err != nil {
-		return nil, err
+func validTags(tags []sim.Tag) *sim.APIError {
+	for _, t := range tags {
+		if t.Key == "" {
+			return sim.ErrInvalidParameterValue("Tag keys must not be empty.")
+		}
 	}
-	class, err := p.Required("DBInstanceClass")
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+func (b *backend) CreateDBInstance(c sim.CallContext, in *CreateDBInstanceInput) (*InstanceOutput, *sim.APIError) {
+	for _, req := range []struct{ name, v string }{{"DBInstanceIdentifier", in.DBInstanceIdentifier}, {"DBInstanceClass", in.DBInstanceClass}, {"Engine", in.Engine}} {
+		if req.v == "" {
+			return nil, sim.ErrMissingParameter(req.name)
+		}
 	}
-	engine, err := p.Required("Engine")
-	if err != nil {
-		return nil, err
-	}
-	clusterID := p.String("DBClusterIdentifier")
+	id, class, engine, clusterID := in.DBInstanceIdentifier, in.DBInstanceClass, in.Engine, in.DBClusterIdentifier
 	if !identifierPattern.MatchString(id) {
 		return nil, sim.ErrInvalidParameterValue("The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.")
 	}
@@ -60,16 +101,15 @@ func (b *backend) createDBInstance(c sim.CallContext, p wire.Params) (any, *sim.
 	if !sim.ValidInstanceClass(class) {
 		return nil, sim.ErrInvalidParameterCombination("RDS does not support creating a DB instance with the following combination: DBInstanceClass=%s, Engine=%s.", class, engine)
 	}
-	tier, _, err := promotionTier(p, 1)
+	tier, err := promotionTier(in.PromotionTier, 1)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := readTags(p)
-	if err != nil {
+	if err := validTags(in.Tags); err != nil {
 		return nil, err
 	}
-	az := p.String("AvailabilityZone")
-	var out instanceResult
+	az := in.AvailabilityZone
+	out := &InstanceOutput{}
 	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		cl := r.Clusters[clusterID]
 		if cl == nil {
@@ -90,60 +130,58 @@ func (b *backend) createDBInstance(c sim.CallContext, p wire.Params) (any, *sim.
 		if az != "" && (len(az) != len(r.Name)+1 || az[:len(r.Name)] != r.Name) {
 			return sim.ErrInvalidParameterValue("AvailabilityZone %s is not in region %s.", az, r.Name)
 		}
-		in := b.w.NewInstance(r, cl, id, class, az, tier, tags, now)
-		in.AvailableAt = now.Add(b.w.P.ProvisioningDelay)
-		out.DBInstance = instanceXML(r, in)
+		inst := b.w.NewInstance(r, cl, id, class, az, tier, append([]sim.Tag(nil), in.Tags...), now)
+		inst.AvailableAt = now.Add(b.w.P.ProvisioningDelay)
+		out.DBInstance = instanceView(r, inst)
 		return nil
 	})
-	return out, err
-}
-
-func (b *backend) deleteDBInstance(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	id, err := p.Required("DBInstanceIdentifier")
 	if err != nil {
 		return nil, err
 	}
-	var out instanceResult
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
-		in := r.Instances[id]
-		if in == nil {
+	return out, nil
+}
+
+func (b *backend) DeleteDBInstance(c sim.CallContext, in *DeleteDBInstanceInput) (*InstanceOutput, *sim.APIError) {
+	id := in.DBInstanceIdentifier
+	if id == "" {
+		return nil, sim.ErrMissingParameter("DBInstanceIdentifier")
+	}
+	out := &InstanceOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+		inst := r.Instances[id]
+		if inst == nil {
 			return errInstanceNotFound(id)
 		}
-		switch in.Status {
+		switch inst.Status {
 		case sim.StatusDeleting:
 			return sim.ErrInvalidDBInstanceState("DB instance %s is already being deleted.", id)
 		case sim.StatusRebooting, sim.StatusModifying:
-			return sim.ErrInvalidDBInstanceState("DB instance %s is %s; it can be deleted when available.", id, in.Status)
+			return sim.ErrInvalidDBInstanceState("DB instance %s is %s; it can be deleted when available.", id, inst.Status)
 		}
-		cl := in.Cluster
+		cl := inst.Cluster
 		if id == cl.Writer && readerCount(r, cl) > 0 {
 			// Aurora promotes a reader before the writer goes away.
 			if err := b.w.StartFailover(cl, nil, now); err != nil {
 				return err
 			}
 		}
-		b.w.BeginDelete(in, now)
-		out.DBInstance = instanceXML(r, in)
+		b.w.BeginDelete(inst, now)
+		out.DBInstance = instanceView(r, inst)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (b *backend) modifyDBCluster(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	id, err := p.Required("DBClusterIdentifier")
-	if err != nil {
-		return nil, err
+func (b *backend) ModifyDBCluster(c sim.CallContext, in *ModifyDBClusterInput) (*ClusterOutput, *sim.APIError) {
+	id := in.DBClusterIdentifier
+	if id == "" {
+		return nil, sim.ErrMissingParameter("DBClusterIdentifier")
 	}
-	minV, hasMin, err := p.Float("ServerlessV2ScalingConfiguration.MinCapacity")
-	if err != nil {
-		return nil, err
-	}
-	maxV, hasMax, err := p.Float("ServerlessV2ScalingConfiguration.MaxCapacity")
-	if err != nil {
-		return nil, err
-	}
-	var out clusterResult
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+	out := &ClusterOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		cl := r.Clusters[id]
 		if cl == nil {
 			return errClusterNotFound(id)
@@ -151,18 +189,18 @@ func (b *backend) modifyDBCluster(c sim.CallContext, p wire.Params) (any, *sim.A
 		if cl.Status != sim.StatusAvailable {
 			return sim.ErrInvalidDBClusterState("DB cluster %s is %s and cannot be modified now.", id, cl.Status)
 		}
-		if hasMin || hasMax {
+		if in.MinCapacity != nil || in.MaxCapacity != nil {
 			next := sim.ACURange{Min: 0.5, Max: 1}
 			if cl.Serverless != nil {
 				next = *cl.Serverless
-			} else if !hasMin || !hasMax {
+			} else if in.MinCapacity == nil || in.MaxCapacity == nil {
 				return sim.ErrInvalidParameterCombination("Both MinCapacity and MaxCapacity are required to add a Serverless v2 scaling configuration.")
 			}
-			if hasMin {
-				next.Min = minV
+			if in.MinCapacity != nil {
+				next.Min = *in.MinCapacity
 			}
-			if hasMax {
-				next.Max = maxV
+			if in.MaxCapacity != nil {
+				next.Max = *in.MaxCapacity
 			}
 			if err := sim.ValidateACURange(next.Min, next.Max); err != nil {
 				return err
@@ -171,61 +209,71 @@ func (b *backend) modifyDBCluster(c sim.CallContext, p wire.Params) (any, *sim.A
 			// reads the range every tick.
 			cl.Serverless = &next
 		}
-		out.DBCluster = clusterXML(r, cl)
+		out.DBCluster = clusterView(r, cl)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (b *backend) modifyDBInstance(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	id, err := p.Required("DBInstanceIdentifier")
+func (b *backend) ModifyDBInstance(c sim.CallContext, in *ModifyDBInstanceInput) (*InstanceOutput, *sim.APIError) {
+	id := in.DBInstanceIdentifier
+	if id == "" {
+		return nil, sim.ErrMissingParameter("DBInstanceIdentifier")
+	}
+	tier, err := promotionTier(in.PromotionTier, 0)
 	if err != nil {
 		return nil, err
 	}
-	tier, hasTier, err := promotionTier(p, 0)
-	if err != nil {
-		return nil, err
-	}
-	class := p.String("DBInstanceClass")
+	class := in.DBInstanceClass
 	if class != "" && !sim.ValidInstanceClass(class) {
 		return nil, sim.ErrInvalidParameterCombination("RDS does not support DBInstanceClass=%s for %s.", class, sim.Engine)
 	}
-	var out instanceResult
+	out := &InstanceOutput{}
 	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
-		in := r.Instances[id]
-		if in == nil {
+		inst := r.Instances[id]
+		if inst == nil {
 			return errInstanceNotFound(id)
 		}
-		if in.Status != sim.StatusAvailable {
-			return sim.ErrInvalidDBInstanceState("DB instance %s is %s; it can be modified when available.", id, in.Status)
+		if inst.Status != sim.StatusAvailable {
+			return sim.ErrInvalidDBInstanceState("DB instance %s is %s; it can be modified when available.", id, inst.Status)
 		}
-		if hasTier {
-			in.Tier = tier
+		if in.PromotionTier != nil {
+			inst.Tier = tier
 		}
-		if class != "" && class != in.Class {
-			if class == sim.ServerlessClass && in.Cluster.Serverless == nil {
-				return sim.ErrInvalidParameterCombination("DB cluster %s has no Serverless v2 scaling configuration.", in.Cluster.ID)
+		if class != "" && class != inst.Class {
+			if class == sim.ServerlessClass && inst.Cluster.Serverless == nil {
+				return sim.ErrInvalidParameterCombination("DB cluster %s has no Serverless v2 scaling configuration.", inst.Cluster.ID)
 			}
 			// A class change restarts the instance: it is "modifying"
 			// (still serving) for a few minutes.
-			in.Class = class
-			in.Status = sim.StatusModifying
-			in.AvailableAt = now.Add(b.w.P.ProvisioningDelay / 2)
+			inst.Class = class
+			inst.Status = sim.StatusModifying
+			inst.AvailableAt = now.Add(b.w.P.ProvisioningDelay / 2)
 		}
-		out.DBInstance = instanceXML(r, in)
+		out.DBInstance = instanceView(r, inst)
 		return nil
 	})
-	return out, err
-}
-
-func (b *backend) failoverDBCluster(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	id, err := p.Required("DBClusterIdentifier")
 	if err != nil {
 		return nil, err
 	}
-	targetID := p.String("TargetDBInstanceIdentifier")
-	var out clusterResult
-	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
+	return out, nil
+}
+
+// FailoverDBCluster documents DBClusterNotFoundFault,
+// InvalidDBClusterStateFault and InvalidDBInstanceState; a target that
+// does not exist is an instance the cluster cannot promote, so it gets
+// InvalidDBInstanceState (not DBInstanceNotFound, which this operation
+// does not list).
+func (b *backend) FailoverDBCluster(c sim.CallContext, in *FailoverDBClusterInput) (*ClusterOutput, *sim.APIError) {
+	id, targetID := in.DBClusterIdentifier, in.TargetDBInstanceIdentifier
+	if id == "" {
+		return nil, sim.ErrMissingParameter("DBClusterIdentifier")
+	}
+	out := &ClusterOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {
 		cl := r.Clusters[id]
 		if cl == nil {
 			return errClusterNotFound(id)
@@ -234,63 +282,52 @@ func (b *backend) failoverDBCluster(c sim.CallContext, p wire.Params) (any, *sim
 		if targetID != "" {
 			target = r.Instances[targetID]
 			if target == nil {
-				return errInstanceNotFound(targetID)
+				return sim.ErrInvalidDBInstanceState("Cannot find target instance: %s; it is not an instance of DB cluster %s.", targetID, id)
 			}
 			if target.Cluster != cl {
 				return sim.ErrInvalidParameterValue("DB instance %s is not a member of DB cluster %s.", targetID, id)
 			}
 		}
 		for _, mid := range cl.Members {
-			if in := r.Instances[mid]; in != nil && in.Status != sim.StatusAvailable && in.Status != sim.StatusDeleting {
-				return sim.ErrInvalidDBClusterState("DB cluster %s cannot fail over while instance %s is %s.", id, mid, in.Status)
+			if inst := r.Instances[mid]; inst != nil && inst.Status != sim.StatusAvailable && inst.Status != sim.StatusDeleting {
+				return sim.ErrInvalidDBClusterState("DB cluster %s cannot fail over while instance %s is %s.", id, mid, inst.Status)
 			}
 		}
 		if err := b.w.StartFailover(cl, target, now); err != nil {
 			return err
 		}
-		out.DBCluster = clusterXML(r, cl)
+		out.DBCluster = clusterView(r, cl)
 		return nil
 	})
-	return out, err
-}
-
-// readTags reads Tags.Tag.N.Key/Value.
-func readTags(p wire.Params) ([]sim.Tag, *sim.APIError) {
-	var tags []sim.Tag
-	for _, i := range p.Indexes("Tags.Tag") {
-		k := p.String(fmt.Sprintf("Tags.Tag.%d.Key", i))
-		if k == "" {
-			return nil, sim.ErrInvalidParameterValue("Tag keys must not be empty.")
-		}
-		tags = append(tags, sim.Tag{Key: k, Value: p.String(fmt.Sprintf("Tags.Tag.%d.Value", i))})
+	if err != nil {
+		return nil, err
 	}
-	return tags, nil
+	return out, nil
 }
 
-// addTagsToResource tags a cluster or an instance by ARN; a key already
+// AddTagsToResource tags a cluster or an instance by ARN; a key already
 // present gets the new value, as in RDS.
-func (b *backend) addTagsToResource(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	arn, err := p.Required("ResourceName")
-	if err != nil {
+func (b *backend) AddTagsToResource(c sim.CallContext, in *AddTagsToResourceInput) (*AddTagsToResourceOutput, *sim.APIError) {
+	arn := in.ResourceName
+	if arn == "" {
+		return nil, sim.ErrMissingParameter("ResourceName")
+	}
+	if err := validTags(in.Tags); err != nil {
 		return nil, err
 	}
-	tags, err := readTags(p)
-	if err != nil {
-		return nil, err
-	}
-	if len(tags) == 0 {
+	if len(in.Tags) == 0 {
 		return nil, sim.ErrMissingParameter("Tags")
 	}
-	err = b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+	err := b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
 		var target *[]sim.Tag
 		for _, cl := range r.Clusters {
 			if cl.ARN == arn {
 				target = &cl.Tags
 			}
 		}
-		for _, in := range r.Instances {
-			if in.ARN == arn {
-				target = &in.Tags
+		for _, inst := range r.Instances {
+			if inst.ARN == arn {
+				target = &inst.Tags
 			}
 		}
 		if target == nil {
@@ -299,7 +336,7 @@ func (b *backend) addTagsToResource(c sim.CallContext, p wire.Params) (any, *sim
 			}
 			return errInstanceNotFound(arn)
 		}
-		for _, t := range tags {
+		for _, t := range in.Tags {
 			replaced := false
 			for i := range *target {
 				if (*target)[i].Key == t.Key {
@@ -308,55 +345,61 @@ func (b *backend) addTagsToResource(c sim.CallContext, p wire.Params) (any, *sim
 			}
 			if !replaced {
 				if len(*target) >= 50 {
-					return sim.NewAPIError(400, "TagQuotaPerResourceExceeded", "Resource %s would have more than 50 tags.", arn)
+					return errTagQuota(arn)
 				}
 				*target = append(*target, t)
 			}
 		}
 		return nil
 	})
-	return nil, err
-}
-
-// modifyDBClusterEndpoint changes a custom endpoint's type or members.
-// Membership takes effect for new DNS answers at once; existing
-// connections are not broken (field notes 2).
-func (b *backend) modifyDBClusterEndpoint(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
-	id, err := p.Required("DBClusterEndpointIdentifier")
 	if err != nil {
 		return nil, err
 	}
-	typ := strings.ToUpper(p.String("EndpointType"))
-	if typ != "" && typ != "READER" && typ != "ANY" {
-		return nil, sim.ErrInvalidParameterValue("EndpointType must be READER or ANY, got %s.", p.String("EndpointType"))
+	return &AddTagsToResourceOutput{}, nil
+}
+
+// ModifyDBClusterEndpoint changes a custom endpoint's type or members.
+// Membership takes effect for new DNS answers at once; existing
+// connections are not broken.
+func (b *backend) ModifyDBClusterEndpoint(c sim.CallContext, in *ModifyDBClusterEndpointInput) (*ClusterEndpoint, *sim.APIError) {
+	id := in.DBClusterEndpointIdentifier
+	if id == "" {
+		return nil, sim.ErrMissingParameter("DBClusterEndpointIdentifier")
 	}
-	static, hasStatic := p.List("StaticMembers.member"), p.Has("StaticMembers") || len(p.Indexes("StaticMembers.member")) > 0
-	excluded, hasExcluded := p.List("ExcludedMembers.member"), p.Has("ExcludedMembers") || len(p.Indexes("ExcludedMembers.member")) > 0
+	typ := strings.ToUpper(in.EndpointType)
+	if typ != "" && typ != "READER" && typ != "ANY" {
+		return nil, sim.ErrInvalidParameterValue("EndpointType must be READER or ANY, got %s.", in.EndpointType)
+	}
+	static, excluded := in.StaticMembers, in.ExcludedMembers
 	if len(static) > 0 && len(excluded) > 0 {
 		return nil, sim.ErrInvalidParameterCombination("StaticMembers and ExcludedMembers cannot both be set.")
 	}
-	var out xmlClusterEndpoint
-	err = b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+	var out ClusterEndpoint
+	err := b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
 		for _, cl := range r.SortedClusters() {
 			ce := cl.CustomEndpoints[id]
 			if ce == nil {
 				continue
 			}
 			for _, m := range append(append([]string(nil), static...), excluded...) {
-				if in := r.Instances[m]; in == nil || in.Cluster != cl {
+				inst := r.Instances[m]
+				if inst == nil {
+					return errInstanceNotFound(m)
+				}
+				if inst.Cluster != cl {
 					return sim.ErrInvalidParameterValue("%s is not an instance of DB cluster %s.", m, cl.ID)
 				}
 			}
 			if typ != "" {
 				ce.Type = typ
 			}
-			if hasStatic {
-				ce.Static, ce.Excluded = static, nil
+			if static != nil {
+				ce.Static, ce.Excluded = append([]string(nil), static...), nil
 			}
-			if hasExcluded {
-				ce.Excluded, ce.Static = excluded, nil
+			if excluded != nil {
+				ce.Excluded, ce.Static = append([]string(nil), excluded...), nil
 			}
-			out = customEndpointXML(r, cl, id)
+			out = customEndpoint(r, cl, id)
 			return nil
 		}
 		return errEndpointNotFound(id)
@@ -364,5 +407,5 @@ func (b *backend) modifyDBClusterEndpoint(c sim.CallContext, p wire.Params) (any
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &out, nil
 }

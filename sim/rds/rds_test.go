@@ -186,7 +186,7 @@ func TestBadInputGetsAWSErrors(t *testing.T) {
 	_, err = c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String("events-db-writer"), PromotionTier: aws.Int32(16)})
 	wantCode(t, err, "InvalidParameterValue", 400)
 	_, err = c.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String("events-db"), TargetDBInstanceIdentifier: aws.String("nope")})
-	wantCode(t, err, "DBInstanceNotFound", 404)
+	wantCode(t, err, "InvalidDBInstanceState", 400)
 }
 
 func TestModifyAndFailover(t *testing.T) {
@@ -317,7 +317,7 @@ func TestModifyDBClusterEndpointExcludesFromDNS(t *testing.T) {
 		t.Fatalf("after clearing the exclusions: %v", rr)
 	}
 	_, err = c.ModifyDBClusterEndpoint(ctx, &rds.ModifyDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("events-reporting"), ExcludedMembers: []string{"nope"}})
-	wantCode(t, err, "InvalidParameterValue", 400)
+	wantCode(t, err, "DBInstanceNotFound", 404)
 	_, err = c.ModifyDBClusterEndpoint(ctx, &rds.ModifyDBClusterEndpointInput{DBClusterEndpointIdentifier: aws.String("nope")})
 	wantCode(t, err, "DBClusterEndpointNotFoundFault", 400)
 }

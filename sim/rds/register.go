@@ -1,6 +1,7 @@
-// Package rds emulates the Amazon RDS API for Aurora PostgreSQL: backend
-// operations over the shared world (package sim) and their awsQuery wire
-// form.
+// Package rds emulates the Amazon RDS API for Aurora PostgreSQL. The
+// backend (backend.go, mutate.go) holds the rules over the shared world
+// (package sim) with typed inputs and outputs and RDS's own errors
+// (errors.go); query.go is its awsQuery codec.
 package rds
 
 import (
@@ -14,19 +15,5 @@ const (
 
 // Register wires the service into the emulator's router.
 func Register(s *wire.Server) {
-	b := &backend{w: s.World}
-	s.HandleQuery("rds", &wire.QueryService{Version: apiVersion, XMLNS: xmlns, Ops: map[string]wire.QueryOp{
-		"DescribeDBClusters":         b.describeDBClusters,
-		"DescribeDBInstances":        b.describeDBInstances,
-		"DescribeDBProxies":          b.describeDBProxies,
-		"DescribeDBProxyTargets":     b.describeDBProxyTargets,
-		"DescribeDBClusterEndpoints": b.describeDBClusterEndpoints,
-		"CreateDBInstance":           b.createDBInstance,
-		"DeleteDBInstance":           b.deleteDBInstance,
-		"ModifyDBCluster":            b.modifyDBCluster,
-		"ModifyDBInstance":           b.modifyDBInstance,
-		"FailoverDBCluster":          b.failoverDBCluster,
-		"AddTagsToResource":          b.addTagsToResource,
-		"ModifyDBClusterEndpoint":    b.modifyDBClusterEndpoint,
-	}})
+	s.HandleQuery("rds", &wire.QueryService{Version: apiVersion, XMLNS: xmlns, Ops: queryOps(&backend{w: s.World})})
 }

@@ -1,9 +1,7 @@
 package route53
 
 import (
-	"encoding/xml"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"sort"
 	"strings"
@@ -12,15 +10,78 @@ import (
 	"github.com/aurora-surge/aurora-surge/sim"
 )
 
+// Typed inputs and outputs of the backend; restxml.go maps them to Route
+// 53's REST-XML protocol.
+
+type ListHostedZonesInput struct {
+	Marker   string
+	MaxItems *int // nil: 100
+}
+
+type HostedZone struct {
+	ID, Name, CallerReference, Comment string // ID is /hostedzone/<id>
+	Private                            bool
+	RecordSetCount                     int
+}
+
+type ListHostedZonesOutput struct {
+	HostedZones        []HostedZone
+	Marker, NextMarker string
+	IsTruncated        bool
+	MaxItems           int
+}
+
+type ListResourceRecordSetsInput struct {
+	HostedZoneID                                            string
+	StartRecordName, StartRecordType, StartRecordIdentifier string
+	MaxItems                                                *int // nil: 300
+}
+
+// RecordSet is a record set as the API shows it: either TTL and values,
+// or an alias target.
+type RecordSet struct {
+	Name, Type, SetIdentifier string
+	Weight, TTL               *int64
+	Values                    []string
+	AliasTarget               *sim.AliasTarget
+}
+
+type ListResourceRecordSetsOutput struct {
+	RecordSets                                           []RecordSet
+	IsTruncated                                          bool
+	NextRecordName, NextRecordType, NextRecordIdentifier string
+	MaxItems                                             int
+}
+
+type Change struct {
+	Action    string // CREATE, DELETE or UPSERT
+	RecordSet RecordSet
+}
+
+type ChangeResourceRecordSetsInput struct {
+	HostedZoneID, Comment string
+	Changes               []Change
+}
+
+type ChangeInfo struct {
+	ID, Status, Comment string // ID is /change/<id>
+	SubmittedAt         time.Time
+}
+
+type ChangeInfoOutput struct{ ChangeInfo ChangeInfo }
+
+type GetChangeInput struct{ ID string }
+
 type backend struct{ w *sim.World }
 
-func errInvalidInput(format string, args ...any) *sim.APIError {
-	return sim.NewAPIError(http.StatusBadRequest, "InvalidInput", format, args...)
-}
-
-func errNoSuchHostedZone(id string) *sim.APIError {
-	return sim.NewAPIError(http.StatusNotFound, "NoSuchHostedZone", "No hosted zone found with ID: %s", id)
-}
+// Limits of the real service.
+const (
+	maxZonesPerPage   = 100
+	maxRecordsPerPage = 300
+	// A batch holds at most 1000 ResourceRecord elements; an UPSERT's
+	// count twice.
+	maxBatchRecords = 1000
+)
 
 // The SDK strips the /hostedzone/ and /change/ prefixes; other clients
 // may send either form.
@@ -31,103 +92,41 @@ func bareID(id string) string {
 	return strings.TrimPrefix(id, "change/")
 }
 
-// Wire shapes (Route 53 2013-04-01 XML).
-
-type zoneConfig struct {
-	Comment     string `xml:"Comment,omitempty"`
-	PrivateZone bool   `xml:"PrivateZone"`
+func maxItems(v *int, limit int) (int, *sim.APIError) {
+	if v == nil {
+		return limit, nil
+	}
+	if *v < 1 {
+		return 0, errInvalidInput("1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must be a positive integer", *v)
+	}
+	return min(*v, limit), nil
 }
 
-type hostedZoneXML struct {
-	ID                     string     `xml:"Id"`
-	Name                   string     `xml:"Name"`
-	CallerReference        string     `xml:"CallerReference"`
-	Config                 zoneConfig `xml:"Config"`
-	ResourceRecordSetCount int        `xml:"ResourceRecordSetCount"`
-}
-
-type listHostedZonesOut struct {
-	HostedZones []hostedZoneXML `xml:"HostedZones>HostedZone"`
-	Marker      string          `xml:"Marker,omitempty"`
-	IsTruncated bool            `xml:"IsTruncated"`
-	NextMarker  string          `xml:"NextMarker,omitempty"`
-	MaxItems    int             `xml:"MaxItems"`
-}
-
-type aliasXML struct {
-	HostedZoneID         string `xml:"HostedZoneId"`
-	DNSName              string `xml:"DNSName"`
-	EvaluateTargetHealth bool   `xml:"EvaluateTargetHealth"`
-}
-
-type recordSetXML struct {
-	Name            string           `xml:"Name"`
-	Type            string           `xml:"Type"`
-	SetIdentifier   string           `xml:"SetIdentifier,omitempty"`
-	Weight          *int64           `xml:"Weight,omitempty"`
-	TTL             *int64           `xml:"TTL,omitempty"`
-	ResourceRecords []resourceRecord `xml:"ResourceRecords>ResourceRecord,omitempty"`
-	AliasTarget     *aliasXML        `xml:"AliasTarget,omitempty"`
-}
-
-type resourceRecord struct {
-	Value string `xml:"Value"`
-}
-
-type listRecordSetsOut struct {
-	ResourceRecordSets   []recordSetXML `xml:"ResourceRecordSets>ResourceRecordSet"`
-	IsTruncated          bool           `xml:"IsTruncated"`
-	NextRecordName       string         `xml:"NextRecordName,omitempty"`
-	NextRecordType       string         `xml:"NextRecordType,omitempty"`
-	NextRecordIdentifier string         `xml:"NextRecordIdentifier,omitempty"`
-	MaxItems             int            `xml:"MaxItems"`
-}
-
-type changeRequest struct {
-	XMLName     xml.Name    `xml:"ChangeResourceRecordSetsRequest"`
-	ChangeBatch changeBatch `xml:"ChangeBatch"`
-}
-
-type changeBatch struct {
-	Comment string `xml:"Comment"`
-	Changes []struct {
-		Action            string       `xml:"Action"`
-		ResourceRecordSet recordSetXML `xml:"ResourceRecordSet"`
-	} `xml:"Changes>Change"`
-}
-
-type changeInfo struct {
-	ID          string    `xml:"Id"`
-	Status      string    `xml:"Status"`
-	SubmittedAt time.Time `xml:"SubmittedAt"`
-	Comment     string    `xml:"Comment,omitempty"`
-}
-
-type changeInfoOut struct {
-	ChangeInfo changeInfo `xml:"ChangeInfo"`
-}
-
-func toXML(r *sim.RecordSet) recordSetXML {
-	out := recordSetXML{Name: r.Name, Type: r.Type, SetIdentifier: r.SetIdentifier, Weight: r.Weight}
+func recordView(r *sim.RecordSet) RecordSet {
+	out := RecordSet{Name: r.Name, Type: r.Type, SetIdentifier: r.SetIdentifier, Weight: r.Weight}
 	if r.AliasTarget != nil {
-		out.AliasTarget = &aliasXML{HostedZoneID: r.AliasTarget.HostedZoneID, DNSName: r.AliasTarget.DNSName, EvaluateTargetHealth: r.AliasTarget.EvaluateTargetHealth}
+		a := *r.AliasTarget
+		out.AliasTarget = &a
 		return out
 	}
 	ttl := r.TTL
 	out.TTL = &ttl
-	for _, v := range r.Values {
-		out.ResourceRecords = append(out.ResourceRecords, resourceRecord{Value: v})
-	}
+	out.Values = append([]string(nil), r.Values...)
 	return out
 }
 
-func info(ch *sim.Change) changeInfo {
-	return changeInfo{ID: "/change/" + ch.ID, Status: ch.Status(), SubmittedAt: ch.SubmittedAt.UTC(), Comment: ch.Comment}
+func changeView(ch *sim.Change) ChangeInfo {
+	return ChangeInfo{ID: "/change/" + ch.ID, Status: ch.Status(), SubmittedAt: ch.SubmittedAt, Comment: ch.Comment}
 }
 
-func (b *backend) listHostedZones(c sim.CallContext, marker string, max int) (any, *sim.APIError) {
-	out := &listHostedZonesOut{Marker: marker, MaxItems: max}
-	err := b.w.InAccount(c, func(a *sim.AccountState, _ time.Time) *sim.APIError {
+func (b *backend) ListHostedZones(c sim.CallContext, in *ListHostedZonesInput) (*ListHostedZonesOutput, *sim.APIError) {
+	max, err := maxItems(in.MaxItems, maxZonesPerPage)
+	if err != nil {
+		return nil, err
+	}
+	marker := in.Marker
+	out := &ListHostedZonesOutput{Marker: marker, MaxItems: max}
+	err = b.w.InAccount(c, func(a *sim.AccountState, _ time.Time) *sim.APIError {
 		ids := make([]string, 0, len(a.HostedZones))
 		for id := range a.HostedZones {
 			ids = append(ids, id)
@@ -146,9 +145,9 @@ func (b *backend) listHostedZones(c sim.CallContext, marker string, max int) (an
 				break
 			}
 			z := a.HostedZones[ids[i]]
-			out.HostedZones = append(out.HostedZones, hostedZoneXML{
+			out.HostedZones = append(out.HostedZones, HostedZone{
 				ID: "/hostedzone/" + z.ID, Name: z.Name, CallerReference: z.CallerRef,
-				Config: zoneConfig{Comment: z.Comment, PrivateZone: z.Private}, ResourceRecordSetCount: len(z.Records),
+				Comment: z.Comment, Private: z.Private, RecordSetCount: len(z.Records),
 			})
 		}
 		return nil
@@ -159,37 +158,39 @@ func (b *backend) listHostedZones(c sim.CallContext, marker string, max int) (an
 	return out, nil
 }
 
-// recordKey is the position ListResourceRecordSets pages by.
-type recordKey struct{ name, typ, id string }
-
-func (b *backend) listResourceRecordSets(c sim.CallContext, zoneID string, start recordKey, max int) (any, *sim.APIError) {
-	if start.typ != "" && start.name == "" {
+func (b *backend) ListResourceRecordSets(c sim.CallContext, in *ListResourceRecordSetsInput) (*ListResourceRecordSetsOutput, *sim.APIError) {
+	max, err := maxItems(in.MaxItems, maxRecordsPerPage)
+	if err != nil {
+		return nil, err
+	}
+	name, typ := in.StartRecordName, in.StartRecordType
+	if typ != "" && name == "" {
 		return nil, errInvalidInput("The input is not valid: type requires name")
 	}
-	if start.typ != "" && !validType(strings.ToUpper(start.typ)) {
-		return nil, errInvalidInput("Invalid type: %s", start.typ)
+	if typ != "" && !validType(strings.ToUpper(typ)) {
+		return nil, errInvalidInput("Invalid type: %s", typ)
 	}
-	out := &listRecordSetsOut{MaxItems: max}
-	err := b.w.InAccount(c, func(a *sim.AccountState, _ time.Time) *sim.APIError {
-		z := a.HostedZones[bareID(zoneID)]
+	out := &ListResourceRecordSetsOutput{MaxItems: max}
+	err = b.w.InAccount(c, func(a *sim.AccountState, _ time.Time) *sim.APIError {
+		z := a.HostedZones[bareID(in.HostedZoneID)]
 		if z == nil {
-			return errNoSuchHostedZone(bareID(zoneID))
+			return errNoSuchHostedZone(bareID(in.HostedZoneID))
 		}
 		// Records are kept in Route 53's listing order; a start key
 		// selects the first record at or after it in that order.
 		first := 0
-		if start.name != "" {
-			probe := &sim.RecordSet{Name: canonical(start.name), Type: strings.ToUpper(start.typ), SetIdentifier: start.id}
+		if name != "" {
+			probe := &sim.RecordSet{Name: canonical(name), Type: strings.ToUpper(typ), SetIdentifier: in.StartRecordIdentifier}
 			first = sort.Search(len(z.Records), func(i int) bool { return !sim.RecordLess(z.Records[i], probe) })
 		}
 		for i := first; i < len(z.Records); i++ {
 			r := z.Records[i]
-			if len(out.ResourceRecordSets) == max {
+			if len(out.RecordSets) == max {
 				out.IsTruncated = true
 				out.NextRecordName, out.NextRecordType, out.NextRecordIdentifier = r.Name, r.Type, r.SetIdentifier
 				break
 			}
-			out.ResourceRecordSets = append(out.ResourceRecordSets, toXML(r))
+			out.RecordSets = append(out.RecordSets, recordView(r))
 		}
 		return nil
 	})
@@ -207,25 +208,41 @@ var recordTypes = map[string]bool{"A": true, "AAAA": true, "CAA": true, "CNAME":
 
 func validType(t string) bool { return recordTypes[t] }
 
-func (b *backend) changeResourceRecordSets(c sim.CallContext, zoneID string, batch changeBatch) (any, *sim.APIError) {
-	if len(batch.Changes) == 0 {
+// batchRecords counts a batch's ResourceRecord elements as Route 53's
+// limit does: an alias counts one, an UPSERT twice.
+func batchRecords(changes []Change) int {
+	n := 0
+	for _, ch := range changes {
+		k := max(len(ch.RecordSet.Values), 1)
+		if ch.Action == "UPSERT" {
+			k *= 2
+		}
+		n += k
+	}
+	return n
+}
+
+// ChangeResourceRecordSets applies a batch atomically: every change is
+// checked against the zone as the earlier changes left it, and if any
+// fails nothing is applied and every problem is reported at once, as
+// Route 53 does (InvalidChangeBatch).
+func (b *backend) ChangeResourceRecordSets(c sim.CallContext, in *ChangeResourceRecordSetsInput) (*ChangeInfoOutput, *sim.APIError) {
+	if len(in.Changes) == 0 {
 		return nil, errInvalidInput("1 validation error detected: Value null at 'changeBatch.changes' failed to satisfy constraint: Member must not be null")
 	}
-	if len(batch.Changes) > 1000 {
-		return nil, errInvalidInput("Number of records in the change batch exceeds 1000")
+	if batchRecords(in.Changes) > maxBatchRecords {
+		return nil, errInvalidChangeBatch([]string{fmt.Sprintf("Number of records limit of %d exceeded.", maxBatchRecords)})
 	}
-	var out *changeInfoOut
+	var out *ChangeInfoOutput
 	err := b.w.InAccount(c, func(a *sim.AccountState, now time.Time) *sim.APIError {
-		z := a.HostedZones[bareID(zoneID)]
+		z := a.HostedZones[bareID(in.HostedZoneID)]
 		if z == nil {
-			return errNoSuchHostedZone(bareID(zoneID))
+			return errNoSuchHostedZone(bareID(in.HostedZoneID))
 		}
-		// A batch is atomic: apply to a copy, commit only if every change
-		// is valid, and report every problem at once as Route 53 does.
 		records := append([]*sim.RecordSet(nil), z.Records...)
 		var problems []string
-		for _, ch := range batch.Changes {
-			rs, perr := toRecord(ch.ResourceRecordSet, z)
+		for _, ch := range in.Changes {
+			rs, perr := toRecord(ch.RecordSet, z)
 			if perr != "" {
 				problems = append(problems, perr)
 				continue
@@ -274,11 +291,11 @@ func (b *backend) changeResourceRecordSets(c sim.CallContext, zoneID string, bat
 			}
 		}
 		if len(problems) > 0 {
-			return sim.NewAPIError(http.StatusBadRequest, "InvalidChangeBatch", "%s", strings.Join(problems, "\n"))
+			return errInvalidChangeBatch(problems)
 		}
 		z.Records = records
-		change := b.w.SubmitChange(a, z, batch.Comment, now)
-		out = &changeInfoOut{ChangeInfo: info(change)}
+		change := b.w.SubmitChange(a, z, in.Comment, now)
+		out = &ChangeInfoOutput{ChangeInfo: changeView(change)}
 		return nil
 	})
 	if err != nil {
@@ -331,7 +348,7 @@ func equalRecord(a, b *sim.RecordSet) bool {
 
 // toRecord validates one record set the way Route 53 does and returns the
 // problem as Route 53 words it.
-func toRecord(x recordSetXML, z *sim.HostedZone) (*sim.RecordSet, string) {
+func toRecord(x RecordSet, z *sim.HostedZone) (*sim.RecordSet, string) {
 	if x.Name == "" {
 		return nil, "Invalid request: Missing field 'Name' in Change"
 	}
@@ -351,7 +368,7 @@ func toRecord(x recordSetXML, z *sim.HostedZone) (*sim.RecordSet, string) {
 	}
 	rs := &sim.RecordSet{Name: name, Type: typ, SetIdentifier: x.SetIdentifier, Weight: x.Weight}
 	if x.AliasTarget != nil {
-		if x.TTL != nil || x.ResourceRecords != nil {
+		if x.TTL != nil || x.Values != nil {
 			return nil, fmt.Sprintf("Invalid request: Alias target and TTL or ResourceRecords are mutually exclusive for %s", name)
 		}
 		if x.AliasTarget.DNSName == "" || x.AliasTarget.HostedZoneID == "" {
@@ -366,12 +383,12 @@ func toRecord(x recordSetXML, z *sim.HostedZone) (*sim.RecordSet, string) {
 	if *x.TTL < 0 || *x.TTL > 2147483647 {
 		return nil, fmt.Sprintf("Invalid request: TTL %d out of range for %s", *x.TTL, name)
 	}
-	if len(x.ResourceRecords) == 0 {
+	if len(x.Values) == 0 {
 		return nil, fmt.Sprintf("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Name=%s, Type=%s]", name, typ)
 	}
 	rs.TTL = *x.TTL
-	for _, rr := range x.ResourceRecords {
-		v := strings.TrimSpace(rr.Value)
+	for _, raw := range x.Values {
+		v := strings.TrimSpace(raw)
 		switch typ {
 		case "A":
 			if a, err := netip.ParseAddr(v); err != nil || !a.Is4() {
@@ -382,7 +399,7 @@ func toRecord(x recordSetXML, z *sim.HostedZone) (*sim.RecordSet, string) {
 				return nil, fmt.Sprintf("Invalid Resource Record: 'FATAL problem: AAAARRDATAIllegalIPv6Address encountered with '%s''", v)
 			}
 		case "CNAME":
-			if len(x.ResourceRecords) > 1 {
+			if len(x.Values) > 1 {
 				return nil, fmt.Sprintf("Invalid Resource Record: 'FATAL problem: RRDATANotSingleField (Value contains spaces) encountered with '%s''", v)
 			}
 			v = canonical(v)
@@ -392,14 +409,14 @@ func toRecord(x recordSetXML, z *sim.HostedZone) (*sim.RecordSet, string) {
 	return rs, ""
 }
 
-func (b *backend) getChange(c sim.CallContext, id string) (any, *sim.APIError) {
-	var out *changeInfoOut
+func (b *backend) GetChange(c sim.CallContext, in *GetChangeInput) (*ChangeInfoOutput, *sim.APIError) {
+	var out *ChangeInfoOutput
 	err := b.w.InAccount(c, func(a *sim.AccountState, _ time.Time) *sim.APIError {
-		ch := a.Changes[bareID(id)]
+		ch := a.Changes[bareID(in.ID)]
 		if ch == nil {
-			return sim.NewAPIError(http.StatusNotFound, "NoSuchChange", "A change with the specified change ID does not exist: %s", bareID(id))
+			return errNoSuchChange(bareID(in.ID))
 		}
-		out = &changeInfoOut{ChangeInfo: info(ch)}
+		out = &ChangeInfoOutput{ChangeInfo: changeView(ch)}
 		return nil
 	})
 	if err != nil {

@@ -5,9 +5,13 @@
 package simtest
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +123,49 @@ func (e *Env) SetAWSEnv(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+}
+
+// Bodies records the raw response bodies a configuration's client
+// receives, for tests of what is on the wire (timestamp precision, error
+// documents) that an SDK would parse away.
+type Bodies struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+// CaptureBodies wraps cfg's HTTP client so every response body is also
+// kept in the returned Bodies.
+func CaptureBodies(cfg *aws.Config) *Bodies {
+	b := &Bodies{}
+	cfg.HTTPClient = capturingClient{inner: cfg.HTTPClient, into: b}
+	return b
+}
+
+// All returns the bodies received so far, oldest first.
+func (b *Bodies) All() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.bodies...)
+}
+
+type capturingClient struct {
+	inner aws.HTTPClient
+	into  *Bodies
+}
+
+func (c capturingClient) Do(r *http.Request) (*http.Response, error) {
+	resp, err := c.inner.Do(r)
+	if err != nil {
+		return resp, err
+	}
+	body, rerr := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if rerr != nil {
+		return nil, rerr
+	}
+	c.into.mu.Lock()
+	c.into.bodies = append(c.into.bodies, string(body))
+	c.into.mu.Unlock()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }

@@ -107,15 +107,6 @@ func (p Params) Has(key string) bool { _, ok := p[key]; return ok }
 // String returns the value ("" when absent).
 func (p Params) String(key string) string { return url.Values(p).Get(key) }
 
-// Required returns the value or MissingParameter.
-func (p Params) Required(key string) (string, *sim.APIError) {
-	v := p.String(key)
-	if v == "" {
-		return "", sim.ErrMissingParameter(key)
-	}
-	return v, nil
-}
-
 // Int parses an optional integer; ok is false when absent.
 func (p Params) Int(key string) (v int64, ok bool, err *sim.APIError) {
 	s := p.String(key)
@@ -220,4 +211,65 @@ func (p Params) Filters(prefix, valuesList string) []Filter {
 		out = append(out, Filter{Name: p.String(base + ".Name"), Values: p.List(base + "." + valuesList)})
 	}
 	return out
+}
+
+// Op builds an awsQuery operation from a typed backend call: decode reads
+// the form into the call's input, encode turns its output into the
+// content of <OpResult> (nil encode: an empty result). The backend never
+// sees the form and never builds XML.
+func Op[I, O any](decode func(Params) (I, *sim.APIError), call func(sim.CallContext, I) (O, *sim.APIError), encode func(O) any) QueryOp {
+	return func(c sim.CallContext, p Params) (any, *sim.APIError) {
+		in, err := decode(p)
+		if err != nil {
+			return nil, err
+		}
+		out, err := call(c, in)
+		if err != nil {
+			return nil, err
+		}
+		if encode == nil {
+			return nil, nil
+		}
+		return encode(out), nil
+	}
+}
+
+// OptionalInt reads an optional integer as a pointer (nil when absent),
+// for inputs that tell "not given" from zero.
+func (p Params) OptionalInt(key string) (*int, *sim.APIError) {
+	v, ok, err := p.Int(key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	n := int(v)
+	return &n, nil
+}
+
+// OptionalFloat is OptionalInt for numbers.
+func (p Params) OptionalFloat(key string) (*float64, *sim.APIError) {
+	v, ok, err := p.Float(key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// OptionalTime is OptionalInt for timestamps.
+func (p Params) OptionalTime(key string) (*time.Time, *sim.APIError) {
+	v, ok, err := p.Time(key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// OptionalList reads a list that may be given empty: nil when the
+// parameter is absent, an empty (non-nil) slice when it is sent as an
+// empty list (awsQuery sends "Prefix=" for that).
+func (p Params) OptionalList(prefix, member string) []string {
+	list := p.List(prefix + "." + member)
+	if list == nil && p.Has(prefix) {
+		return []string{}
+	}
+	return list
 }
