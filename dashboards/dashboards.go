@@ -52,7 +52,7 @@ func build(uid, title string, tags []string, rows []row, vars []sdk.TemplateVar)
 		{Name: "aurora_scaler decisions", Datasource: map[string]string{"type": "grafana", "uid": "-- Grafana --"}, Enable: true,
 			IconColor: "rgba(255, 96, 96, 1)", Type: "tags", Tags: []string{"aurora-surge"}},
 		{Name: "Scaling alerts", Datasource: datasource, Enable: true, IconColor: "rgba(255, 200, 0, 1)",
-			Expr: `ALERTS{alertstate="firing", action!="none"}`, Step: "15s", TitleFormat: "{{alertname}}", TextFormat: "{{cluster}}{{asg}} action {{action}}", Type: "prometheus"},
+			Expr: `ALERTS{alertstate="firing", action!="none"}`, Step: "15s", TitleFormat: "{{alertname}}", TextFormat: "{{db_cluster}}{{asg}} action {{action}}", Type: "prometheus"},
 	}
 	y := 0
 	for _, r := range rows {

@@ -85,7 +85,7 @@ func TestEveryQueryReadsExistingSeries(t *testing.T) {
 			if m := labelValues.FindStringSubmatch(e); m != nil {
 				e = m[1] // a variable's query: label_values(metric, label)
 			}
-			e = strings.NewReplacer("$cluster", "x", "$asg", "x").Replace(e)
+			e = strings.NewReplacer("$db_cluster", "x", "$asg", "x").Replace(e)
 			names, err := metricnames.Used(e)
 			if err != nil {
 				t.Errorf("%s: %q: %v", name, e, err)

@@ -6,33 +6,33 @@ import "github.com/grafana-tools/sdk"
 // as flat lines, so a reader crossing 70 % is seen against the step it
 // triggers.
 func Fleet() *sdk.Board {
-	c := `cluster=~"$cluster"`
+	c := `db_cluster=~"$db_cluster"`
 	a := `asg=~"$asg"`
 	return build("aurora-surge-fleet", "Aurora Surge: fleet", []string{"aurora-surge"}, []row{
 		{"Readers (field notes 3)", []panel{
 			{"CPU by role", "percent", "Average CPU per role (CloudWatch by DBClusterIdentifier and Role). Reader layers: 30 % target tracking, 70 % adds 1 reader, 85 % adds 2.", []series{
-				{`100 * aurora_role_cpu_utilization_ratio{` + c + `}`, "{{cluster}} {{role}}"},
+				{`100 * aurora_role_cpu_utilization_ratio{` + c + `}`, "{{db_cluster}} {{role}}"},
 				{`vector(30)`, "target 30 %"}, {`vector(70)`, "step +1 at 70 %"}, {`vector(85)`, "step +2 at 85 %"},
 			}},
 			{"Readers by status", "short", "Reader instances by RDS status: a creating reader joins the reader endpoint only when available (~8 min).", []series{
-				{`count by (cluster, status) (aurora_instance_info{role="reader", ` + c + `})`, "{{cluster}} {{status}}"},
+				{`count by (db_cluster, status) (aurora_instance_info{role="reader", ` + c + `})`, "{{db_cluster}} {{status}}"},
 			}},
 			{"Connections per reader", "short", "Average database connections per reader; early warning at 280 (70 % of the 391 peak).", []series{
-				{`cluster:aurora_reader_database_connections:avg{` + c + `}`, "{{cluster}}"},
+				{`db_cluster:aurora_reader_database_connections:avg{` + c + `}`, "{{db_cluster}}"},
 				{`vector(280)`, "early warning 280"},
 			}},
 			{"Read latency", "s", "Average reader read latency; early warning at 3 ms (75 % of the 3.8 ms peak).", []series{
-				{`cluster:aurora_reader_read_latency_seconds:avg{` + c + `}`, "{{cluster}}"},
+				{`db_cluster:aurora_reader_read_latency_seconds:avg{` + c + `}`, "{{db_cluster}}"},
 				{`vector(0.003)`, "early warning 3 ms"},
 			}},
 		}},
 		{"Serverless v2 capacity (field notes 2)", []panel{
 			{"ACU per instance and configured max", "short", "Current ACU per instance against the cluster's max ACU: headroom is what carries the load while readers provision.", []series{
-				{`aurora_instance_serverless_capacity_acu{` + c + `}`, "{{instance}} ({{role}})"},
-				{`aurora_cluster_serverless_max_capacity_acu{` + c + `}`, "{{cluster}} max"},
+				{`aurora_instance_serverless_capacity_acu{` + c + `}`, "{{db_instance}} ({{role}})"},
+				{`aurora_cluster_serverless_max_capacity_acu{` + c + `}`, "{{db_cluster}} max"},
 			}},
 			{"ACU share of max", "percentunit", "Busiest instance's ACU as a share of the max; raise_max_acu fires at 90 %.", []series{
-				{`cluster:aurora_serverless_capacity_acu:max_ratio_of_max{` + c + `}`, "{{cluster}}"},
+				{`db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max{` + c + `}`, "{{db_cluster}}"},
 				{`vector(0.9)`, "raise max ACU at 90 %"},
 			}},
 		}},
@@ -58,15 +58,15 @@ func Fleet() *sdk.Board {
 		}},
 		{"DNS endpoints (field notes 6)", []panel{
 			{"DNS agrees with the API", "short", "1 when the endpoint resolves to what the RDS API says; a failover shows a 10-15 s dip on the writer endpoint, a removed reader one on the reader endpoint.", []series{
-				{`aurora_dns_endpoint_agrees{` + c + `}`, "{{cluster}} {{endpoint_type}}"},
+				{`aurora_dns_endpoint_agrees{` + c + `}`, "{{db_cluster}} {{endpoint_type}}"},
 			}},
 			{"Unexpected instances in answers", "short", "Instances DNS answered with that the API does not serve there: the old writer during a failover, removed readers in round robin.", []series{
-				{`aurora_dns_endpoint_unexpected_instances{` + c + `}`, "{{cluster}} {{endpoint_type}}"},
-				{`aurora_dns_endpoint_disagreement_seconds{` + c + `} > 0`, "{{cluster}} {{endpoint_type}} seconds disagreeing"},
+				{`aurora_dns_endpoint_unexpected_instances{` + c + `}`, "{{db_cluster}} {{endpoint_type}}"},
+				{`aurora_dns_endpoint_disagreement_seconds{` + c + `} > 0`, "{{db_cluster}} {{endpoint_type}} seconds disagreeing"},
 			}},
 		}},
 	}, []sdk.TemplateVar{
-		queryVar("cluster", "Cluster", "label_values(aurora_cluster_info, cluster)"),
+		queryVar("db_cluster", "DB cluster", "label_values(aurora_cluster_info, db_cluster)"),
 		queryVar("asg", "Auto Scaling group", "label_values(aurora_asg_desired_instances, asg)"),
 	})
 }
@@ -102,7 +102,7 @@ func Health() *sdk.Board {
 			{"Guardrails", "short", "Kill switch, dry run, open breakers and running procedures.", []series{
 				{`aurora_scaler_paused`, "paused"}, {`aurora_scaler_dry_run`, "dry run"},
 				{`aurora_scaler_breaker_open == 1`, "breaker {{target}}"},
-				{`aurora_scaler_procedure_running == 1`, "{{procedure}} on {{cluster}}"},
+				{`aurora_scaler_procedure_running == 1`, "{{procedure}} on {{db_cluster}}"},
 			}},
 			{"Webhooks", "short", "Notifications received per minute by outcome.", []series{
 				{`sum by (outcome) (increase(aurora_scaler_webhooks_total[1m]))`, "{{outcome}}"},
