@@ -74,9 +74,10 @@ $(PROMTOOL):
 	cp $(CURDIR)/.build/deb/x/usr/bin/prometheus-alertmanager $(TOOLS)/alertmanager
 	$(PROMTOOL) --version | head -1
 
-# Regenerate deploy/grafana/dashboards/*.json from dashboards/.
+# Regenerate deploy/grafana/dashboards/*.json (provisioning) and
+# dashboards/export/*.json (import) from dashboards/.
 dashboards:
-	$(GO) run ./dashboards/cmd/dashgen -out deploy/grafana/dashboards
+	$(GO) run ./dashboards/cmd/dashgen -out deploy/grafana/dashboards -export dashboards/export
 
 clean:
 	rm -rf $(BIN) $(CURDIR)/.build

@@ -13,11 +13,11 @@ type dnsScraper struct {
 	target, agrees, since, unexpected, missing *prometheus.Desc
 }
 
-var endpointLabels = []string{"account", "region", "cluster", "endpoint_type", "endpoint"}
+var endpointLabels = []string{"account", "region", "db_cluster", "endpoint_type", "endpoint"}
 
 func newDNSScraper() *dnsScraper {
 	return &dnsScraper{
-		target:     desc("dns", "endpoint_target", "1 for each instance the endpoint resolved to in the last DNS refresh.", append(append([]string(nil), endpointLabels...), "instance")...),
+		target:     desc("dns", "endpoint_target", "1 for each instance the endpoint resolved to in the last DNS refresh.", append(append([]string(nil), endpointLabels...), "db_instance")...),
 		agrees:     desc("dns", "endpoint_agrees", "1 when DNS answers exactly what the RDS API says (writer endpoint -> the writer; reader endpoint -> exactly the available readers; records -> only available instances), else 0.", endpointLabels...),
 		since:      desc("dns", "endpoint_disagreement_seconds", "How long DNS has disagreed with the RDS API for this endpoint (0 when agreeing).", endpointLabels...),
 		unexpected: desc("dns", "endpoint_unexpected_instances", "Instances DNS answered with that the API does not list as serving the endpoint (removed readers, the old writer).", endpointLabels...),

@@ -186,17 +186,17 @@ func TestSteadyValuesMatchTruth(t *testing.T) {
 		}
 	}
 	// Info and roles from the RDS API.
-	if one(t, got, "aurora_cluster_info", "cluster", "shop-db", "writer", "shop-db-writer", "account", acct, "region", "us-east-1") != 1 {
+	if one(t, got, "aurora_cluster_info", "db_cluster", "shop-db", "writer", "shop-db-writer", "account", acct, "region", "us-east-1") != 1 {
 		t.Fatal("cluster info")
 	}
-	one(t, got, "aurora_cluster_info", "cluster", "blog-db", "account", "blog", "region", "eu-west-1")
+	one(t, got, "aurora_cluster_info", "db_cluster", "blog-db", "account", "blog", "region", "eu-west-1")
 	for _, in := range shop.Instances {
-		one(t, got, "aurora_instance_info", "instance", in.ID, "role", in.Role, "class", in.Class, "promotion_tier", fmt.Sprint(in.Tier), "status", in.Status)
+		one(t, got, "aurora_instance_info", "db_instance", in.ID, "role", in.Role, "class", in.Class, "promotion_tier", fmt.Sprint(in.Tier), "status", in.Status)
 		// CloudWatch families per instance.
-		near(t, in.ID+" cpu", one(t, got, "aurora_instance_cpu_utilization_ratio", "instance", in.ID, "role", in.Role), in.CPU/100, 0.02)
-		near(t, in.ID+" connections", one(t, got, "aurora_instance_database_connections", "instance", in.ID), in.Connections, 0.02)
-		near(t, in.ID+" read latency", one(t, got, "aurora_instance_read_latency_seconds", "instance", in.ID), in.ReadLatency, 0.02)
-		near(t, in.ID+" write latency", one(t, got, "aurora_instance_write_latency_seconds", "instance", in.ID), in.WriteLatency, 0.02)
+		near(t, in.ID+" cpu", one(t, got, "aurora_instance_cpu_utilization_ratio", "db_instance", in.ID, "role", in.Role), in.CPU/100, 0.02)
+		near(t, in.ID+" connections", one(t, got, "aurora_instance_database_connections", "db_instance", in.ID), in.Connections, 0.02)
+		near(t, in.ID+" read latency", one(t, got, "aurora_instance_read_latency_seconds", "db_instance", in.ID), in.ReadLatency, 0.02)
+		near(t, in.ID+" write latency", one(t, got, "aurora_instance_write_latency_seconds", "db_instance", in.ID), in.WriteLatency, 0.02)
 	}
 	var readerCPU float64
 	var readers int
@@ -206,20 +206,20 @@ func TestSteadyValuesMatchTruth(t *testing.T) {
 			readers++
 		}
 	}
-	near(t, "reader role cpu", one(t, got, "aurora_role_cpu_utilization_ratio", "cluster", "shop-db", "role", "reader"), readerCPU/float64(readers)/100, 0.02)
-	none(t, got, "aurora_instance_serverless_capacity_acu", "cluster", "shop-db")
+	near(t, "reader role cpu", one(t, got, "aurora_role_cpu_utilization_ratio", "db_cluster", "shop-db", "role", "reader"), readerCPU/float64(readers)/100, 0.02)
+	none(t, got, "aurora_instance_serverless_capacity_acu", "db_cluster", "shop-db")
 
 	// Serverless v2 in the second account.
-	near(t, "blog max ACU", one(t, got, "aurora_cluster_serverless_max_capacity_acu", "cluster", "blog-db"), blog.MaxACU, 0)
-	near(t, "blog min ACU", one(t, got, "aurora_cluster_serverless_min_capacity_acu", "cluster", "blog-db"), blog.MinACU, 0)
+	near(t, "blog max ACU", one(t, got, "aurora_cluster_serverless_max_capacity_acu", "db_cluster", "blog-db"), blog.MaxACU, 0)
+	near(t, "blog min ACU", one(t, got, "aurora_cluster_serverless_min_capacity_acu", "db_cluster", "blog-db"), blog.MinACU, 0)
 	for _, in := range blog.Instances {
-		near(t, in.ID+" ACU", one(t, got, "aurora_instance_serverless_capacity_acu", "instance", in.ID, "account", "blog"), in.ACU, 0.02)
-		near(t, in.ID+" ACU utilisation", one(t, got, "aurora_instance_acu_utilization_ratio", "instance", in.ID), in.ACU/blog.MaxACU, 0.02)
+		near(t, in.ID+" ACU", one(t, got, "aurora_instance_serverless_capacity_acu", "db_instance", in.ID, "account", "blog"), in.ACU, 0.02)
+		near(t, in.ID+" ACU utilisation", one(t, got, "aurora_instance_acu_utilization_ratio", "db_instance", in.ID), in.ACU/blog.MaxACU, 0.02)
 	}
 
 	// RDS Proxy, found from the cluster.
 	px := shop.Proxy
-	near(t, "proxy clients", one(t, got, "aurora_proxy_client_connections", "proxy", "shop-proxy", "cluster", "shop-db"), px.ClientConnections, 0.02)
+	near(t, "proxy clients", one(t, got, "aurora_proxy_client_connections", "proxy", "shop-proxy", "db_cluster", "shop-db"), px.ClientConnections, 0.02)
 	near(t, "proxy db conns", one(t, got, "aurora_proxy_database_connections", "proxy", "shop-proxy"), px.DatabaseConnections, 0.02)
 	near(t, "proxy pinned", one(t, got, "aurora_proxy_pinned_connections", "proxy", "shop-proxy"), px.PinnedConnections, 0.02)
 	near(t, "proxy ratio", one(t, got, "aurora_proxy_pinned_connections_ratio", "proxy", "shop-proxy"), px.PinnedConnections/px.DatabaseConnections, 0.02)
@@ -239,11 +239,11 @@ func TestSteadyValuesMatchTruth(t *testing.T) {
 
 	// DNS agrees with the API in a quiet fleet.
 	for _, typ := range []string{"writer", "reader"} {
-		if one(t, got, "aurora_dns_endpoint_agrees", "cluster", "shop-db", "endpoint_type", typ) != 1 {
+		if one(t, got, "aurora_dns_endpoint_agrees", "db_cluster", "shop-db", "endpoint_type", typ) != 1 {
 			t.Fatalf("%s endpoint disagrees in a steady fleet", typ)
 		}
 	}
-	one(t, got, "aurora_dns_endpoint_target", "cluster", "shop-db", "endpoint_type", "writer", "instance", "shop-db-writer")
+	one(t, got, "aurora_dns_endpoint_target", "db_cluster", "shop-db", "endpoint_type", "writer", "db_instance", "shop-db-writer")
 
 	// Every label value is set: an empty one means a lost dimension.
 	for name, ss := range got {
@@ -281,14 +281,14 @@ dns:
 	}
 	s.advance(t, time.Minute, time.Minute)
 	got := s.gather(t)
-	one(t, got, "aurora_instance_info", "instance", "events-db-reader-2", "status", "creating")
+	one(t, got, "aurora_instance_info", "db_instance", "events-db-reader-2", "status", "creating")
 	if one(t, got, "aurora_dns_endpoint_agrees", "endpoint_type", "reader") != 1 {
 		t.Fatal("a provisioning reader must not count as missing from the reader endpoint")
 	}
 	s.advance(t, s.env.World.P.ProvisioningDelay, time.Minute)
 	got = s.gather(t)
-	one(t, got, "aurora_instance_info", "instance", "events-db-reader-2", "status", "available")
-	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "reader", "instance", "events-db-reader-2")
+	one(t, got, "aurora_instance_info", "db_instance", "events-db-reader-2", "status", "available")
+	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "reader", "db_instance", "events-db-reader-2")
 	if one(t, got, "aurora_dns_endpoint_agrees", "endpoint_type", "reader") != 1 {
 		t.Fatalf("reader endpoint disagrees once reader-2 is available: %v %v %v", got["aurora_dns_endpoint_target"], got["aurora_dns_endpoint_missing_instances"], got["aurora_dns_endpoint_unexpected_instances"])
 	}
@@ -300,12 +300,12 @@ dns:
 	}
 	s.advance(t, 4*time.Second, 2*time.Second)
 	got = s.gather(t)
-	one(t, got, "aurora_instance_info", "instance", "events-db-reader-2", "role", "writer")
-	one(t, got, "aurora_instance_info", "instance", "events-db-writer", "role", "reader")
+	one(t, got, "aurora_instance_info", "db_instance", "events-db-reader-2", "role", "writer")
+	one(t, got, "aurora_instance_info", "db_instance", "events-db-writer", "role", "reader")
 	if one(t, got, "aurora_dns_endpoint_agrees", "endpoint_type", "writer") != 0 {
 		t.Fatal("writer endpoint agrees inside the failover DNS window")
 	}
-	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "writer", "instance", "events-db-writer")
+	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "writer", "db_instance", "events-db-writer")
 	if one(t, got, "aurora_dns_endpoint_unexpected_instances", "endpoint_type", "writer") != 1 {
 		t.Fatal("the old writer is not reported as unexpected")
 	}
@@ -317,7 +317,7 @@ dns:
 	if one(t, got, "aurora_dns_endpoint_agrees", "endpoint_type", "writer") != 1 {
 		t.Fatal("writer endpoint still disagrees after the DNS window")
 	}
-	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "writer", "instance", "events-db-reader-2")
+	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "writer", "db_instance", "events-db-reader-2")
 	if one(t, got, "aurora_dns_endpoint_disagreement_seconds", "endpoint_type", "writer") != 0 {
 		t.Fatal("disagreement duration not reset")
 	}
@@ -337,6 +337,6 @@ dns:
 	if one(t, got, "aurora_dns_endpoint_agrees", "endpoint_type", "reader") != 1 {
 		t.Fatalf("reader endpoint after the linger: %v", got["aurora_dns_endpoint_target"])
 	}
-	none(t, got, "aurora_dns_endpoint_target", "endpoint_type", "reader", "instance", "events-db-reader-1")
+	none(t, got, "aurora_dns_endpoint_target", "endpoint_type", "reader", "db_instance", "events-db-reader-1")
 	one(t, got, "aurora_dns_endpoint_target", "endpoint_type", "record", "endpoint", "db-read.app.internal")
 }

@@ -29,7 +29,7 @@ func TestFaultsServeLastGoodDataThenDrop(t *testing.T) {
 	s := startStack(t, "steady", faultConfig)
 	s.advance(t, 3*time.Minute, time.Minute)
 	got := s.gather(t)
-	cpu := one(t, got, "aurora_instance_cpu_utilization_ratio", "instance", "shop-db-writer")
+	cpu := one(t, got, "aurora_instance_cpu_utilization_ratio", "db_instance", "shop-db-writer")
 
 	cases := []struct {
 		name   string
@@ -56,11 +56,11 @@ func TestFaultsServeLastGoodDataThenDrop(t *testing.T) {
 				t.Fatalf("%s data age %gs after 2 min of failures", c.source, age)
 			}
 			// Last good values stay served.
-			if v := one(t, got, "aurora_instance_cpu_utilization_ratio", "instance", "shop-db-writer"); c.source == "cloudwatch" && v != cpu {
+			if v := one(t, got, "aurora_instance_cpu_utilization_ratio", "db_instance", "shop-db-writer"); c.source == "cloudwatch" && v != cpu {
 				t.Fatalf("served CPU changed under a CloudWatch fault: %g -> %g", cpu, v)
 			}
-			one(t, got, "aurora_cluster_info", "cluster", "shop-db")
-			one(t, got, "aurora_dns_endpoint_agrees", "cluster", "shop-db", "endpoint_type", "writer")
+			one(t, got, "aurora_cluster_info", "db_cluster", "shop-db")
+			one(t, got, "aurora_dns_endpoint_agrees", "db_cluster", "shop-db", "endpoint_type", "writer")
 			if c.fault.Kind == sim.FaultThrottle && one(t, got, "aurora_exporter_aws_calls_total", "service", "CloudWatch", "operation", "GetMetricData", "outcome", "throttle") < 1 {
 				t.Fatal("throttles not counted")
 			}
@@ -89,5 +89,5 @@ func TestFaultsServeLastGoodDataThenDrop(t *testing.T) {
 	s.env.World.Faults.Remove(id)
 	s.advance(t, time.Minute, time.Minute)
 	got = s.gather(t)
-	near(t, "CPU after recovery", one(t, got, "aurora_instance_cpu_utilization_ratio", "instance", "shop-db-writer"), cpu, 0.05)
+	near(t, "CPU after recovery", one(t, got, "aurora_instance_cpu_utilization_ratio", "db_instance", "shop-db-writer"), cpu, 0.05)
 }

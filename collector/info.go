@@ -14,8 +14,8 @@ type infoScraper struct {
 
 func newInfoScraper() *infoScraper {
 	return &infoScraper{
-		cluster:  desc("cluster", "info", "Cluster identity and state (DescribeDBClusters); value 1.", "account", "region", "cluster", "engine", "engine_version", "status", "writer"),
-		instance: desc("instance", "info", "Instance identity and state (DescribeDBInstances); value 1.", "account", "region", "cluster", "instance", "role", "class", "promotion_tier", "availability_zone", "status"),
+		cluster:  desc("cluster", "info", "Cluster identity and state (DescribeDBClusters); value 1.", "account", "region", "db_cluster", "engine", "engine_version", "status", "writer"),
+		instance: desc("instance", "info", "Instance identity and state (DescribeDBInstances); value 1.", "account", "region", "db_cluster", "db_instance", "role", "class", "promotion_tier", "availability_zone", "status"),
 	}
 }
 

@@ -12,8 +12,8 @@ type proxyScraper struct {
 }
 
 var (
-	proxyLabels       = []string{"account", "region", "proxy", "cluster"}
-	proxyTargetLabels = []string{"account", "region", "proxy", "cluster", "target_group", "target_role"}
+	proxyLabels       = []string{"account", "region", "proxy", "db_cluster"}
+	proxyTargetLabels = []string{"account", "region", "proxy", "db_cluster", "target_group", "target_role"}
 )
 
 func newProxyScraper() *proxyScraper {

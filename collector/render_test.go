@@ -22,7 +22,7 @@ func TestRenderOnlyWhenDataChanges(t *testing.T) {
 		t.Fatal("re-rendered without new data")
 	}
 	text := renderedText(t, s.p.Rendered())
-	if !strings.Contains(text, `aurora_instance_cpu_utilization_ratio{account="123456789012",cluster="shop-db",instance="shop-db-writer"`) {
+	if !strings.Contains(text, `aurora_instance_cpu_utilization_ratio{account="123456789012",db_cluster="shop-db",db_instance="shop-db-writer"`) {
 		t.Fatalf("rendering lacks the writer's CPU:\n%.2000s", text)
 	}
 	if strings.Contains(text, "aurora_exporter_source_data_age_seconds") {

@@ -31,11 +31,14 @@ type Snapshot struct {
 }
 
 // Labels shared by every family. Values are real identifiers, never empty
-// or placeholders: a series without its identity is not emitted.
+// or placeholders: a series without its identity is not emitted. The DB
+// cluster and instance are db_cluster and db_instance: Prometheus attaches
+// instance and job to every target (an exporter's own instance would be
+// renamed exported_instance) and Kubernetes setups attach cluster.
 var (
-	clusterLabels  = []string{"account", "region", "cluster"}
-	instanceLabels = []string{"account", "region", "cluster", "instance", "role"}
-	roleLabels     = []string{"account", "region", "cluster", "role"}
+	clusterLabels  = []string{"account", "region", "db_cluster"}
+	instanceLabels = []string{"account", "region", "db_cluster", "db_instance", "role"}
+	roleLabels     = []string{"account", "region", "db_cluster", "role"}
 )
 
 func desc(subsystem, name, help string, labels ...string) *prometheus.Desc {

@@ -2,7 +2,6 @@ package dashboards
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aurora-surge/aurora-surge/internal/metricnames"
+	"github.com/aurora-surge/aurora-surge/rules"
 )
 
 // scalerSeries are aurora_scaler's own metrics the health board reads;
@@ -20,29 +20,34 @@ var scalerSeries = []string{
 	"aurora_scaler_procedure_running", "aurora_scaler_webhooks_total",
 }
 
-// The committed provisioning files are what the code generates.
+func boards(t *testing.T) []Board {
+	t.Helper()
+	th, err := rules.DefaultThresholds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := Boards(th)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bs
+}
+
+// The committed files are what the code generates, in both variants.
 func TestCommittedDashboardsAreGenerated(t *testing.T) {
-	for name, b := range Boards() {
-		want, err := Render(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.Join("..", "deploy", "grafana", "dashboards", name))
-		if err != nil {
-			t.Fatalf("%s: %v (run make dashboards)", name, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the generated dashboard: run make dashboards", name)
-		}
-		// Generation is stable within a process too (the sdk numbers
-		// panels from a global counter).
-		again, _ := Render(Boards()[name])
-		if !bytes.Equal(again, want) {
-			t.Errorf("%s: two generations differ", name)
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(want, &doc); err != nil || doc["uid"] == "" || doc["title"] == "" {
-			t.Errorf("%s: not a dashboard document: %v", name, err)
+	for dir, v := range generated {
+		for _, b := range boards(t) {
+			want, err := Render(b, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, b.File))
+			if err != nil {
+				t.Fatalf("%s: %v (run make dashboards)", b.File, err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s/%s differs from the generated dashboard: run make dashboards", dir, b.File)
+			}
 		}
 	}
 }
@@ -75,9 +80,10 @@ func TestEveryQueryReadsExistingSeries(t *testing.T) {
 		known[n] = true
 	}
 	known["ALERTS"] = true
-	labelValues := regexp.MustCompile(`^label_values\((\w+),\s*\w+\)$`)
-	for name, b := range Boards() {
-		exprs := Exprs(b)
+	labelValues := regexp.MustCompile(`^label_values\((.+),\s*\w+\)$`)
+	for _, b := range boards(t) {
+		name := b.File
+		exprs := Exprs(b.Dashboard)
 		if len(exprs) < 5 {
 			t.Fatalf("%s: %d queries", name, len(exprs))
 		}
@@ -85,7 +91,7 @@ func TestEveryQueryReadsExistingSeries(t *testing.T) {
 			if m := labelValues.FindStringSubmatch(e); m != nil {
 				e = m[1] // a variable's query: label_values(metric, label)
 			}
-			e = strings.NewReplacer("$cluster", "x", "$asg", "x").Replace(e)
+			e = strings.NewReplacer("$db_cluster", "x", "$asg", "x", "$account", "x", "$region", "x").Replace(e)
 			names, err := metricnames.Used(e)
 			if err != nil {
 				t.Errorf("%s: %q: %v", name, e, err)

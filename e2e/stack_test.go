@@ -26,6 +26,56 @@ func write(t *testing.T, path, body string) string {
 	return path
 }
 
+// fleet is aurora_sim playing the field fleet, aurora_exporter against it
+// and aurora_scaler acting on it, each a process.
+type fleet struct {
+	sim, dns, exporter, scaler string // host:port
+	token                      string // the scaler's bearer token file
+	aws                        []string
+}
+
+// startFleet starts the field fleet with CloudWatch's publication lag cut
+// to 5 s, so a chain through Prometheus reacts in a couple of minutes of
+// wall time.
+func startFleet(t *testing.T, bins map[string]string, dir string) fleet {
+	t.Helper()
+	f := fleet{sim: proctest.FreeAddr(t), dns: proctest.FreeAddr(t), exporter: proctest.FreeAddr(t), scaler: proctest.FreeAddr(t)}
+	scenario, err := sim.ScenarioSource("field-avalanche")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario = strings.Replace(scenario, "publication_delay: 60s", "publication_delay: 5s", 1)
+	proctest.Start(t, nil, bins["aurora_sim"], "--scenario", write(t, filepath.Join(dir, "scenario.yaml"), scenario),
+		"--web.listen-address", f.sim, "--dns.listen-address", f.dns)
+	proctest.WaitOK(t, "http://"+f.sim+"/_sim/clock", 30*time.Second)
+	f.aws = []string{"AWS_ENDPOINT_URL=http://" + f.sim, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none")}
+
+	proctest.Start(t, f.aws, bins["aurora_exporter"], "--config.file", write(t, filepath.Join(dir, "exporter.yml"), `
+targets:
+  - regions: [us-east-1]
+    clusters: {names: [events-db]}
+    asgs: {tags: {app: events}}
+refresh:
+  discovery_interval: 10s
+  cloudwatch_interval: 10s
+  dns_interval: 5s
+`), "--web.listen-address", f.exporter, "--dns.server", f.dns)
+	proctest.WaitOK(t, "http://"+f.exporter+"/-/ready", time.Minute)
+
+	f.token = write(t, filepath.Join(dir, "token"), "e2e-token\n")
+	proctest.Start(t, f.aws, bins["aurora_scaler"], "--config.file", write(t, filepath.Join(dir, "scaler.yml"), fmt.Sprintf(`
+clusters:
+  - {name: events-db, account: "123456789012", region: us-east-1, max_readers: 5, acu_ceiling: 64}
+asgs:
+  - {name: events-web, account: "123456789012", region: us-east-1}
+bearer_token_file: %s
+dns_server: %s
+`, f.token, f.dns)), "--web.listen-address", f.scaler, "--events.file", filepath.Join(dir, "events.json"))
+	proctest.WaitOK(t, "http://"+f.scaler+"/-/healthy", 30*time.Second)
+	return f
+}
+
 // TestAvalancheAddsReadersThroughTheWholeStack: 8,000 users on the field
 // fleet drive reader CPU to 100 %; the exporter reports it, Prometheus'
 // step alert fires, Alertmanager routes it to the scaler with the bearer
@@ -43,42 +93,9 @@ func TestAvalancheAddsReadersThroughTheWholeStack(t *testing.T) {
 	}
 	bins := proctest.Build(t, "..", "./cmd/aurora_sim", "./cmd/aurora_exporter", "./cmd/aurora_scaler")
 	dir := t.TempDir()
-	simAddr, dnsAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
-	expAddr, scalerAddr, promAddr, amAddr := proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)
-
-	// The field fleet with CloudWatch's publication lag cut to 5 s, so the
-	// chain reacts in a couple of minutes of wall time.
-	scenario, err := sim.ScenarioSource("field-avalanche")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scenario = strings.Replace(scenario, "publication_delay: 60s", "publication_delay: 5s", 1)
-	proctest.Start(t, nil, bins["aurora_sim"], "--scenario", write(t, filepath.Join(dir, "scenario.yaml"), scenario),
-		"--web.listen-address", simAddr, "--dns.listen-address", dnsAddr)
-	proctest.WaitOK(t, "http://"+simAddr+"/_sim/clock", 30*time.Second)
-	aws := []string{"AWS_ENDPOINT_URL=http://" + simAddr, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none")}
-
-	proctest.Start(t, aws, bins["aurora_exporter"], "--config.file", write(t, filepath.Join(dir, "exporter.yml"), `
-targets:
-  - regions: [us-east-1]
-    clusters: {names: [events-db]}
-    asgs: {tags: {app: events}}
-refresh:
-  discovery_interval: 10s
-  cloudwatch_interval: 10s
-  dns_interval: 5s
-`), "--web.listen-address", expAddr, "--dns.server", dnsAddr)
-	proctest.WaitOK(t, "http://"+expAddr+"/-/ready", time.Minute)
-
-	token := write(t, filepath.Join(dir, "token"), "e2e-token\n")
-	proctest.Start(t, aws, bins["aurora_scaler"], "--config.file", write(t, filepath.Join(dir, "scaler.yml"), fmt.Sprintf(`
-clusters:
-  - {name: events-db, account: "123456789012", region: us-east-1, max_readers: 5, acu_ceiling: 64}
-bearer_token_file: %s
-dns_server: %s
-`, token, dnsAddr)), "--web.listen-address", scalerAddr, "--events.file", filepath.Join(dir, "events.json"))
-	proctest.WaitOK(t, "http://"+scalerAddr+"/-/healthy", 30*time.Second)
+	f := startFleet(t, bins, dir)
+	simAddr, expAddr, scalerAddr, token := f.sim, f.exporter, f.scaler, f.token
+	promAddr, amAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 
 	// The shipped Alertmanager routing, pointed at this scaler and token.
 	am, err := os.ReadFile("../deploy/alertmanager/alertmanager.yml")

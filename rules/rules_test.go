@@ -80,12 +80,12 @@ func TestAlertmanagerRoutes(t *testing.T) {
 		labels    []string
 		receivers string
 	}{
-		{[]string{"alertname=AuroraReaderCPUStep1", "action=add_readers", "step=1", "severity=warning", "cluster=c"}, "scaler"},
-		{[]string{"alertname=AuroraReaderCPUBelowTarget", "action=remove_readers", "step=1", "severity=info", "cluster=c"}, "scaler"},
-		{[]string{"alertname=AuroraServerlessAcuNearMax", "action=raise_max_acu", "severity=warning", "cluster=c"}, "scaler"},
+		{[]string{"alertname=AuroraReaderCPUStep1", "action=add_readers", "step=1", "severity=warning", "db_cluster=c"}, "scaler"},
+		{[]string{"alertname=AuroraReaderCPUBelowTarget", "action=remove_readers", "step=1", "severity=info", "db_cluster=c"}, "scaler"},
+		{[]string{"alertname=AuroraServerlessAcuNearMax", "action=raise_max_acu", "severity=warning", "db_cluster=c"}, "scaler"},
 		{[]string{"alertname=AuroraAsgRequestsStep2", "action=scale_asg", "step=2", "severity=warning", "asg=a"}, "scaler"},
 		// Critical scaling alerts reach both the scaler and people.
-		{[]string{"alertname=AuroraReaderCPUStep2", "action=add_readers", "step=2", "severity=critical", "cluster=c"}, "scaler,notify"},
+		{[]string{"alertname=AuroraReaderCPUStep2", "action=add_readers", "step=2", "severity=critical", "db_cluster=c"}, "scaler,notify"},
 		{[]string{"alertname=AuroraAsgRequestsStep3", "action=scale_asg", "step=3", "severity=critical", "asg=a"}, "scaler,notify"},
 		{[]string{"alertname=AuroraDnsWriterEndpointNotWriter", "action=none", "severity=critical"}, "notify"},
 		{[]string{"alertname=AuroraExporterDown", "action=none", "severity=critical"}, "notify"},

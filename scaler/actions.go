@@ -407,7 +407,7 @@ type SignalSource interface {
 // ScaleOutFiring asks Prometheus for the cluster's firing alerts that ask
 // for more capacity (any signal, not only the one that fired here).
 func (p PrometheusDataAge) ScaleOutFiring(ctx context.Context, account, region, cluster string) ([]string, error) {
-	sel := fmt.Sprintf(`ALERTS{alertstate="firing",action=~"add_readers|raise_max_acu",cluster=%q`, cluster)
+	sel := fmt.Sprintf(`ALERTS{alertstate="firing",action=~"add_readers|raise_max_acu",db_cluster=%q`, cluster)
 	if account != "" {
 		sel += fmt.Sprintf(`,account=%q`, account)
 	}

@@ -90,7 +90,7 @@ func TestDecisionsAreAnnotatedInGrafana(t *testing.T) {
 	api.mu.Lock()
 	api.status = http.StatusInternalServerError
 	api.mu.Unlock()
-	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "cluster": "events-db"},
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "db_cluster": "events-db"},
 		"ann0000000000001", env.World.Clock().Now()))
 	waitFor(2)
 	if d := h.lastDecision(t); d.Result != "success" {

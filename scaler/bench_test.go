@@ -68,7 +68,7 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			body := payload("firing", map[string]string{"alertname": "Bench", "action": "add_readers", "cluster": "events-db"},
+			body := payload("firing", map[string]string{"alertname": "Bench", "action": "add_readers", "db_cluster": "events-db"},
 				fmt.Sprintf("tput%012d", seq.Add(1)), env.World.Clock().Now())
 			if code, _ := h.post(b, "/webhook", body, testToken); code != http.StatusOK {
 				failed.Add(1)

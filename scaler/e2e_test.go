@@ -102,7 +102,7 @@ func payload(status string, labels map[string]string, fingerprint string, starts
 }
 
 func addReadersAlert(env *simtest.Env, step string) []byte {
-	return payload("firing", map[string]string{"alertname": "AuroraReaderCPUStep1", "action": "add_readers", "step": step, "cluster": "events-db"},
+	return payload("firing", map[string]string{"alertname": "AuroraReaderCPUStep1", "action": "add_readers", "step": step, "db_cluster": "events-db"},
 		"5c0ffee0ddba11ad", env.World.Clock().Now().Add(-15*time.Second))
 }
 
@@ -258,7 +258,7 @@ func TestRaiseMaxACUEndToEnd(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	h := newHarness(t, env, nil)
 	before := h.cluster(t)
-	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "cluster": "events-db"},
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "db_cluster": "events-db"},
 		"acu0000000000001", env.World.Clock().Now()))
 	c := h.cluster(t)
 	if before.MaxACU != 32 || c.MaxACU != 40 || c.MinACU != before.MinACU {
@@ -267,7 +267,7 @@ func TestRaiseMaxACUEndToEnd(t *testing.T) {
 	// Another alert 10s later, inside the cooldown, with the same step:
 	// the first raise already covers it.
 	env.Advance(t, 10*time.Second)
-	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUAtMaxWhileReaderProvisioning", "action": "raise_max_acu", "cluster": "events-db"},
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUAtMaxWhileReaderProvisioning", "action": "raise_max_acu", "db_cluster": "events-db"},
 		"acu0000000000002", env.World.Clock().Now()))
 	if c := h.cluster(t); c.MaxACU != 40 {
 		t.Errorf("inside the cooldown max ACU went to %g", c.MaxACU)
@@ -278,7 +278,7 @@ func TestRaiseMaxACUEndToEnd(t *testing.T) {
 	// After the cooldown, up to the ceiling and no further.
 	for i := range 5 {
 		env.Advance(t, 31*time.Second)
-		h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "cluster": "events-db"},
+		h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "db_cluster": "events-db"},
 			fmt.Sprintf("acu10000000000%02d", i), env.World.Clock().Now()))
 	}
 	if c := h.cluster(t); c.MaxACU != 64 {
@@ -406,13 +406,13 @@ func TestWebhookRefusals(t *testing.T) {
 		{"version 3", testToken, bytes.Replace(good, []byte(`"version":"4"`), []byte(`"version":"3"`), 1), 400, "malformed", "version"},
 		{"no fingerprint", testToken, bytes.Replace(good, []byte(`"fingerprint":"5c0ffee0ddba11ad"`), []byte(`"fingerprint":""`), 1), 400, "malformed", "fingerprint"},
 		{"too large", testToken, bytes.Repeat([]byte(" "), MaxWebhookBytes+10), 413, "too_large", "1 MiB"},
-		{"unknown cluster", testToken, payload("firing", map[string]string{"alertname": "X", "action": "add_readers", "cluster": "payments-db"}, "f1", env.World.Clock().Now()),
+		{"unknown cluster", testToken, payload("firing", map[string]string{"alertname": "X", "action": "add_readers", "db_cluster": "payments-db"}, "f1", env.World.Clock().Now()),
 			422, "unknown_target", "not a configured target"},
-		{"other account", testToken, payload("firing", map[string]string{"alertname": "X", "action": "add_readers", "cluster": "events-db", "account": "999999999999"}, "f2", env.World.Clock().Now()),
+		{"other account", testToken, payload("firing", map[string]string{"alertname": "X", "action": "add_readers", "db_cluster": "events-db", "account": "999999999999"}, "f2", env.World.Clock().Now()),
 			422, "unknown_target", "not a configured target"},
-		{"unknown action", testToken, payload("firing", map[string]string{"alertname": "X", "action": "delete_everything", "cluster": "events-db"}, "f3", env.World.Clock().Now()),
+		{"unknown action", testToken, payload("firing", map[string]string{"alertname": "X", "action": "delete_everything", "db_cluster": "events-db"}, "f3", env.World.Clock().Now()),
 			422, "unknown_target", "unknown action"},
-		{"bad step", testToken, payload("firing", map[string]string{"alertname": "X", "action": "add_readers", "cluster": "events-db", "step": "-1"}, "f4", env.World.Clock().Now()),
+		{"bad step", testToken, payload("firing", map[string]string{"alertname": "X", "action": "add_readers", "db_cluster": "events-db", "step": "-1"}, "f4", env.World.Clock().Now()),
 			422, "unknown_target", "step"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -569,7 +569,7 @@ func TestRestartRecoversFromTags(t *testing.T) {
 	}
 	// A different alert inside the (hour-long) cooldown: the scale-out
 	// recovered from the tags counts, so step 1 is already covered.
-	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUAboveTarget", "action": "add_readers", "step": "1", "cluster": "events-db"},
+	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUAboveTarget", "action": "add_readers", "step": "1", "db_cluster": "events-db"},
 		"0123456789abcdef", env.World.Clock().Now()))
 	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
 		t.Errorf("new alert inside the recovered cooldown: %s %q", d.Outcome, d.Reason)
@@ -631,7 +631,7 @@ func TestRemoveReadersGuardrailsEndToEnd(t *testing.T) {
 	add := addReadersAlert(env, "1")
 	fresh.deliver(t, add)
 	remove := func(fp string) []byte {
-		return payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "cluster": "events-db"},
+		return payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "db_cluster": "events-db"},
 			fp, env.World.Clock().Now().Add(-16*time.Minute))
 	}
 	// The new reader is still creating: no scale-in.

@@ -80,7 +80,7 @@ func NewProcedures(ctx context.Context, o ProcedureOptions) (*Procedures, error)
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aurora_scaler_procedures_total",
 			Help: "Multi-step procedures finished, by procedure (scale_in, writer_resize) and outcome (success, rolled_back, error)."}, []string{"procedure", "outcome"}),
 		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aurora_scaler_procedure_running",
-			Help: "1 while a procedure runs on the cluster."}, []string{"procedure", "cluster"}),
+			Help: "1 while a procedure runs on the cluster."}, []string{"procedure", "db_cluster"}),
 	}
 	if o.Registerer != nil {
 		if err := o.Registerer.Register(p.runs); err != nil {

@@ -77,7 +77,7 @@ clusters:
 	}
 	env.Advance(t, 10*time.Minute)
 
-	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "cluster": "events-db"},
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "db_cluster": "events-db"},
 		"rm0000000000000a", env.World.Clock().Now().Add(-16*time.Minute)))
 	if d := h.lastDecision(t); d.Outcome != OutcomeAct || d.Result != "success" || d.To != 1 {
 		t.Fatalf("remove_readers decision: %+v", d)
@@ -184,7 +184,7 @@ clusters:
 func TestSecondReplicaSeesACUAndASGCooldownsFromAWS(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	first := newHarness(t, env, nil)
-	first.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "cluster": "events-db"},
+	first.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "db_cluster": "events-db"},
 		"rep0000000000001", env.World.Clock().Now()))
 	first.deliver(t, payload("firing", map[string]string{"alertname": "AuroraAsgRequestsAboveTarget", "action": "scale_asg", "asg": "events-web"},
 		"rep0000000000002", env.World.Clock().Now()))
@@ -193,7 +193,7 @@ func TestSecondReplicaSeesACUAndASGCooldownsFromAWS(t *testing.T) {
 	}
 	env.Advance(t, 10*time.Second)
 	second := newHarness(t, env, nil) // knows nothing in memory
-	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuAtMaxReaderCreating", "action": "raise_max_acu", "cluster": "events-db"},
+	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuAtMaxReaderCreating", "action": "raise_max_acu", "db_cluster": "events-db"},
 		"rep0000000000003", env.World.Clock().Now()))
 	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
 		t.Fatalf("second replica's raise inside the first's cooldown: %s %q", d.Outcome, d.Reason)
@@ -236,7 +236,7 @@ clusters:
 		t.Fatal(err)
 	}
 	h := newHarness(t, env, func(o *Options) { o.Config, o.Cloud = cfg, cloud })
-	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "cluster": "blog-db",
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "db_cluster": "blog-db",
 		"account": "210987654321", "region": "eu-west-1"}, "acct000000000001", env.World.Clock().Now()))
 	if d := h.lastDecision(t); d.Result != "success" {
 		t.Fatalf("decision: %+v", d)

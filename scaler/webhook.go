@@ -170,9 +170,15 @@ func Route(cfg *Config, a Alert) (Request, bool, error) {
 	}
 	switch action {
 	case ActionAddReaders, ActionRemoveReaders, ActionRaiseMaxACU:
-		req.Kind, req.Name = "cluster", a.Labels["cluster"]
+		req.Kind, req.Name = "cluster", a.Labels["db_cluster"]
 		if req.Name == "" {
-			return req, true, &RouteError{fmt.Sprintf("alert %s: action %s needs a cluster label", a.Fingerprint, action)}
+			// Rules from before the rename carry cluster, which Kubernetes
+			// setups also attach to every series: never read it as the DB.
+			hint := ""
+			if a.Labels["cluster"] != "" {
+				hint = " (the label cluster is not read: regenerate the rules, which name the DB cluster db_cluster)"
+			}
+			return req, true, &RouteError{fmt.Sprintf("alert %s: action %s needs a db_cluster label%s", a.Fingerprint, action, hint)}
 		}
 		t, ok := cfg.Cluster(req.Name, req.Account, req.Region)
 		if !ok {

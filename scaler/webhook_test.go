@@ -3,6 +3,7 @@ package scaler
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,24 @@ func TestDecodeRealPayloads(t *testing.T) {
 	}
 	if _, ok, _ := Route(cfg, Alert{Labels: map[string]string{"action": "none"}}); ok {
 		t.Error("action none was routed")
+	}
+}
+
+// The DB cluster is db_cluster: Kubernetes setups attach cluster to every
+// series, so an alert naming only cluster is refused, never read as the DB.
+func TestRouteReadsDBClusterOnly(t *testing.T) {
+	cfg, err := ParseConfig("t.yml", []byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok, err := Route(cfg, Alert{Fingerprint: "f", Labels: map[string]string{"action": "add_readers", "db_cluster": "events-db", "cluster": "k8s-prod"}})
+	if err != nil || !ok || r.Name != "events-db" {
+		t.Fatalf("db_cluster beside a Kubernetes cluster label: %+v ok=%v err=%v", r, ok, err)
+	}
+	_, ok, err = Route(cfg, Alert{Fingerprint: "f", Labels: map[string]string{"action": "add_readers", "cluster": "events-db"}})
+	var re *RouteError
+	if !ok || !errors.As(err, &re) || !strings.Contains(err.Error(), "needs a db_cluster label") || !strings.Contains(err.Error(), "regenerate the rules") {
+		t.Fatalf("an alert with cluster only: ok=%v err=%v", ok, err)
 	}
 }
 

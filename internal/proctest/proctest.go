@@ -87,6 +87,19 @@ func Start(t testing.TB, env []string, name string, args ...string) int {
 	return cmd.Process.Pid
 }
 
+// Run runs name with args (and extra environment) to completion and
+// returns its output; a failure is fatal and shows the output.
+func Run(t testing.TB, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
+	}
+	return string(out)
+}
+
 // WaitOK polls url until it answers 200 or timeout passes.
 func WaitOK(t testing.TB, url string, timeout time.Duration) {
 	t.Helper()

@@ -241,10 +241,10 @@ func (s *Store) Path() string { return s.path }
 
 var eventStartDesc = prometheus.NewDesc("aurora_surge_event_start_timestamp_seconds",
 	"Start of a registered event, per Auto Scaling group it scales (the rules' pre-event signal).",
-	[]string{"account", "region", "cluster", "asg", "event"}, nil)
+	[]string{"account", "region", "db_cluster", "asg", "event"}, nil)
 
 var eventDoneDesc = prometheus.NewDesc("aurora_surge_event_done",
-	"1 once a registered event's capacity is back at its baseline.", []string{"cluster", "event"}, nil)
+	"1 once a registered event's capacity is back at its baseline.", []string{"db_cluster", "event"}, nil)
 
 // Describe and Collect publish the schedule for Prometheus; Scope gives a
 // cluster's account and region labels.
