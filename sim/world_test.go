@@ -129,16 +129,16 @@ func TestFailoverDNSWindow(t *testing.T) {
 		t.Fatalf("second failover during the first: %v", err)
 	}
 	_ = w.Advance(w.P.FailoverDNSWindowMin - time.Second)
-	if c.DNSWriter != "events-db-writer" || c.FailedWrites == 0 {
-		t.Fatalf("inside the window: DNS writer %s, failed writes %.0f", c.DNSWriter, c.FailedWrites)
+	if c.DNSWriter != "events-db-writer" || c.App.stats.WritesFailedTotal == 0 {
+		t.Fatalf("inside the window: DNS writer %s, failed writes %.0f", c.DNSWriter, c.App.stats.WritesFailedTotal)
 	}
 	_ = w.Advance(w.P.FailoverDNSWindowMax)
 	if c.DNSWriter != "events-db-reader-1" || c.Status != StatusAvailable {
 		t.Fatalf("after the window: DNS writer %s status %s", c.DNSWriter, c.Status)
 	}
-	failed := c.FailedWrites
+	failed := c.App.stats.WritesFailedTotal
 	_ = w.Advance(10 * time.Second)
-	if c.FailedWrites != failed {
+	if c.App.stats.WritesFailedTotal != failed {
 		t.Errorf("writes still failing after the window")
 	}
 	old := c.Region.Instances["events-db-writer"]
@@ -153,8 +153,8 @@ func TestDeletedReaderLingersInRoundRobin(t *testing.T) {
 	in := c.Region.Instances["events-db-reader-1"]
 	w.Do(func(now time.Time) { w.BeginDelete(in, now) })
 	_ = w.Advance(w.P.ReaderDNSLinger - time.Second)
-	if !contains(c.DNSReaders, in.ID) || c.FailedReads == 0 {
-		t.Fatalf("during linger: DNS %v failed reads %.0f", c.DNSReaders, c.FailedReads)
+	if !contains(c.DNSReaders, in.ID) || c.App.stats.ReadsFailedTotal == 0 {
+		t.Fatalf("during linger: DNS %v failed reads %.0f", c.DNSReaders, c.App.stats.ReadsFailedTotal)
 	}
 	_ = w.Advance(time.Second)
 	if contains(c.DNSReaders, in.ID) {
