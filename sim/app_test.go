@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -88,6 +89,20 @@ func TestAppDefaultSpreadsReadsOverTheReaderEndpoint(t *testing.T) {
 	}
 	if got := st.ReadLatency.Total(); math.Abs(got-st.ReadsTotal) > 1e-6 {
 		t.Errorf("latency histogram holds %v reads, want all %v", got, st.ReadsTotal)
+	}
+	// The admin API serves the truth as JSON: the totals must survive it.
+	raw, err := json.Marshal(w.Truth())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Truth
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ := back.Cluster("shop-db")
+	if ct.App.ReadsTotal != st.ReadsTotal || ct.FailedReads != 0 || ct.App.ReadClients["shop-db-reader-1"] != 50 ||
+		len(ct.App.ReadLatency.Counts) != len(ct.App.ReadLatency.Bounds)+1 || ct.App.ReadEndpoint != c.App.ReadName {
+		t.Errorf("truth's app: %+v", ct.App)
 	}
 	if _, ok := w.AppStats(r.Account, r.Name, "no-such-db"); ok {
 		t.Error("stats for a missing cluster")
