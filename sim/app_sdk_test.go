@@ -114,6 +114,7 @@ func TestDrainThroughTheAPIs(t *testing.T) {
 	del("events-db-reader-1")
 	env.Advance(t, w.P.ReaderDNSLinger+w.P.DNSTTL+time.Second)
 	unsafe := stats().Sub(before)
+	t.Logf("safe drain: %.1f of %.0f reads failed; unsafe: %.1f of %.0f", safe.ReadsFailedTotal, safe.ReadsTotal, unsafe.ReadsFailedTotal, unsafe.ReadsTotal)
 	if unsafe.ReadsFailedTotal <= 0 {
 		t.Errorf("deleting a reader the clients resolve failed no read")
 	}

@@ -265,6 +265,7 @@ func TestAppFailoverWindowFailsWritesOfClientsOnTheOldWriter(t *testing.T) {
 	after, _ := w.AppStats(r.Account, r.Name, c.ID)
 	failed := after.Sub(before).WritesFailedTotal
 	lo, hi := writes*window.Seconds(), writes*(window+w.P.DNSTTL+w.P.Tick).Seconds()
+	t.Logf("DNS window %v, %.0f writes/s: %.1f failed writes (%.1f-%.1f allowed)", window, writes, failed, lo, hi)
 	if failed < lo || failed > hi {
 		t.Errorf("failover failed %.1f writes, want %.1f-%.1f (window %v plus at most one TTL)", failed, lo, hi, window)
 	}
