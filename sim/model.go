@@ -82,10 +82,8 @@ type Cluster struct {
 	dnsWriterSwitch time.Time            // when DNSWriter catches up after a failover
 	rrCursor        map[string]int       // per endpoint name
 
-	// Ground truth counters for tests: queries that hit a refusing or
-	// missing instance because DNS pointed there.
-	FailedReads  float64
-	FailedWrites float64
+	// App is the application the traffic curve drives.
+	App *Application
 }
 
 type CustomEndpoint struct {

@@ -179,6 +179,16 @@ type TrafficDef struct {
 	// Repeat replays the curve every Repeat (between-event baseline,
 	// then the next event); zero plays it once.
 	Repeat time.Duration `yaml:"repeat"`
+	// ReadEndpoint and WriteEndpoint are the names the application
+	// connects to: a DNS name (a Route 53 record, an Aurora endpoint) or
+	// ${reader_endpoint:<cluster>}, ${cluster_endpoint:<cluster>},
+	// ${custom_endpoint:<id>} of the fleet's own cluster. Defaults: the
+	// cluster's reader endpoint and cluster endpoint.
+	ReadEndpoint  string `yaml:"read_endpoint"`
+	WriteEndpoint string `yaml:"write_endpoint"`
+	// AppClients is the application's pool of database clients, each
+	// with its own DNS cache (default 100).
+	AppClients int `yaml:"app_clients"`
 }
 
 type Keyframe struct {
@@ -310,11 +320,54 @@ func (s *Scenario) validate() error {
 				return fmt.Errorf("cluster %q: %s", f.Cluster.ID, err.Message)
 			}
 		}
+		if n := f.Traffic.AppClients; n < 0 || n > maxAppClients {
+			return fmt.Errorf("fleet %q: traffic.app_clients %d outside 1-%d (0 or absent: %d)", f.Name, n, maxAppClients, DefaultAppClients)
+		}
+		for _, e := range []struct{ key, v string }{{"read_endpoint", f.Traffic.ReadEndpoint}, {"write_endpoint", f.Traffic.WriteEndpoint}} {
+			if err := validateAppEndpoint(*f, e.v); err != nil {
+				return fmt.Errorf("fleet %q: traffic.%s: %w", f.Name, e.key, err)
+			}
+		}
 		for j := 1; j < len(f.Traffic.Keyframes); j++ {
 			if f.Traffic.Keyframes[j].At < f.Traffic.Keyframes[j-1].At {
 				return fmt.Errorf("fleet %q: traffic keyframes must be in time order", f.Name)
 			}
 		}
+	}
+	return nil
+}
+
+// validateAppEndpoint checks a read_endpoint or write_endpoint's form;
+// where it leads is checked when the world starts (New), against DNS.
+func validateAppEndpoint(f FleetDef, v string) error {
+	if v == "" {
+		return nil
+	}
+	if kind, arg, ok := endpointPlaceholder(v); ok {
+		switch kind {
+		case "reader_endpoint", "cluster_endpoint":
+			if arg != f.Cluster.ID {
+				return fmt.Errorf("%q names cluster %q; an application reaches its own cluster %q", v, arg, f.Cluster.ID)
+			}
+		case "custom_endpoint":
+			for _, ce := range f.Cluster.CustomEndpoints {
+				if ce.ID == arg {
+					return nil
+				}
+			}
+			return fmt.Errorf("%q: cluster %q has no custom endpoint %q", v, f.Cluster.ID, arg)
+		default:
+			return fmt.Errorf("%q: unknown placeholder (want ${reader_endpoint:<cluster>}, ${cluster_endpoint:<cluster>} or ${custom_endpoint:<id>})", v)
+		}
+		return nil
+	}
+	if strings.ContainsAny(v, "${} \t") || !strings.Contains(strings.TrimSuffix(v, "."), ".") {
+		return fmt.Errorf("%q is neither a DNS name nor an endpoint placeholder", v)
+	}
+	if f.Count > 1 {
+		// Every copy would connect through the same record, so all but
+		// one would reach a cluster that is not theirs.
+		return fmt.Errorf("%q: a DNS name cannot serve a fleet with count %d; use a placeholder", v, f.Count)
 	}
 	return nil
 }

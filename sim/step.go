@@ -171,9 +171,9 @@ func ValidInstanceClass(class string) bool {
 const writeCost = 3
 
 // stepCluster is the load model; its equations are documented in
-// sim/README.md. Reads follow the reader endpoint's DNS answers, writes
-// the cluster endpoint's, so DNS lag shows up as failed queries exactly
-// as it did in the field.
+// sim/README.md. The application's clients send reads and writes to the
+// instances their cached DNS answers name, so DNS lag and client caching
+// show up as failed queries exactly as they did in the field.
 func (w *World) stepCluster(c *Cluster, now time.Time, dt time.Duration) {
 	r := c.Region
 	t := c.Traffic
@@ -186,38 +186,46 @@ func (w *World) stepCluster(c *Cluster, now time.Time, dt time.Duration) {
 	readConns := conns * d.ReadConnectionShare
 	writeConns := conns - readConns
 	sec := dt.Seconds()
+	app := c.App
+	st := &app.stats
+	st.ReadsTotal += reads * sec
+	st.WritesTotal += writes * sec
 
 	demand := map[string]float64{}
 	readQPS := map[string]float64{}
+	writeQPS := map[string]float64{}
 	connsOf := map[string]float64{}
 
-	readTargets := c.DNSReaders
-	if len(readTargets) == 0 && c.DNSWriter != "" {
-		readTargets = []string{c.DNSWriter}
-	}
-	if n := float64(len(readTargets)); n > 0 {
-		for _, id := range readTargets {
-			in := r.Instances[id]
-			if in == nil || in.Status != StatusAvailable && in.Status != StatusModifying {
-				c.FailedReads += reads / n * sec
-				continue
-			}
-			demand[id] += reads / n
-			readQPS[id] += reads / n
-			connsOf[id] += readConns / n
+	readShares, writeShares := w.route(app, now)
+	n := float64(len(app.clients))
+	for _, s := range readShares {
+		f := float64(s.clients) / n
+		in := s.target.instance(c)
+		if !serving(in) {
+			st.ReadsFailedTotal += reads * f * sec
+			continue
 		}
-	} else {
-		c.FailedReads += reads * sec
+		demand[in.ID] += reads * f
+		readQPS[in.ID] += reads * f
+		connsOf[in.ID] += readConns * f
 	}
-
+	for _, s := range writeShares {
+		f := float64(s.clients) / n
+		in := s.target.instance(c)
+		// A write anywhere but the serving writer fails: a rebooting old
+		// writer in a failover's DNS window, or an instance that is a
+		// reader now (read-only transactions).
+		if !serving(in) || in.ID != c.Writer || now.Before(in.RefusesWritesUntil) {
+			st.WritesFailedTotal += writes * f * sec
+		} else {
+			demand[in.ID] += writes * f * writeCost
+			writeQPS[in.ID] += writes * f
+		}
+		if c.Proxy == nil && in != nil {
+			connsOf[in.ID] += writeConns * f
+		}
+	}
 	writer := r.Instances[c.DNSWriter]
-	writeQPS := 0.0
-	if writer == nil || writer.Status == StatusDeleting || now.Before(writer.RefusesWritesUntil) {
-		c.FailedWrites += writes * sec
-	} else {
-		demand[writer.ID] += writes * writeCost
-		writeQPS = writes
-	}
 	if p := c.Proxy; p != nil {
 		p.ClientConnections = writeConns
 		p.PinnedConnections = writeConns * p.PinnedFraction
@@ -225,8 +233,6 @@ func (w *World) stepCluster(c *Cluster, now time.Time, dt time.Duration) {
 		if writer != nil {
 			connsOf[writer.ID] += p.DatabaseConnections
 		}
-	} else if writer != nil {
-		connsOf[writer.ID] += writeConns
 	}
 
 	var writerACU float64
@@ -254,9 +260,12 @@ func (w *World) stepCluster(c *Cluster, now time.Time, dt time.Duration) {
 		in.WriteLatency = latency(w.P.BaseWriteLatency, util)
 		in.Connections = math.Round(w.P.BaseConnections + connsOf[in.ID])
 		in.ReadQPS = readQPS[in.ID]
-		in.WriteQPS = 0
-		if in.ID == c.DNSWriter {
-			in.WriteQPS = writeQPS
+		in.WriteQPS = writeQPS[in.ID]
+		if in.ReadQPS > 0 {
+			st.ReadLatency.observe(in.ReadLatency, in.ReadQPS*sec)
+		}
+		if in.WriteQPS > 0 {
+			st.WriteLatency.observe(in.WriteLatency, in.WriteQPS*sec)
 		}
 	}
 }

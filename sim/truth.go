@@ -36,10 +36,24 @@ type ClusterTruth struct {
 	MinACU          float64         `json:"min_acu,omitempty"`
 	MaxACU          float64         `json:"max_acu,omitempty"`
 	Users           float64         `json:"users"`
-	FailedReads     float64         `json:"failed_reads"`
-	FailedWrites    float64         `json:"failed_writes"`
+	FailedReads     float64         `json:"failed_reads"`  // = App.ReadsFailedTotal
+	FailedWrites    float64         `json:"failed_writes"` // = App.WritesFailedTotal
+	App             AppTruth        `json:"app"`
 	Instances       []InstanceTruth `json:"instances"`
 	Proxy           *ProxyTruth     `json:"proxy,omitempty"`
+}
+
+// AppTruth is the application driving a cluster: the names it connects
+// through, how many of its clients each instance currently receives
+// (by their cached DNS answers; "" counts clients whose answer leads
+// nowhere), and its query totals.
+type AppTruth struct {
+	ReadEndpoint  string         `json:"read_endpoint"`
+	WriteEndpoint string         `json:"write_endpoint"`
+	Clients       int            `json:"clients"`
+	ReadClients   map[string]int `json:"read_clients"`
+	WriteClients  map[string]int `json:"write_clients"`
+	AppStats
 }
 
 type InstanceTruth struct {
@@ -130,7 +144,12 @@ func clusterTruth(r *Region, c *Cluster) ClusterTruth {
 	ct := ClusterTruth{
 		ID: c.ID, Status: c.Status, Writer: c.Writer, DNSWriter: c.DNSWriter,
 		DNSReaders: append([]string(nil), c.DNSReaders...), ClusterEndpoint: r.ClusterEndpoint(c.ID),
-		ReaderEndpoint: r.ReaderEndpoint(c.ID), Users: c.Traffic.Users, FailedReads: c.FailedReads, FailedWrites: c.FailedWrites,
+		ReaderEndpoint: r.ReaderEndpoint(c.ID), Users: c.Traffic.Users,
+	}
+	if app := c.App; app != nil {
+		ct.App = AppTruth{ReadEndpoint: app.ReadName, WriteEndpoint: app.WriteName, Clients: len(app.clients),
+			ReadClients: app.clientsByInstance(false), WriteClients: app.clientsByInstance(true), AppStats: app.stats.clone()}
+		ct.FailedReads, ct.FailedWrites = app.stats.ReadsFailedTotal, app.stats.WritesFailedTotal
 	}
 	if c.Serverless != nil {
 		ct.MinACU, ct.MaxACU = c.Serverless.Min, c.Serverless.Max

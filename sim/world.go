@@ -98,9 +98,18 @@ func New(sc *Scenario, clock Clock) (*World, error) {
 	}
 	w.scheduledFaults = append(w.scheduledFaults, sc.Faults...)
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.refreshDNS(start)
+	for _, id := range w.order {
+		for _, r := range w.accounts[id].SortedRegions() {
+			for _, c := range r.SortedClusters() {
+				if err := w.startApplication(c, start); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	w.warmUp(start)
-	w.mu.Unlock()
 	return w, nil
 }
 
@@ -380,6 +389,7 @@ func (w *World) addFleet(f FleetDef, suffix string, now time.Time) error {
 		c.Serverless = &rng
 	}
 	c.Traffic = &Traffic{Def: f.Traffic, T0: now.Add(f.Traffic.EventStart)}
+	c.App = newApplication(f, c, suffix)
 	r.Clusters[cid] = c
 	for _, id := range cd.Instances {
 		in := w.newInstance(r, c, id.ID+suffix, id.Class, id.AZ, id.Tier, tagsFromMap(id.Tags), now.Add(-24*time.Hour))
@@ -531,6 +541,14 @@ func (w *World) warmUp(now time.Time) {
 				for _, g := range r.ASGs {
 					w.stepASG(g, now)
 				}
+			}
+		}
+	}
+	// The application's totals count from the scenario's start.
+	for _, a := range w.accounts {
+		for _, r := range a.Regions {
+			for _, c := range r.Clusters {
+				c.App.stats = AppStats{ReadLatency: newLatencyHistogram(), WriteLatency: newLatencyHistogram()}
 			}
 		}
 	}
