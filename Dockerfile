@@ -29,9 +29,11 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w \
  && mkdir -p /out/var/lib/aurora_scaler
 
 FROM ${DEBIAN_BASE} AS monitoring
+# The versions the tests pin, whichever Debian rebuild or security update
+# of them bookworm serves now (+bN, +deb12uN).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      prometheus=2.42.0+ds-5+b6 prometheus-alertmanager=0.25.0-1+b4 \
+      'prometheus=2.42.0+ds-5*' 'prometheus-alertmanager=0.25.0-1*' \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/bin/healthcheck /usr/local/bin/healthcheck
 # The data volumes mount here: directories the image lacks would be
