@@ -76,7 +76,7 @@ func TestComposeStackRuns(t *testing.T) {
 		}
 	}
 	buildStep = strings.ReplaceAll(buildStep, "/out/", ctx+"/out/")
-	run(t, 8*time.Minute, []string{"VERSION=" + version, "REVISION=compose-test", "BRANCH=compose-test"}, root, "sh", "-c", buildStep)
+	run(t, 15*time.Minute, []string{"VERSION=" + version, "REVISION=compose-test", "BRANCH=compose-test"}, root, "sh", "-c", buildStep)
 	t.Logf("binaries built after %s", time.Since(start).Round(time.Second))
 
 	tag := fmt.Sprintf("%d", os.Getpid())
@@ -163,7 +163,7 @@ func TestComposeStackRuns(t *testing.T) {
 	getJSON(t, prom+"/api/v1/status/buildinfo", &pb)
 	var as struct{ VersionInfo struct{ Version string } }
 	getJSON(t, am+"/api/v2/status", &as)
-	if !strings.HasPrefix(promPin, "prometheus="+pb.Data.Version+"+") || !strings.HasPrefix(amPin, "prometheus-alertmanager="+as.VersionInfo.Version+"-") {
+	if !strings.HasPrefix(promPin, "prometheus="+pb.Data.Version+"-") || !strings.HasPrefix(amPin, "prometheus-alertmanager="+as.VersionInfo.Version+"-") {
 		t.Errorf("running Prometheus %s and Alertmanager %s, the tests pin %s and %s", pb.Data.Version, as.VersionInfo.Version, promPin, amPin)
 	}
 
@@ -248,7 +248,7 @@ func TestComposeStackRuns(t *testing.T) {
 		}
 		getJSON(t, scalerURL+"/api/v1/decisions", &d)
 		for _, x := range d.Decisions {
-			if x.Target == "events-web" && x.Action == "scale_asg" {
+			if x.Target == "asg/events-web" && x.Action == "scale_asg" {
 				if x.Outcome != "act" {
 					return fmt.Errorf("decided %s: %s", x.Outcome, x.Reason)
 				}
