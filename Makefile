@@ -15,7 +15,7 @@ export AMTOOL         := $(TOOLS)/amtool
 export PROMETHEUS_BIN := $(TOOLS)/prometheus
 export ALERTMANAGER_BIN := $(TOOLS)/alertmanager
 
-.PHONY: all build vet test test-unit bench demo demo-sim clean tools dashboards
+.PHONY: all build vet test test-unit bench demo demo-sim clean tools dashboards docker-build docker-up docker-down docker-test
 
 all: build
 
@@ -73,6 +73,28 @@ $(PROMTOOL):
 	cp $(CURDIR)/.build/deb/x/usr/bin/promtool $(CURDIR)/.build/deb/x/usr/bin/amtool $(CURDIR)/.build/deb/x/usr/bin/prometheus $(TOOLS)/
 	cp $(CURDIR)/.build/deb/x/usr/bin/prometheus-alertmanager $(TOOLS)/alertmanager
 	$(PROMTOOL) --version | head -1
+
+# The monitoring host (docker-compose.yml; deploy/README.md). The images
+# are stamped with the version of the checkout.
+DOCKER_VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+DOCKER_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DOCKER_BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+COMPOSE         ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo docker-compose)
+DOCKER_ENV      := VERSION=$(DOCKER_VERSION) REVISION=$(DOCKER_REVISION) BRANCH=$(DOCKER_BRANCH)
+
+docker-build:
+	$(DOCKER_ENV) $(COMPOSE) build
+
+docker-up:
+	$(DOCKER_ENV) $(COMPOSE) up -d --build
+
+docker-down:
+	$(COMPOSE) down
+
+# The compose test alone (make test runs it too; it skips without Docker
+# unless AURORA_REQUIRE_DOCKER is set).
+docker-test:
+	$(GO) test -count=1 -v -timeout 20m -run 'TestComposeStackRuns' ./deploy/
 
 # Regenerate deploy/grafana/dashboards/*.json (provisioning) and
 # dashboards/export/*.json (import) from dashboards/.

@@ -20,11 +20,19 @@ import (
 
 type compose struct {
 	Services map[string]struct {
-		Image   string   `yaml:"image"`
-		Build   string   `yaml:"build"`
-		Command []string `yaml:"command"`
-		Volumes []string `yaml:"volumes"`
-		Ports   []string `yaml:"ports"`
+		Image       string            `yaml:"image"`
+		Build       map[string]any    `yaml:"build"`
+		User        string            `yaml:"user"`
+		Command     []string          `yaml:"command"`
+		Volumes     []string          `yaml:"volumes"`
+		Ports       []string          `yaml:"ports"`
+		Environment map[string]string `yaml:"environment"`
+		Healthcheck *struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+		DependsOn map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
 	} `yaml:"services"`
 }
 
@@ -54,7 +62,7 @@ func TestComposeStack(t *testing.T) {
 		"/bin/aurora_sim":      "../cmd/aurora_sim/main.go",
 	}
 	for name, s := range c.Services {
-		if s.Image == "" && s.Build == "" {
+		if s.Image == "" && s.Build == nil {
 			t.Errorf("%s: neither image nor build", name)
 		}
 		for _, v := range s.Volumes {
@@ -92,17 +100,85 @@ func TestProductConfigsParse(t *testing.T) {
 		t.Error(err)
 	}
 	// The scaler's token file and Alertmanager's credentials_file are the
-	// same mounted file: both sides must read the same secret.
-	am, _ := os.ReadFile("alertmanager/alertmanager.yml")
+	// same file of the same volume: both sides must read the same secret.
 	c := loadCompose(t)
-	var amMount string
-	for _, v := range c.Services["alertmanager"].Volumes {
-		if strings.Contains(v, "scaler-token") {
-			amMount = v
+	sc, err := scaler.LoadConfig("aurora_scaler/aurora_scaler.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, _ := os.ReadFile("alertmanager/alertmanager.yml")
+	m := regexp.MustCompile(`credentials_file:\s*(\S+)`).FindSubmatch(am)
+	if m == nil {
+		t.Fatal("alertmanager.yml has no credentials_file")
+	}
+	scalerSide := volumeOf(c.Services["aurora_scaler"].Volumes, sc.BearerTokenFile)
+	amSide := volumeOf(c.Services["alertmanager"].Volumes, string(m[1]))
+	if scalerSide == "" || scalerSide != amSide {
+		t.Errorf("the scaler reads its token as %q (%s), Alertmanager as %q (%s): not the same file", scalerSide, sc.BearerTokenFile, amSide, m[1])
+	}
+	// The secrets are generated into that volume, never committed.
+	if v, _ := strings.CutSuffix(scalerSide, "/scaler-token"); !strings.Contains(strings.Join(c.Services["secrets"].Volumes, " "), v+":") {
+		t.Errorf("the secrets service does not write the volume %s", v)
+	}
+}
+
+// volumeOf maps a path inside a container to "volume/rest" through the
+// service's mounts ("" when no named volume holds it).
+func volumeOf(mounts []string, path string) string {
+	for _, v := range mounts {
+		p := strings.Split(v, ":")
+		if len(p) < 2 || strings.HasPrefix(p[0], ".") || strings.HasPrefix(p[0], "/") {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(path, p[1]+"/"); ok {
+			return p[0] + "/" + rest
 		}
 	}
-	if !strings.Contains(string(am), "/etc/alertmanager/scaler-token") || !strings.HasPrefix(amMount, "./deploy/aurora_scaler/token:") {
-		t.Errorf("alertmanager does not read the scaler's token file (mount %q)", amMount)
+	return ""
+}
+
+// The stack as the field's monitoring host runs it: every service has a
+// healthcheck, services that need another wait for it, only Grafana
+// listens beyond loopback, and no secret is in the repository.
+func TestComposeHardening(t *testing.T) {
+	c := loadCompose(t)
+	for name, s := range c.Services {
+		if name != "secrets" && (s.Healthcheck == nil || len(s.Healthcheck.Test) < 2) {
+			t.Errorf("%s has no healthcheck", name)
+		}
+		for _, p := range s.Ports {
+			if name != "grafana" && !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s publishes %s beyond loopback", name, p)
+			}
+		}
+		for k, v := range s.Environment {
+			if strings.Contains(k, "PASSWORD") && !strings.HasSuffix(k, "__FILE") {
+				t.Errorf("%s sets %s=%s in the compose file", name, k, v)
+			}
+		}
+	}
+	for svc, needs := range map[string][]string{
+		"aurora_exporter": {"aurora_sim"}, "aurora_scaler": {"aurora_sim", "secrets"},
+		"alertmanager": {"secrets"}, "grafana": {"secrets"},
+	} {
+		for _, n := range needs {
+			want := "service_healthy"
+			if n == "secrets" {
+				want = "service_completed_successfully"
+			}
+			if got := c.Services[svc].DependsOn[n].Condition; got != want {
+				t.Errorf("%s depends on %s with condition %q, want %s", svc, n, got, want)
+			}
+		}
+	}
+	for _, f := range []string{"aurora_scaler/token", "aurora_scaler/grafana-credentials"} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s is committed: secrets are generated at first start", f)
+		}
+	}
+	am, _ := os.ReadFile("alertmanager/alertmanager.yml")
+	if strings.Contains(string(am), "alert-notifier") {
+		t.Error("the notify receiver points at a host that does not exist")
 	}
 }
 

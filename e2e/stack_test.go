@@ -103,7 +103,7 @@ func TestAvalancheAddsReadersThroughTheWholeStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	amCfg := strings.NewReplacer("http://aurora_scaler:9854/webhook", "http://"+scalerAddr+"/webhook",
-		"/etc/alertmanager/scaler-token", token).Replace(string(am))
+		"/run/aurora-surge/scaler-token", token).Replace(string(am))
 	proctest.Start(t, nil, amBin, "--config.file", write(t, filepath.Join(dir, "alertmanager.yml"), amCfg),
 		"--storage.path", filepath.Join(dir, "am"), "--web.listen-address", amAddr, "--cluster.listen-address=")
 	proctest.WaitOK(t, "http://"+amAddr+"/-/ready", 30*time.Second)

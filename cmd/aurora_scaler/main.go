@@ -5,8 +5,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/aws/aws-sdk-go-v2/config"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -48,6 +51,7 @@ type flags struct {
 	dryRun      bool
 	paused      bool
 	maxAttempts int
+	awsWait     time.Duration
 	eventsFile  string
 	eventsEvery time.Duration
 	web         *web.FlagConfig
@@ -65,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("dry-run", "Decide and record, never change AWS (or'ed with dry_run in the config).").BoolVar(&f.dryRun)
 	app.Flag("paused", "Start with the kill switch on (POST /api/v1/resume to act).").BoolVar(&f.paused)
 	app.Flag("aws.max-attempts", "Attempts per AWS call, retries of throttling and 5xx included, with exponential backoff.").Default("6").IntVar(&f.maxAttempts)
+	app.Flag("aws.startup-wait", "How long to keep retrying at startup while AWS (or the emulator) cannot be reached; an answer that refuses ends the wait at once.").Default("5m").DurationVar(&f.awsWait)
 	app.Flag("events.file", "JSON file holding registered events (written atomically; a restart resumes their plans).").Default("aurora_scaler_events.json").StringVar(&f.eventsFile)
 	app.Flag("events.interval", "How often due event steps are checked and applied.").Default("30s").DurationVar(&f.eventsEvery)
 	f.web = webflag.AddFlags(app, ":9854")
@@ -120,9 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second})
 	cloud.UseAccounts(cfg.Accounts)
-	verifyCtx, cancelVerify := context.WithTimeout(ctx, 30*time.Second)
-	err = cloud.VerifyAccounts(verifyCtx, cfg)
-	cancelVerify()
+	err = waitForAWS(ctx, log, f.awsWait, 2*time.Second, func(ctx context.Context) error { return cloud.VerifyAccounts(ctx, cfg) })
 	if err != nil {
 		// Acting with credentials of another account than the target's
 		// would change the wrong fleet or fail at the worst moment.
@@ -216,6 +219,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// waitForAWS runs verify until it gets through: in a compose stack or
+// after a reboot the scaler can start before the endpoint (or the
+// emulator standing in for AWS) answers, and exiting then only turns into
+// a restart loop. Only transport failures are retried; an answer that
+// refuses (wrong account, bad credentials) ends the wait at once.
+func waitForAWS(ctx context.Context, log *slog.Logger, wait, every time.Duration, verify func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, 30*time.Second)
+		err := verify(attempt)
+		cancelAttempt()
+		var send *smithyhttp.RequestSendError
+		if err == nil || !errors.As(err, &send) {
+			return err
+		}
+		log.Warn("AWS not reachable yet, retrying", "every", every, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not reachable within --aws.startup-wait=%s: %w", wait, err)
+		case <-time.After(every):
+		}
+	}
 }
 
 type realClock struct{}

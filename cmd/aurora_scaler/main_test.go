@@ -2,15 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
@@ -124,5 +131,78 @@ func TestCommandAgainstEmulator(t *testing.T) {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// TestCommandWaitsForAWS starts the scaler before anything answers at its
+// endpoint (as in the compose stack when the emulator is slower to start):
+// it must keep retrying and come up once the endpoint answers, not exit.
+func TestCommandWaitsForAWS(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	env.SetAWSEnv(t)
+	endpoint := freeAddr(t) // nothing listens here yet
+	t.Setenv("AWS_ENDPOINT_URL", "http://"+endpoint)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "scaler.yml")
+	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\n"), 0o600)
+	addr := freeAddr(t)
+	exited := make(chan int, 1)
+	var out bytes.Buffer
+	go func() {
+		exited <- run([]string{"--config.file=" + cfg, "--web.listen-address=" + addr, "--aws.max-attempts=1",
+			"--events.file=" + filepath.Join(dir, "events.json"), "--log.level=warn"}, &out, &out)
+	}()
+	// Two seconds of connection refused: the first attempts fail.
+	select {
+	case code := <-exited:
+		t.Fatalf("aurora_scaler exited (%d) while the endpoint was down: %s", code, out.String())
+	case <-time.After(2500 * time.Millisecond):
+	}
+	l, err := net.Listen("tcp", endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(env.URL)
+	proxy := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target), ReadHeaderTimeout: time.Second}
+	go func() { _ = proxy.Serve(l) }()
+	t.Cleanup(func() { _ = proxy.Close() })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/-/healthy")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case code := <-exited:
+			t.Fatalf("aurora_scaler exited (%d): %s", code, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("aurora_scaler did not come up once the endpoint answered")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// An answer that refuses is not waited on: the wait ends at once with it.
+func TestWaitForAWSStopsOnAnswer(t *testing.T) {
+	calls := 0
+	refused := errors.New("targets in account 1, but the credentials belong to account 2")
+	err := waitForAWS(context.Background(), slog.New(slog.DiscardHandler), time.Minute, time.Millisecond, func(context.Context) error {
+		calls++
+		if calls < 3 {
+			return &smithyhttp.RequestSendError{Err: errors.New("connection refused")}
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) || calls != 3 {
+		t.Fatalf("err %v after %d calls, want the refusal after 3", err, calls)
+	}
+	err = waitForAWS(context.Background(), slog.New(slog.DiscardHandler), 20*time.Millisecond, time.Millisecond, func(context.Context) error {
+		return &smithyhttp.RequestSendError{Err: errors.New("connection refused")}
+	})
+	if err == nil || !strings.Contains(err.Error(), "not reachable within") {
+		t.Fatalf("err %v, want a timeout", err)
 	}
 }
