@@ -15,7 +15,7 @@ export AMTOOL         := $(TOOLS)/amtool
 export PROMETHEUS_BIN := $(TOOLS)/prometheus
 export ALERTMANAGER_BIN := $(TOOLS)/alertmanager
 
-.PHONY: all build vet test test-unit bench demo demo-sim clean tools dashboards docker-build docker-up docker-down docker-test
+.PHONY: all build vet test test-unit bench demo demo-stack demo-sim backtest clean tools dashboards docker-build docker-up docker-down docker-test
 
 all: build
 
@@ -45,11 +45,24 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./sim/... ./cmd/...
 	$(GO) test -run '^$$' -bench . -benchtime 2000x -timeout 10m ./scaler/
 
-# The demo: the emulator plays the field's avalanche on the wall clock and
-# the exporter serves it (scripts/demo.sh prints a selection every 15 s).
-# Ctrl-C stops both.
+# The demo: aurora_backtest plays the field's avalanche through the whole
+# loop on a virtual clock, once per policy, with a live view of the
+# product's run, then prints the comparison and the report's paths.
+BACKTEST_OUT ?= backtest-out
+PACE ?= 300ms
 demo: build
-	BIN=$(BIN) SCENARIO=$(SCENARIO) scripts/demo.sh
+	$(BIN)/aurora_backtest --scenario $(SCENARIO) --out $(BACKTEST_OUT) --live surge --pace $(PACE) --log.level error
+
+# The backtest alone (POLICIES=surge,none to choose).
+POLICIES ?= none,aws-target-tracking,field,surge,surge+schedule
+backtest: build
+	$(BIN)/aurora_backtest --scenario $(SCENARIO) --out $(BACKTEST_OUT) --policies $(POLICIES) --log.level error
+
+# The real-time stack: aurora_sim, aurora_exporter, Prometheus, Alertmanager
+# and aurora_scaler as processes on a compressed scenario
+# (scripts/demo-stack.sh prints the URLs to look around). Ctrl-C stops all.
+demo-stack: build tools
+	BIN=$(BIN) scripts/demo-stack.sh
 
 # The emulator alone, faster than real time, printing the fleet every 5 s.
 demo-sim: build
