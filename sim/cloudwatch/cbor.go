@@ -34,7 +34,7 @@ func (c *cborCodec) operation(r *http.Request) string {
 }
 
 func (c *cborCodec) unmarshal(body []byte, v any) error { return c.dec.Unmarshal(body, v) }
-func (c *cborCodec) marshal(v any) ([]byte, error)     { return c.enc.Marshal(v) }
+func (c *cborCodec) marshal(v any) ([]byte, error)      { return c.enc.Marshal(v) }
 
 func (c *cborCodec) headers(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/cbor")
