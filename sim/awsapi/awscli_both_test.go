@@ -16,7 +16,7 @@ import (
 
 // cliFlavour is one AWS CLI this image has, found by the Python that
 // carries it: Debian's awscli 2.9 (/usr/bin/python3; awsQuery for
-// CloudWatch) and the pyenv aws-cli 1.x (botocore >= 1.40 sends AWS JSON
+// CloudWatch) and the pyenv aws-cli 1.x (botocore 1.43 sends AWS JSON
 // 1.0 to CloudWatch). Both commands are called aws, so each is invoked
 // explicitly through its own interpreter.
 type cliFlavour struct {

@@ -14,7 +14,7 @@ import (
 )
 
 // botoScript reads CloudWatch the way Python tools do (boto3, AWS JSON
-// 1.0 with botocore >= 1.40) and checks errors surface as ClientError
+// 1.0 with botocore 1.43) and checks errors surface as ClientError
 // with AWS's codes. It prints OK or raises.
 const botoScript = `
 import sys, datetime, boto3, botocore
