@@ -7,8 +7,11 @@ import (
 )
 
 // refreshDNS recomputes what the reader endpoints answer: available
-// readers, plus deleted readers still lingering in round robin. The
-// writer endpoint is moved only by failover completion (stepLifecycle).
+// instances other than the one the cluster endpoint names, plus deleted
+// readers still lingering in round robin. The writer endpoint is moved
+// only by failover completion (stepLifecycle); until then a promoted
+// instance keeps its place in the reader endpoint (its record has not
+// changed either) and the rebooting old writer is in neither.
 func (w *World) refreshDNS(now time.Time) {
 	for _, a := range w.accounts {
 		for _, r := range a.Regions {
@@ -17,7 +20,7 @@ func (w *World) refreshDNS(now time.Time) {
 				seen := map[string]bool{}
 				for _, id := range c.Members {
 					in := r.Instances[id]
-					if in != nil && id != c.Writer && id != c.DNSWriter && in.Status == StatusAvailable {
+					if in != nil && id != c.DNSWriter && in.Status == StatusAvailable {
 						readers = append(readers, id)
 						seen[id] = true
 					}
@@ -148,28 +151,8 @@ type DNSRecord struct {
 // as a recursive resolver would. known is false when no zone owns the name
 // (NXDOMAIN vs REFUSED is the DNS layer's choice).
 func (w *World) Resolve(name string) (records []DNSRecord, known bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.syncLocked()
-	name = strings.ToLower(strings.TrimSuffix(name, ".")) + "."
-	asked := name
-	for depth := 0; depth < 8; depth++ {
-		step, ok := w.resolveOne(asked, name)
-		if !ok {
-			return records, known || depth > 0
-		}
-		known = true
-		records = append(records, step...)
-		if len(step) == 0 {
-			return records, true
-		}
-		last := step[len(step)-1]
-		if last.Type != "CNAME" {
-			return records, true
-		}
-		name = last.Value
-	}
-	return records, known
+	a := w.Lookup(name)
+	return a.Records, a.Known
 }
 
 // resolveOne answers one name of a chain that started at asked.
@@ -304,14 +287,7 @@ func (c *Cluster) CustomMembers(ce *CustomEndpoint) []string {
 }
 
 func (w *World) resolveZones(fqdn string) ([]DNSRecord, bool) {
-	var zone *HostedZone
-	for _, id := range w.order {
-		for _, z := range w.accounts[id].HostedZones {
-			if (fqdn == z.Name || strings.HasSuffix(fqdn, "."+z.Name)) && (zone == nil || len(z.Name) > len(zone.Name)) {
-				zone = z
-			}
-		}
-	}
+	zone := w.zoneFor(fqdn)
 	if zone == nil {
 		return nil, false
 	}

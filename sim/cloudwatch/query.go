@@ -111,3 +111,49 @@ func queryListMetrics(b *backend) wire.QueryOp {
 		return res, nil
 	}
 }
+
+type xmlDatapoint struct {
+	Timestamp   time.Time `xml:"Timestamp"`
+	SampleCount *float64  `xml:"SampleCount,omitempty"`
+	Average     *float64  `xml:"Average,omitempty"`
+	Sum         *float64  `xml:"Sum,omitempty"`
+	Minimum     *float64  `xml:"Minimum,omitempty"`
+	Maximum     *float64  `xml:"Maximum,omitempty"`
+	Unit        string    `xml:"Unit,omitempty"`
+}
+
+type xmlGetMetricStatisticsResult struct {
+	Label      string         `xml:"Label"`
+	Datapoints []xmlDatapoint `xml:"Datapoints>member"`
+}
+
+func queryGetMetricStatistics(b *backend) wire.QueryOp {
+	return func(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
+		in := &GetMetricStatisticsInput{Namespace: p.String("Namespace"), MetricName: p.String("MetricName"), Unit: p.String("Unit"),
+			Statistics: p.List("Statistics.member"), ExtendedStatistics: p.List("ExtendedStatistics.member")}
+		var err *sim.APIError
+		if in.Start, _, err = p.Time("StartTime"); err != nil {
+			return nil, err
+		}
+		if in.End, _, err = p.Time("EndTime"); err != nil {
+			return nil, err
+		}
+		if in.Period, _, err = p.Int("Period"); err != nil {
+			return nil, err
+		}
+		for _, j := range p.Indexes("Dimensions.member") {
+			d := fmt.Sprintf("Dimensions.member.%d", j)
+			in.Dimensions = append(in.Dimensions, sim.Dim{Name: p.String(d + ".Name"), Value: p.String(d + ".Value")})
+		}
+		out, err := b.GetMetricStatistics(c, in)
+		if err != nil {
+			return nil, err
+		}
+		res := xmlGetMetricStatisticsResult{Label: out.Label}
+		for _, d := range out.Datapoints {
+			res.Datapoints = append(res.Datapoints, xmlDatapoint{Timestamp: d.Timestamp, SampleCount: d.SampleCount, Average: d.Average,
+				Sum: d.Sum, Minimum: d.Minimum, Maximum: d.Maximum, Unit: d.Unit})
+		}
+		return res, nil
+	}
+}

@@ -3,6 +3,9 @@
 // Route 53 hosted zones as they have propagated. It answers as the VPC
 // resolver does for these names: CNAME chains followed, A records last,
 // NXDOMAIN for unknown names under a served zone, REFUSED elsewhere.
+// Answers are authoritative (AA); NXDOMAIN and NODATA carry the zone's
+// SOA so resolvers cache them (RFC 2308); EDNS is honoured (OPT echoed,
+// BADVERS for a version other than 0, RFC 6891).
 package dnsserver
 
 import (
@@ -95,13 +98,27 @@ func (s *Server) ServeDNS(rw dns.ResponseWriter, req *dns.Msg) {
 		_ = rw.WriteMsg(m)
 		return
 	}
-	_ = rw.WriteMsg(s.answer(req))
+	_, tcp := rw.RemoteAddr().(*net.TCPAddr)
+	_ = rw.WriteMsg(s.answer(req, tcp))
 }
 
-func (s *Server) answer(req *dns.Msg) *dns.Msg {
+// maxUDPSize is the EDNS buffer size advertised (the DNS flag day 2020
+// value, safe from fragmentation).
+const maxUDPSize = 1232
+
+func (s *Server) answer(req *dns.Msg, tcp bool) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(req)
 	m.RecursionAvailable = true
+	reqOpt := req.IsEdns0()
+	if reqOpt != nil {
+		// Echo OPT: version 0, our buffer size, the DO bit copied.
+		m.SetEdns0(maxUDPSize, reqOpt.Do())
+		if reqOpt.Version() != 0 {
+			m.Rcode = dns.RcodeBadVers // extended RCODE, carried in OPT
+			return m
+		}
+	}
 	if req.Opcode != dns.OpcodeQuery || len(req.Question) != 1 {
 		m.SetRcode(req, dns.RcodeNotImplemented)
 		return m
@@ -111,16 +128,13 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 		m.SetRcode(req, dns.RcodeRefused)
 		return m
 	}
-	records, known := s.world.Resolve(q.Name)
-	if !known && !strings.HasSuffix(strings.ToLower(dns.Fqdn(q.Name)), ".rds.amazonaws.com.") {
+	ans := s.world.Lookup(q.Name)
+	if !ans.Known {
 		m.SetRcode(req, dns.RcodeRefused)
 		return m
 	}
-	if len(records) == 0 {
-		m.SetRcode(req, dns.RcodeNameError)
-		return m
-	}
-	for _, r := range records {
+	m.Authoritative = true
+	for _, r := range ans.Records {
 		// A CNAME is always part of the answer (the resolver follows it);
 		// the final records only when they are of the asked type.
 		if r.Type != "CNAME" && q.Qtype != dns.TypeANY && dns.StringToType[r.Type] != q.Qtype {
@@ -133,17 +147,36 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 			break
 		}
 	}
-	if len(m.Answer) == 0 {
-		s.log.Debug("dns nodata", "name", q.Name, "type", dns.TypeToString[q.Qtype])
+	// Negative: the last name does not exist, or has no record of the
+	// asked type (the answer is empty or ends in a CNAME).
+	nodata := len(m.Answer) == 0 || q.Qtype != dns.TypeCNAME && q.Qtype != dns.TypeANY && m.Answer[len(m.Answer)-1].Header().Rrtype == dns.TypeCNAME
+	if ans.NXDomain {
+		m.Rcode = dns.RcodeNameError
+	}
+	if (ans.NXDomain || nodata) && ans.SOA != nil {
+		m.Ns = append(m.Ns, negativeSOA(ans.SOA))
+		s.log.Debug("dns negative answer", "name", q.Name, "type", dns.TypeToString[q.Qtype], "nxdomain", ans.NXDomain)
 	}
 	// Keep UDP answers within the client's buffer; large round-robin sets
 	// get TC and the client retries over TCP.
-	size := dns.MinMsgSize
-	if opt := req.IsEdns0(); opt != nil {
-		size = int(opt.UDPSize())
+	if !tcp {
+		size := dns.MinMsgSize
+		if reqOpt != nil {
+			size = min(max(int(reqOpt.UDPSize()), dns.MinMsgSize), maxUDPSize)
+		}
+		m.Truncate(size)
 	}
-	m.Truncate(size)
 	return m
+}
+
+// negativeSOA is the zone's SOA as RFC 2308 puts it in a negative answer:
+// its TTL is the lesser of the SOA's own TTL and its minimum field, the
+// time a resolver may cache the negative answer.
+func negativeSOA(z *sim.SOA) *dns.SOA {
+	return &dns.SOA{
+		Hdr: dns.RR_Header{Name: z.Zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: min(z.TTL, z.Minimum)},
+		Ns:  z.MName, Mbox: z.RName, Serial: z.Serial, Refresh: z.Refresh, Retry: z.Retry, Expire: z.Expire, Minttl: z.Minimum,
+	}
 }
 
 func toRR(r sim.DNSRecord) dns.RR {

@@ -25,6 +25,9 @@ type QueryService struct {
 	Ops     map[string]QueryOp
 }
 
+// APIVersion lets the router find the service of an unsigned request.
+func (q *QueryService) APIVersion() string { return q.Version }
+
 func (q *QueryService) Decode(r *http.Request, body []byte) (string, any, *sim.APIError) {
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return "", nil, sim.NewAPIError(http.StatusMethodNotAllowed, "InvalidAction", "awsQuery accepts POST and GET, not %s", r.Method)

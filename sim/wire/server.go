@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,28 +34,43 @@ const MaxBodyBytes = 8 << 20
 
 // Server routes AWS requests to protocols by the markers real endpoints
 // use: the Smithy-Protocol header and /service/<id>/operation/<op> path for
-// RPC v2 CBOR, the /2013-04-01/ prefix for Route 53's REST API, and the
-// SigV4 signing name for awsQuery form posts.
+// RPC v2 CBOR, the X-Amz-Target header for AWS JSON 1.0, the /2013-04-01/
+// prefix for Route 53's REST API, and for awsQuery form posts the SigV4
+// signing name (or, on an unsigned request, the form's Version, which
+// names one API).
 type Server struct {
 	World *sim.World
 	Log   *slog.Logger
 	Admin http.Handler // served under /_sim/
 
-	query map[string]Protocol // by SigV4 signing name
-	cbor  map[string]Protocol // by Smithy service id in the path
-	rest  map[string]Protocol // by path prefix
+	query        map[string]Protocol // by SigV4 signing name
+	queryVersion map[string]Protocol // by API version, for unsigned requests
+	cbor         map[string]Protocol // by Smithy service id in the path
+	json         map[string]Protocol // by X-Amz-Target prefix
+	rest         map[string]Protocol // by path prefix
 }
 
 func NewServer(w *sim.World, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{World: w, Log: log, query: map[string]Protocol{}, cbor: map[string]Protocol{}, rest: map[string]Protocol{}}
+	return &Server{World: w, Log: log, query: map[string]Protocol{}, queryVersion: map[string]Protocol{},
+		cbor: map[string]Protocol{}, json: map[string]Protocol{}, rest: map[string]Protocol{}}
 }
 
 // HandleQuery registers an awsQuery service under its signing name
-// (rds, monitoring, autoscaling, elasticloadbalancing, sts).
-func (s *Server) HandleQuery(signingName string, p Protocol) { s.query[signingName] = p }
+// (rds, monitoring, autoscaling, elasticloadbalancing, sts) and, when the
+// protocol names it (APIVersion), its API version.
+func (s *Server) HandleQuery(signingName string, p Protocol) {
+	s.query[signingName] = p
+	if v, ok := p.(interface{ APIVersion() string }); ok {
+		s.queryVersion[v.APIVersion()] = p
+	}
+}
+
+// HandleJSON registers an AWS JSON 1.0/1.1 service by its X-Amz-Target
+// prefix (GraniteServiceVersion20100801 for CloudWatch).
+func (s *Server) HandleJSON(targetPrefix string, p Protocol) { s.json[targetPrefix] = p }
 
 // HandleCBOR registers an RPC v2 CBOR service by its Smithy service id
 // (GraniteServiceVersion20100801 for CloudWatch).
@@ -75,14 +91,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	cred, credErr := ParseSigV4(r)
 	c := sim.CallContext{RequestID: reqID, Region: cred.Region, Service: cred.Service, AccessKey: cred.AccessKey}
-	p, protoName := s.route(r, cred.Service)
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	tooLarge := err != nil || len(body) > MaxBodyBytes
+	if tooLarge {
+		body = nil
+	}
+	p, protoName := s.route(r, cred.Service, body)
 	if p == nil {
+		// AWS checks authentication before it looks for an operation.
+		if credErr != nil {
+			writeGenericError(w, reqID, credErr)
+			return
+		}
 		writeGenericError(w, reqID, sim.NewAPIError(http.StatusBadRequest, "UnknownOperationException",
 			"aurora_sim serves no service for %s %s (signing name %q)", r.Method, r.URL.Path, cred.Service))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil || len(body) > MaxBodyBytes {
+	if tooLarge {
 		p.WriteError(w, c, sim.NewAPIError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body unreadable or over %d bytes", MaxBodyBytes))
 		return
 	}
@@ -130,7 +155,7 @@ func (s *Server) finish(w http.ResponseWriter, p Protocol, c sim.CallContext, er
 	p.WriteError(w, c, err)
 }
 
-func (s *Server) route(r *http.Request, signingName string) (Protocol, string) {
+func (s *Server) route(r *http.Request, signingName string, body []byte) (Protocol, string) {
 	if strings.EqualFold(r.Header.Get("Smithy-Protocol"), "rpc-v2-cbor") {
 		// /service/<ServiceId>/operation/<Operation>
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -141,15 +166,39 @@ func (s *Server) route(r *http.Request, signingName string) (Protocol, string) {
 		}
 		return nil, ""
 	}
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		prefix, _, _ := strings.Cut(target, ".")
+		if p := s.json[prefix]; p != nil {
+			return p, "json"
+		}
+		return nil, ""
+	}
 	for prefix, p := range s.rest {
 		if strings.HasPrefix(r.URL.Path, prefix) {
 			return p, "rest-xml"
 		}
 	}
-	if p := s.query[signingName]; p != nil {
+	if signingName != "" {
+		if p := s.query[signingName]; p != nil {
+			return p, "query"
+		}
+		return nil, ""
+	}
+	if p := s.queryVersion[queryVersion(r, body)]; p != nil {
 		return p, "query"
 	}
 	return nil, ""
+}
+
+// queryVersion is the Version of an awsQuery request (form body or URL).
+func queryVersion(r *http.Request, body []byte) string {
+	if v := r.URL.Query().Get("Version"); v != "" {
+		return v
+	}
+	if vals, err := url.ParseQuery(string(body)); err == nil {
+		return vals.Get("Version")
+	}
+	return ""
 }
 
 func callKey(c sim.CallContext, outcome string) sim.CallKey {
