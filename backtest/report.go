@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/aurora-surge/aurora-surge/sim"
 )
 
 // Action is one scaling action a policy took or was refused, as the
@@ -67,13 +69,12 @@ func ptr(v float64) *float64 { return &v }
 // summarize computes a policy's figures from its timeline and actions.
 // Reader CPU minutes count the samples over the threshold, each worth the
 // sampling interval; the baseline is the fleet at the start.
-func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []Action) PolicyReport {
+func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []Action, event sim.AppStats) PolicyReport {
 	r := PolicyReport{Name: name}
 	if len(tl) == 0 {
 		return r
 	}
 	base := tl[0]
-	var lat []weighted
 	var addedAt time.Time
 	for i, s := range tl {
 		if s.ReaderCPU > 70 {
@@ -86,9 +87,6 @@ func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []
 		r.MaxReaders = max(r.MaxReaders, s.ReadersUp+s.ReadersCreating)
 		if i > 0 {
 			r.ACUHours += s.ACU * s.At.Sub(tl[i-1].At).Hours()
-		}
-		if !s.At.Before(f.Onset) && !s.At.After(f.End) {
-			lat = append(lat, s.latency...)
 		}
 		// Capacity arrives when something added after the onset serves:
 		// a reader more than the onset had, a higher max ACU, an ASG
@@ -105,7 +103,9 @@ func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []
 	}
 	last := tl[len(tl)-1]
 	r.FailedReads, r.FailedWrites = round(last.FailedReads, 0), round(last.FailedWrites, 0)
-	r.P99ReadLatencySeconds = round(weightedQuantile(lat, 0.99), 6)
+	if p99 := event.ReadLatency.Quantile(0.99); !math.IsNaN(p99) {
+		r.P99ReadLatencySeconds = round(p99, 6)
+	}
 	r.ACUHours = round(r.ACUHours, 2)
 	r.PeakReaderCPU = round(r.PeakReaderCPU, 1)
 	r.ReaderCPUOver70Minutes = round(r.ReaderCPUOver70Minutes, 2)
@@ -202,26 +202,6 @@ func sampleAt(tl []Sample, t time.Time) Sample {
 		i = len(tl) - 1
 	}
 	return tl[i]
-}
-
-func weightedQuantile(xs []weighted, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]weighted(nil), xs...)
-	sort.Slice(s, func(i, j int) bool { return s[i].v < s[j].v })
-	var total float64
-	for _, x := range s {
-		total += x.w
-	}
-	acc := 0.0
-	for _, x := range s {
-		acc += x.w
-		if acc >= q*total {
-			return x.v
-		}
-	}
-	return s[len(s)-1].v
 }
 
 // WriteJSON writes report.json: indented, stable field order, so the same

@@ -34,7 +34,7 @@ func TestSummarizeCountsSaturationCapacityAndIdleCapacity(t *testing.T) {
 		{At: minute(25), Kind: "remove_readers", From: 2, To: 1},
 		{At: minute(30), Kind: "add_readers", From: 1, To: 2}, // undoes the scale-in within 10 min: a flap
 	}
-	r := summarize("p", f, tl, time.Minute, actions)
+	r := summarize("p", f, tl, time.Minute, actions, sim.AppStats{})
 	if r.ReaderCPUOver85Minutes != 3 || r.ReaderCPUOver70Minutes != 5 || r.PeakReaderCPU != 90 {
 		t.Errorf("CPU minutes over 85/70 and peak: %v %v %v, want 3 5 90", r.ReaderCPUOver85Minutes, r.ReaderCPUOver70Minutes, r.PeakReaderCPU)
 	}
@@ -58,7 +58,7 @@ func TestSummarizeCountsSaturationCapacityAndIdleCapacity(t *testing.T) {
 func TestSummarizeSaysHowMuchIdleCapacityIsLeft(t *testing.T) {
 	f := Fleet{Onset: minute(1), End: minute(2)}
 	tl := []Sample{{At: minute(0), ReadersUp: 1, MaxACU: 16, ASGDesired: 4}, {At: minute(5), ReadersUp: 3, MaxACU: 64, ASGDesired: 9}}
-	r := summarize("p", f, tl, time.Minute, nil)
+	r := summarize("p", f, tl, time.Minute, nil, sim.AppStats{})
 	if r.IdleCapacityGoneAfterEventSec != nil {
 		t.Fatalf("idle capacity reported gone: %v", *r.IdleCapacityGoneAfterEventSec)
 	}
@@ -66,16 +66,6 @@ func TestSummarizeSaysHowMuchIdleCapacityIsLeft(t *testing.T) {
 		if !strings.Contains(r.IdleCapacityLeft, want) {
 			t.Errorf("idle capacity left %q lacks %q", r.IdleCapacityLeft, want)
 		}
-	}
-}
-
-func TestWeightedQuantile(t *testing.T) {
-	xs := []weighted{{v: 0.001, w: 98}, {v: 0.5, w: 2}}
-	if got := weightedQuantile(xs, 0.99); got != 0.5 {
-		t.Errorf("p99 = %v, want 0.5 (2 %% of the queries are slow)", got)
-	}
-	if got := weightedQuantile(xs, 0.5); got != 0.001 {
-		t.Errorf("p50 = %v, want 0.001", got)
 	}
 }
 

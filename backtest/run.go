@@ -111,12 +111,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tl, actions, fleet, err := runPolicy(ctx, &sc, name, params, o)
+			tl, actions, fleet, event, err := runPolicy(ctx, &sc, name, params, o)
 			if err != nil {
 				errs[i] = fmt.Errorf("policy %s: %w", name, err)
 				return
 			}
-			reports[i] = summarize(name, fleet, tl, o.SampleEvery, actions)
+			reports[i] = summarize(name, fleet, tl, o.SampleEvery, actions, event)
 			mu.Lock()
 			res.Timelines[name], res.Actions[name], res.Fleet = tl, actions, fleet
 			mu.Unlock()
@@ -158,19 +158,23 @@ func withLead(in *sim.Scenario, lead time.Duration) sim.Scenario {
 	return sc
 }
 
-func runPolicy(ctx context.Context, sc *sim.Scenario, name string, params *Params, o Options) ([]Sample, []Action, Fleet, error) {
+// runPolicy plays one policy; besides the timeline and the actions it
+// returns the applications' queries between the onset and the event's
+// end, for the latency percentile.
+func runPolicy(ctx context.Context, sc *sim.Scenario, name string, params *Params, o Options) ([]Sample, []Action, Fleet, sim.AppStats, error) {
+	var atOnset, event sim.AppStats
 	emu, err := startEmulator(sc, sc.Start)
 	if err != nil {
-		return nil, nil, Fleet{}, err
+		return nil, nil, Fleet{}, event, err
 	}
 	defer emu.Close()
 	fleet, err := fleetOf(emu.World)
 	if err != nil {
-		return nil, nil, Fleet{}, err
+		return nil, nil, Fleet{}, event, err
 	}
 	ctrl, every, err := newController(ctx, name, emu, fleet, params, o)
 	if err != nil {
-		return nil, nil, fleet, err
+		return nil, nil, fleet, event, err
 	}
 	defer ctrl.Close()
 	stop := fleet.End.Add(o.After)
@@ -183,14 +187,20 @@ func runPolicy(ctx context.Context, sc *sim.Scenario, name string, params *Param
 	}
 	for t := sc.Start; !t.After(stop); t = t.Add(step) {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, fleet, err
+			return nil, nil, fleet, event, err
 		}
 		emu.Clock.Set(t)
 		emu.World.Sync()
 		if t.Sub(sc.Start)%every == 0 {
 			if err := ctrl.Tick(ctx, t); err != nil {
-				return nil, nil, fleet, fmt.Errorf("at %s: %w", t.Format(time.RFC3339), err)
+				return nil, nil, fleet, event, fmt.Errorf("at %s: %w", t.Format(time.RFC3339), err)
 			}
+		}
+		if t.Equal(fleet.Onset) {
+			atOnset = appStats(emu.World, fleet)
+		}
+		if t.Equal(fleet.End) {
+			event = appStats(emu.World, fleet).Sub(atOnset)
 		}
 		if t.Sub(sc.Start)%o.SampleEvery == 0 {
 			tl = append(tl, observe(emu.World, fleet))
@@ -205,7 +215,7 @@ func runPolicy(ctx context.Context, sc *sim.Scenario, name string, params *Param
 			o.Progress(f)
 		}
 	}
-	return tl, ctrl.Actions(), fleet, nil
+	return tl, ctrl.Actions(), fleet, event, nil
 }
 
 // newController builds a policy and says how often it is ticked: the

@@ -284,7 +284,10 @@ func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
 				Target: firstNonEmpty(a.Labels["db_cluster"], a.Labels["cluster"], a.Labels["asg"]), Firing: a.EndsAt.After(now)})
 		}
 		if len(alerts) > 0 {
-			l.am.Put(now, alerts)
+			if err := l.am.Put(now, alerts); err != nil {
+				// Alertmanager answers 400 for the bad ones and keeps the rest.
+				l.log.Warn("alertmanager refused alerts", "err", err)
+			}
 		}
 	}
 	for _, n := range l.am.Advance(now) {

@@ -22,10 +22,34 @@ type Sample struct {
 	ASGInService    int       `json:"asg_in_service"`
 	FailedReads     float64   `json:"failed_reads"` // cumulative
 	FailedWrites    float64   `json:"failed_writes"`
-	latency         []weighted
 }
 
-type weighted struct{ v, w float64 }
+// appStats sums the applications' ground truth over the fleet's
+// clusters: query totals and the read latency histogram (the emulator's
+// buckets are the same for every cluster).
+func appStats(w *sim.World, f Fleet) sim.AppStats {
+	var sum sim.AppStats
+	for _, c := range f.Clusters {
+		st, ok := w.AppStats(f.Account, f.Region, c)
+		if !ok {
+			continue
+		}
+		sum.ReadsTotal += st.ReadsTotal
+		sum.ReadsFailedTotal += st.ReadsFailedTotal
+		sum.WritesTotal += st.WritesTotal
+		sum.WritesFailedTotal += st.WritesFailedTotal
+		if sum.ReadLatency.Bounds == nil {
+			sum.ReadLatency = sim.LatencyHistogram{Bounds: st.ReadLatency.Bounds, Counts: make([]float64, len(st.ReadLatency.Counts))}
+		}
+		for i, n := range st.ReadLatency.Counts {
+			if i < len(sum.ReadLatency.Counts) {
+				sum.ReadLatency.Counts[i] += n
+			}
+		}
+		sum.ReadLatency.Sum += st.ReadLatency.Sum
+	}
+	return sum
+}
 
 // observe samples the world (lock held by Truth) for the fleet's clusters.
 func observe(w *sim.World, f Fleet) Sample {
@@ -48,8 +72,6 @@ func observe(w *sim.World, f Fleet) Sample {
 				}
 				s.Users += c.Users
 				s.MaxACU += c.MaxACU
-				s.FailedReads += c.FailedReads
-				s.FailedWrites += c.FailedWrites
 				for _, in := range c.Instances {
 					s.ACU += in.ACU
 					if in.Role == "writer" || in.Role == "WRITER" || in.ID == c.Writer {
@@ -59,9 +81,6 @@ func observe(w *sim.World, f Fleet) Sample {
 					case sim.StatusAvailable:
 						s.ReadersUp++
 						cpuSum += in.CPU
-						if in.ReadQPS > 0 {
-							s.latency = append(s.latency, weighted{in.ReadLatency, in.ReadQPS})
-						}
 					case sim.StatusCreating:
 						s.ReadersCreating++
 					case sim.StatusDeleting:
@@ -80,5 +99,7 @@ func observe(w *sim.World, f Fleet) Sample {
 	if s.ReadersUp > 0 {
 		s.ReaderCPU = cpuSum / float64(s.ReadersUp)
 	}
+	app := appStats(w, f)
+	s.FailedReads, s.FailedWrites = app.ReadsFailedTotal, app.WritesFailedTotal
 	return s
 }
