@@ -77,10 +77,11 @@ test: vet tools
 # Regenerate rules/*.rules.yml from rules/gen/ (templates and the field
 # defaults). THRESHOLDS=my.yml RULES_OUT=/etc/prometheus/rules writes a
 # deployment's overrides elsewhere; rules/ keeps the defaults the tests pin.
+# The defaults also go to deploy/kubernetes/prometheusrule.yaml.
 RULES_OUT ?= rules
 .PHONY: rules
 rules:
-	$(GO) run ./rules/cmd/rulegen -out $(RULES_OUT) $(if $(THRESHOLDS),-thresholds $(THRESHOLDS))
+	$(GO) run ./rules/cmd/rulegen -out $(RULES_OUT) $(if $(THRESHOLDS),-thresholds $(THRESHOLDS),-prometheusrule deploy/kubernetes/prometheusrule.yaml)
 
 # Benchmarks print their figures (queries/s, calls per refresh, ...).
 bench:
