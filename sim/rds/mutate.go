@@ -320,7 +320,7 @@ func (b *backend) addTagsToResource(c sim.CallContext, p wire.Params) (any, *sim
 
 // modifyDBClusterEndpoint changes a custom endpoint's type or members.
 // Membership takes effect for new DNS answers at once; existing
-// connections are not broken (field notes 2).
+// connections are not broken (docs/field.md#reader-auto-scaling).
 func (b *backend) modifyDBClusterEndpoint(c sim.CallContext, p wire.Params) (any, *sim.APIError) {
 	id, err := p.Required("DBClusterEndpointIdentifier")
 	if err != nil {
