@@ -8,7 +8,7 @@ PKGS     := ./...
 # Version stamping: build_info and --version report these (promu's
 # scheme, into github.com/prometheus/common/version). Each may be set on
 # the command line (make release VERSION=1.2.3). The build date is the
-# commit's, so two builds of one commit produce the same binaries.
+# commit's, so it does not change between builds of one commit.
 VERSION    ?= $(shell cat $(CURDIR)/VERSION)
 REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
