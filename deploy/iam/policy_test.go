@@ -284,6 +284,7 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.World.Calls.Reset() // the test's own look-up is not the scaler's
+	initial, _ := env.World.Truth().Cluster("events-db")
 	parse := func(drain string) *scaler.Config {
 		c, err := scaler.ParseConfig("iam.yml", []byte(fmt.Sprintf(scalerConfig, drain)))
 		if err != nil {
@@ -382,6 +383,30 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 		}
 	}
 	compare(t, "aurora-scaler-policy.json", called)
+
+	// What the tag conditions below assume of the scaler, checked on the
+	// run: every instance it created carries the managed tag, and every
+	// instance it did not create is still there.
+	after, _ := env.World.Truth().Cluster("events-db")
+	created := 0
+	for _, in := range after.Instances {
+		if slices.ContainsFunc(initial.Instances, func(i sim.InstanceTruth) bool { return i.ID == in.ID }) {
+			continue
+		}
+		created++
+		if !slices.Contains(in.Tags, sim.Tag{Key: "aurora-surge:managed", Value: "true"}) {
+			t.Errorf("instance %s created without aurora-surge:managed=true: %v", in.ID, in.Tags)
+		}
+	}
+	for _, in := range initial.Instances {
+		if !slices.ContainsFunc(after.Instances, func(i sim.InstanceTruth) bool { return i.ID == in.ID }) {
+			t.Errorf("instance %s, not the scaler's, was deleted", in.ID)
+		}
+	}
+	if created == 0 {
+		t.Error("no instance the scaler created is left to check")
+	}
+	t.Logf("%d instances before, %d after, %d of them the scaler's", len(initial.Instances), len(after.Instances), created)
 
 	// What may delete or resize an instance is limited to the instances
 	// the scaler created (their tag), and what it creates must carry it.
