@@ -5,6 +5,31 @@ SCENARIO ?= field-avalanche
 SPEED    ?= 10
 PKGS     := ./...
 
+# Version stamping: build_info and --version report these (promu's
+# scheme, into github.com/prometheus/common/version). Each may be set on
+# the command line (make release VERSION=1.2.3). The build date is the
+# commit's, so it does not change between builds of one commit.
+VERSION    ?= $(shell cat $(CURDIR)/VERSION)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell id -un 2>/dev/null || echo unknown)@$(shell hostname 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d-%H:%M:%S 2>/dev/null || date -u +%Y%m%d-%H:%M:%S)
+# Expanded once, not on every use.
+VERSION    := $(VERSION)
+REVISION   := $(REVISION)
+BRANCH     := $(BRANCH)
+BUILD_USER := $(BUILD_USER)
+BUILD_DATE := $(BUILD_DATE)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
+	-X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+
+# Release: static binaries of every command for these platforms.
+DIST      ?= $(CURDIR)/dist
+PLATFORMS ?= linux/amd64 linux/arm64
+COMMANDS  := $(notdir $(wildcard cmd/*))
+
 # Prometheus tools, pinned to Debian's packages and unpacked into a
 # project-local directory (no system install, no download beyond apt).
 TOOLS                 := $(CURDIR)/.build/tools
@@ -15,12 +40,29 @@ export AMTOOL         := $(TOOLS)/amtool
 export PROMETHEUS_BIN := $(TOOLS)/prometheus
 export ALERTMANAGER_BIN := $(TOOLS)/alertmanager
 
-.PHONY: all build vet test test-unit bench demo demo-stack demo-sim backtest clean tools dashboards docker-build docker-up docker-down docker-test
+.PHONY: all build vet test test-unit bench demo demo-stack demo-sim backtest clean tools dashboards docker-build docker-up docker-down docker-test release print-ldflags
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+# dist/<command>-<version>.<os>-<arch> for every command and platform,
+# static (CGO_ENABLED=0), stripped, with paths trimmed, and dist/SHA256SUMS.
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	for p in $(PLATFORMS); do \
+		for c in $(COMMANDS); do \
+			echo "$(DIST)/$$c-$(VERSION).$${p%/*}-$${p#*/}"; \
+			CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath \
+				-ldflags '-s -w $(LDFLAGS)' -o $(DIST)/$$c-$(VERSION).$${p%/*}-$${p#*/} ./cmd/$$c || exit 1; \
+		done; \
+	done
+	cd $(DIST) && sha256sum *-$(VERSION).* > SHA256SUMS && cat SHA256SUMS
+
+# The flags build and release stamp with (the version test reads them).
+print-ldflags:
+	@echo '$(LDFLAGS)'
 
 vet:
 	$(GO) vet $(PKGS)
@@ -35,10 +77,11 @@ test: vet tools
 # Regenerate rules/*.rules.yml from rules/gen/ (templates and the field
 # defaults). THRESHOLDS=my.yml RULES_OUT=/etc/prometheus/rules writes a
 # deployment's overrides elsewhere; rules/ keeps the defaults the tests pin.
+# The defaults also go to deploy/kubernetes/prometheusrule.yaml.
 RULES_OUT ?= rules
 .PHONY: rules
 rules:
-	$(GO) run ./rules/cmd/rulegen -out $(RULES_OUT) $(if $(THRESHOLDS),-thresholds $(THRESHOLDS))
+	$(GO) run ./rules/cmd/rulegen -out $(RULES_OUT) $(if $(THRESHOLDS),-thresholds $(THRESHOLDS),-prometheusrule deploy/kubernetes/prometheusrule.yaml)
 
 # Benchmarks print their figures (queries/s, calls per refresh, ...).
 bench:
@@ -115,4 +158,4 @@ dashboards:
 	$(GO) run ./dashboards/cmd/dashgen -out deploy/grafana/dashboards -export dashboards/export
 
 clean:
-	rm -rf $(BIN) $(CURDIR)/.build
+	rm -rf $(BIN) $(DIST) $(CURDIR)/.build

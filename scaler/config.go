@@ -71,7 +71,7 @@ type ClusterTarget struct {
 	Region  string `yaml:"region"`
 	// MaxReaders bounds add_readers (all readers, self-managed included).
 	MaxReaders int `yaml:"max_readers"`
-	// MinReaders bounds remove_readers; never below 1 (field notes 2).
+	// MinReaders bounds remove_readers; never below 1 (docs/field.md#reader-auto-scaling).
 	MinReaders int `yaml:"min_readers"`
 	// ReaderClass of new readers; empty: like the cluster's existing reader.
 	ReaderClass string  `yaml:"reader_class"`
@@ -81,7 +81,7 @@ type ClusterTarget struct {
 	// to after an avalanche (0: leave max ACU as it is).
 	ACUBaseline float64 `yaml:"acu_baseline"`
 	// ReadRecord is the Route 53 record the applications read through;
-	// remove_readers drains through it (field notes 6). Without it the
+	// remove_readers drains through it (docs/field.md#safe-reader-scale-in). Without it the
 	// scaler never removes readers.
 	ReadRecord *ReadRecord `yaml:"read_record"`
 	// DrainCustomEndpoint, instead of read_record: the applications read
@@ -112,7 +112,7 @@ type Cooldowns struct {
 	ScaleIn  time.Duration `yaml:"scale_in"`
 }
 
-// DefaultConfig holds the field notes' defaults (section 3).
+// DefaultConfig holds the field's defaults (docs/field.md#reader-scaling-layers).
 func DefaultConfig() Config {
 	return Config{
 		Cooldowns:           Cooldowns{ScaleOut: 30 * time.Second, ScaleIn: 2 * time.Minute},

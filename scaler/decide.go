@@ -27,7 +27,7 @@ const (
 	TagACUChange = "aurora-surge:acu-change"
 
 	// ManagedTier is the promotion tier of scaler-made readers: failover
-	// prefers the self-managed tier-0/1 readers (field notes 2).
+	// prefers the self-managed tier-0/1 readers (docs/field.md#reader-auto-scaling).
 	ManagedTier = 15
 )
 

@@ -28,7 +28,7 @@ type Scenario struct {
 }
 
 // Params are the model's timings and constants. Every default is a figure
-// from the field notes (shared/FIELD-NOTES.md) or a documented AWS value.
+// from the field (docs/field.md) or a documented AWS value.
 type Params struct {
 	Seed                   int64         `yaml:"seed"`
 	Tick                   time.Duration `yaml:"tick"`                    // model integration step

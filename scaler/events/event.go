@@ -1,7 +1,7 @@
-// Package events is the scheduled pre-event scale-up (field notes 4 and
-// 2): an event registered ahead of time (start, end, expected peak
-// capacity) gets its Auto Scaling capacity scheduled in AWS 15-30 minutes
-// before the start, its readers created early enough for their ~8 minute
+// Package events is the scheduled pre-event scale-up
+// (docs/field.md#asg-scaling-layers): an event registered ahead of time
+// (start, end, expected peak capacity) gets its Auto Scaling capacity
+// scheduled in AWS 15-30 minutes before the start, its readers created early enough for their ~8 minute
 // provisioning, its Serverless v2 range raised, and everything returned to
 // the baseline after the end. Scheduled actions ignore cooldowns.
 package events
@@ -52,7 +52,7 @@ type Leads struct {
 	// ACU: the range is raised this long before.
 	ACU time.Duration
 	// Revert: after the end, capacity returns to the baseline once this
-	// much time has passed (load declines gradually, field notes 1).
+	// much time has passed (load declines gradually, docs/field.md#traffic-shape).
 	Revert time.Duration
 }
 

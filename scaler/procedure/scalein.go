@@ -12,7 +12,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 )
 
-// ScaleIn is the ticketing platform's reader scale-in (field notes 6):
+// ScaleIn is the ticketing platform's reader scale-in (docs/field.md#safe-reader-scale-in):
 // point the application's read record at one surviving reader, wait out
 // the TTL, delete scaler-managed readers one at a time, wait until the
 // reader endpoint no longer answers with them, and point the record back.

@@ -42,7 +42,7 @@ func setExcluded(ctx context.Context, d Deps, id string, excluded []string) erro
 
 // runScaleInCustom is the drain through a custom endpoint's exclusion list
 // (changing membership never breaks existing connections, only new ones,
-// field notes 2): exclude the victims, wait until the endpoint no longer
+// docs/field.md#reader-auto-scaling): exclude the victims, wait until the endpoint no longer
 // answers with them, delete them one at a time, then drop them from the
 // list. Its progress is the list itself: scaler-managed readers already
 // excluded are the victims of an interrupted run; those no longer wanted

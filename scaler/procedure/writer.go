@@ -12,7 +12,7 @@ import (
 )
 
 // WriterResize moves the writer to another instance class the way the
-// field did by hand (field notes 6): an instance of the class with tier 0
+// field did by hand (docs/field.md#writer-resize): an instance of the class with tier 0
 // (created if none is there, which takes ~8 min), then a failover to it.
 // Scale-down is the same call with the smaller class: the old writer of
 // that class gets tier 0 and takes over.

@@ -360,7 +360,7 @@ func (b *backend) AddTagsToResource(c sim.CallContext, in *AddTagsToResourceInpu
 
 // ModifyDBClusterEndpoint changes a custom endpoint's type or members.
 // Membership takes effect for new DNS answers at once; existing
-// connections are not broken.
+// connections are not broken (docs/field.md#reader-auto-scaling).
 func (b *backend) ModifyDBClusterEndpoint(c sim.CallContext, in *ModifyDBClusterEndpointInput) (*ClusterEndpoint, *sim.APIError) {
 	id := in.DBClusterEndpointIdentifier
 	if id == "" {
