@@ -129,6 +129,14 @@ func newPromServer(cfg PromConfig, ruleFiles []string, now func() time.Time) (*p
 		return nil, fmt.Errorf("rules: %v", errs)
 	}
 	for _, g := range groups {
+		// Prometheus writes ALERTS only once a group has restored its
+		// `for` state (its first run); a backtest starts with nothing to
+		// restore, and the step rules' hysteresis reads ALERTS.
+		for _, r := range g.Rules() {
+			if ar, ok := r.(*rules.AlertingRule); ok {
+				ar.SetRestored(true)
+			}
+		}
 		p.groups = append(p.groups, g)
 	}
 	// Prometheus evaluates groups concurrently; a fixed order keeps the
