@@ -103,17 +103,26 @@ func (s *Store) List() []Record {
 	return out
 }
 
+// Limits are a cluster's bounds from the scaler's configuration.
+type Limits struct {
+	MaxReaders int
+	ACUCeiling float64
+	ASG        func(name string) bool
+}
+
 // Service ties the store, the reconciler and the HTTP API together.
 type Service struct {
 	Store      *Store
 	Reconciler *Reconciler
 	MaxReaders func(cluster string) (int, bool) // allowed clusters and their bound
+	Limits     func(cluster string) (Limits, bool)
 	Scope      func(cluster string) (account, region string)
 }
 
 // Add validates, reads the baseline, schedules the ASG side and saves.
 func (sv *Service) Add(ctx context.Context, e Event) (View, error) {
-	max, ok := sv.MaxReaders(e.Cluster)
+	lim, ok := sv.Limits(e.Cluster)
+	max := lim.MaxReaders
 	if !ok {
 		return View{}, fmt.Errorf("cluster %q is not in the scaler's configuration", e.Cluster)
 	}
