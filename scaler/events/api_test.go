@@ -136,7 +136,9 @@ func TestEventsAPIRefusesWhatTheConfigForbids(t *testing.T) {
 			e := gala(start)
 			c.edit(e)
 			code, body := a.do(t, "POST", "/api/v1/events", e)
-			if code != http.StatusUnprocessableEntity || !strings.Contains(body, c.want) {
+			var ans struct{ Error string }
+			_ = json.Unmarshal([]byte(body), &ans)
+			if code != http.StatusUnprocessableEntity || !strings.Contains(ans.Error, c.want) {
 				t.Fatalf("POST: %d %s, want 422 naming %q", code, body, c.want)
 			}
 		})
@@ -248,9 +250,13 @@ func TestDeleteAfterScaleUpReverts(t *testing.T) {
 		t.Fatalf("before the cancel: %d readers, max ACU %g, desired %d min %d", availableReaders(c), c.MaxACU, g["events-web"].Desired, g["events-web"].Min)
 	}
 	code, body := a.do(t, "DELETE", "/api/v1/events/gala", nil)
+	t.Logf("DELETE after the scale-up: %d %s", code, body)
 	var ans cancelAnswer
 	if code != http.StatusAccepted || json.Unmarshal([]byte(body), &ans) != nil || len(ans.Pending) == 0 {
 		t.Fatalf("DELETE: %d %s, want 202 with the readers' removal pending", code, body)
+	}
+	if code, body := a.do(t, "GET", "/api/v1/events", nil); code != 200 || !strings.Contains(body, `"phase":"cancelled"`) {
+		t.Fatalf("GET while the readers drain: %d %s", code, body)
 	}
 	for i := 0; i < 10; i++ {
 		if err := a.svc.ReconcileAll(ctx); err != nil {
@@ -266,7 +272,7 @@ func TestDeleteAfterScaleUpReverts(t *testing.T) {
 		t.Fatalf("after the cancel: events-web desired %d min %d scheduled %v", w.Desired, w.Min, w.ScheduledActions)
 	}
 	code, body = a.do(t, "GET", "/api/v1/events", nil)
-	if code != 200 || !strings.Contains(body, `"cancelled":true`) || !strings.Contains(body, `"done":true`) {
+	if code != 200 || strings.Contains(body, "gala") {
 		t.Fatalf("GET after the revert: %d %s", code, body)
 	}
 }
