@@ -476,5 +476,10 @@ func (p PrometheusDataAge) DataAge(ctx context.Context, _, _, _ string) (time.Du
 	if err != nil {
 		return 0, fmt.Errorf("prometheus: value %q: %w", s, err)
 	}
+	return DataAgeFromSeconds(v)
+}
+
+// DataAgeFromSeconds converts a data age in seconds.
+func DataAgeFromSeconds(v float64) (time.Duration, error) {
 	return time.Duration(v * float64(time.Second)), nil
 }

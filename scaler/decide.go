@@ -445,11 +445,8 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 			return d.refused("instance %s is %s: no scale-in while any instance is not available", m.ID, m.Status)
 		}
 	}
-	if !in.DataAgeKnown {
-		return d.refused("exporter data age unknown: no scale-in without fresh data")
-	}
-	if in.DataAge > in.Policy.MaxDataAge {
-		return d.refused("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge)
+	if reason, stale := staleData(in); stale {
+		return d.refused("%s", reason)
 	}
 	if !in.SignalsKnown {
 		return d.refused("firing scale-out signals unknown: scale in only when every signal agrees")
@@ -511,6 +508,18 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	d.Instances, d.To, d.Outcome = []string{victims[0].ID}, float64(desired), OutcomeAct
 	d.Reason = fmt.Sprintf("remove reader %s: %d -> %d", victims[0].ID, n, desired)
 	return d
+}
+
+// staleData says whether the exporter's data is too old, or of unknown
+// age, for a scale-in.
+func staleData(in Input) (string, bool) {
+	if !in.DataAgeKnown {
+		return "exporter data age unknown: no scale-in without fresh data", true
+	}
+	if in.DataAge > in.Policy.MaxDataAge {
+		return fmt.Sprintf("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge), true
+	}
+	return "", false
 }
 
 // refused is d refused with a reason.
