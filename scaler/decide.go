@@ -516,6 +516,11 @@ func staleData(in Input) (string, bool) {
 	if !in.DataAgeKnown {
 		return "exporter data age unknown: no scale-in without fresh data", true
 	}
+	// Whatever the source, a negative or absurd age is a broken clock or
+	// an overflow, never fresh data.
+	if in.DataAge < 0 || in.DataAge > MaxPlausibleDataAge {
+		return fmt.Sprintf("exporter data age %s is not a plausible age: no scale-in on data of unknown freshness (treated as stale data)", in.DataAge), true
+	}
 	if in.DataAge > in.Policy.MaxDataAge {
 		return fmt.Sprintf("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge), true
 	}
