@@ -29,7 +29,9 @@ import (
 // configured as the scaler would be: events-db with 5 readers at most and
 // an ACU ceiling of 64, and only events-web among the scaler's asgs.
 type apiEnv struct {
-	env *simtest.Env
+	// behind: the scaler's clock runs this much behind AWS's.
+	behind time.Duration
+	env    *simtest.Env
 	svc *events.Service
 	url string
 }
@@ -60,7 +62,7 @@ func (a *apiEnv) open(t *testing.T, storePath string) {
 	}
 	wait := func(_ context.Context, d time.Duration) error { a.env.Advance(t, d); return nil }
 	deps := procedure.Deps{RDS: rdsc, Route53: r53, DNS: procedure.DNSResolver{Server: a.env.StartDNS(t)}, Wait: wait, Poll: 5 * time.Second}
-	rec := &events.Reconciler{RDS: rdsc, ASG: autoscaling.NewFromConfig(cfg), Clock: a.env.World.Clock(), Leads: events.DefaultLeads(),
+	rec := &events.Reconciler{RDS: rdsc, ASG: autoscaling.NewFromConfig(cfg), Clock: behindClock{a.env.World.Clock(), a.behind}, Leads: events.DefaultLeads(),
 		ScaleIn: func(ctx context.Context, cluster string, readers int) error {
 			_, err := procedure.RunScaleIn(ctx, deps, procedure.ScaleIn{Cluster: cluster, ZoneID: aws.ToString(zones.HostedZones[0].Id), Record: "db-read.app.internal", Readers: readers})
 			return err
@@ -274,5 +276,37 @@ func TestDeleteAfterScaleUpReverts(t *testing.T) {
 	code, body = a.do(t, "GET", "/api/v1/events", nil)
 	if code != 200 || strings.Contains(body, "gala") {
 		t.Fatalf("GET after the revert: %d %s", code, body)
+	}
+}
+
+type behindClock struct {
+	events.Clock
+	by time.Duration
+}
+
+func (c behindClock) Now() time.Time { return c.Clock.Now().Add(-c.by) }
+
+// Clock skew: AWS ran the scale-up at its time while the scaler's clock,
+// 5 s behind, still reads before it. The cancel decides from what AWS
+// reports pending, not from the clock, and the groups come back.
+func TestDeleteRightAfterScaleUpWithAWSClockAhead(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	a := &apiEnv{env: env, behind: 5 * time.Second}
+	a.open(t, filepath.Join(t.TempDir(), "events.json"))
+	start := env.World.Now().Add(time.Hour).Truncate(time.Minute)
+	if code, body := a.do(t, "POST", "/api/v1/events", gala(start)); code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", code, body)
+	}
+	env.Advance(t, start.Add(-20*time.Minute+2*time.Second).Sub(env.World.Now()))
+	if _, g := a.truth(); g["events-web"].Desired != 12 {
+		t.Fatalf("scale-up not run by AWS: desired %d", g["events-web"].Desired)
+	}
+	code, body := a.do(t, "DELETE", "/api/v1/events/gala", nil)
+	if code != http.StatusOK {
+		t.Fatalf("DELETE: %d %s", code, body)
+	}
+	env.Advance(t, 2*time.Minute)
+	if _, g := a.truth(); g["events-web"].Desired != 4 || g["events-web"].Min != 2 || len(g["events-web"].ScheduledActions) != 0 {
+		t.Fatalf("after the cancel: desired %d min %d scheduled %v", g["events-web"].Desired, g["events-web"].Min, g["events-web"].ScheduledActions)
 	}
 }
