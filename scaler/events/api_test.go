@@ -32,8 +32,8 @@ type apiEnv struct {
 	// behind: the scaler's clock runs this much behind AWS's.
 	behind time.Duration
 	env    *simtest.Env
-	svc *events.Service
-	url string
+	svc    *events.Service
+	url    string
 }
 
 func eventLimits(cluster string) (events.Limits, bool) {
