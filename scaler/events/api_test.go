@@ -145,7 +145,8 @@ func TestEventsAPIRefusesWhatTheConfigForbids(t *testing.T) {
 			}
 		})
 	}
-	a.env.Advance(t, 2*time.Hour)
+	// Past the event's scale-up time and start.
+	a.env.Advance(t, time.Hour)
 	if err := a.svc.ReconcileAll(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,8 @@ func TestDeleteBeforeScaleUpCancelsTheSchedule(t *testing.T) {
 	if _, g := a.truth(); len(g["events-web"].ScheduledActions) != 0 {
 		t.Fatalf("scheduled actions left: %v", g["events-web"].ScheduledActions)
 	}
-	for now := a.env.World.Now(); now.Before(start.Add(2 * time.Hour)); now = a.env.World.Now() {
+	// Past every step of the plan: the scale-up time, T-0, the revert.
+	for now := a.env.World.Now(); now.Before(start.Add(time.Hour)); now = a.env.World.Now() {
 		if err := a.svc.ReconcileAll(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +231,7 @@ func TestDeleteBeforeScaleUpCancelsTheSchedule(t *testing.T) {
 		if g["events-web"].Desired != 4 || c.MaxACU != 32 || len(c.Instances) != 2 {
 			t.Fatalf("%s: cancelled event changed capacity: desired %d, max ACU %g, %d instances", now, g["events-web"].Desired, c.MaxACU, len(c.Instances))
 		}
-		a.env.Advance(t, 5*time.Minute)
+		a.env.Advance(t, 10*time.Minute)
 	}
 }
 
