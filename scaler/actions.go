@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -476,5 +477,25 @@ func (p PrometheusDataAge) DataAge(ctx context.Context, _, _, _ string) (time.Du
 	if err != nil {
 		return 0, fmt.Errorf("prometheus: value %q: %w", s, err)
 	}
+	return DataAgeFromSeconds(v)
+}
+
+// DataAgeFromSeconds converts a data age in seconds, refusing what no
+// real age can be: NaN, infinities, negatives and more than
+// MaxPlausibleDataAge. Converting those to a Duration overflows (+Inf
+// becomes a large negative duration on amd64) and would pass as fresh.
+func DataAgeFromSeconds(v float64) (time.Duration, error) {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, fmt.Errorf("data age %g s is not a number of seconds: treated as stale", v)
+	case v < 0:
+		return 0, fmt.Errorf("data age %g s is negative: treated as stale", v)
+	case v > MaxPlausibleDataAge.Seconds():
+		return 0, fmt.Errorf("data age %g s is more than %s: treated as stale", v, MaxPlausibleDataAge)
+	}
 	return time.Duration(v * float64(time.Second)), nil
 }
+
+// MaxPlausibleDataAge bounds a data age believed at all; above it the
+// source is broken rather than slow.
+const MaxPlausibleDataAge = 24 * time.Hour

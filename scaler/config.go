@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/aurora-surge/aurora-surge/internal/yamlconf"
+	"github.com/aurora-surge/aurora-surge/scaler/events"
 )
 
 // MaxAuroraReaders is Aurora's hard limit of readers per cluster.
@@ -326,4 +327,18 @@ func ReadBearerToken(path string) (string, error) {
 		return "", fmt.Errorf("bearer token file %s is empty", path)
 	}
 	return tok, nil
+}
+
+// EventLimits are the bounds a registered event must respect on a
+// configured cluster: the same max_readers and acu_ceiling as the alerts,
+// and only groups listed under asgs: in the cluster's account and region.
+func (c *Config) EventLimits(cluster string) (events.Limits, bool) {
+	t, ok := c.Cluster(cluster, "", "")
+	if !ok {
+		return events.Limits{}, false
+	}
+	return events.Limits{MaxReaders: min(t.MaxReaders, MaxAuroraReaders), ACUCeiling: t.ACUCeiling, ASG: func(name string) bool {
+		_, ok := c.ASG(name, t.Account, t.Region)
+		return ok
+	}}, true
 }

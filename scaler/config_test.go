@@ -78,3 +78,23 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		})
 	}
 }
+
+func TestEventLimitsFollowTheConfig(t *testing.T) {
+	cfg, err := ParseConfig("c.yml", []byte(`
+clusters:
+  - {name: events-db, account: "123456789012", region: us-east-1, max_readers: 5, acu_ceiling: 64}
+asgs:
+  - {name: events-web, account: "123456789012", region: us-east-1}
+  - {name: events-api, account: "123456789012", region: eu-west-1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim, ok := cfg.EventLimits("events-db")
+	if !ok || lim.MaxReaders != 5 || lim.ACUCeiling != 64 || !lim.ASG("events-web") || lim.ASG("events-api") || lim.ASG("events-batch") {
+		t.Fatalf("limits %+v %v (events-api is in another region)", lim, ok)
+	}
+	if _, ok := cfg.EventLimits("other"); ok {
+		t.Fatal("limits for an unconfigured cluster")
+	}
+}

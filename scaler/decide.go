@@ -252,7 +252,7 @@ func Decide(in Input) Decision {
 func breakerOpen(in Input) (bool, int) {
 	ids := map[string]bool{}
 	for _, e := range in.History {
-		if !e.External && in.Now.Sub(e.At) < time.Hour && !e.At.After(in.Now) {
+		if !e.External && since(in.Now, e.At) < time.Hour {
 			ids[e.DecisionID] = true
 		}
 	}
@@ -273,7 +273,7 @@ func scaleOutBase(in Input, dim string) (base float64, by string, ok bool) {
 	var first *Event
 	for i := range in.History {
 		e := &in.History[i]
-		if e.Dimension != dim || e.Direction != DirOut || e.At.After(in.Now) || in.Now.Sub(e.At) >= in.Policy.ScaleOutCooldown {
+		if e.Dimension != dim || e.Direction != DirOut || since(in.Now, e.At) >= in.Policy.ScaleOutCooldown {
 			continue
 		}
 		if first == nil || e.At.Before(first.At) {
@@ -445,11 +445,8 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 			return d.refused("instance %s is %s: no scale-in while any instance is not available", m.ID, m.Status)
 		}
 	}
-	if !in.DataAgeKnown {
-		return d.refused("exporter data age unknown: no scale-in without fresh data")
-	}
-	if in.DataAge > in.Policy.MaxDataAge {
-		return d.refused("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge)
+	if reason, stale := staleData(in); stale {
+		return d.refused("%s", reason)
 	}
 	if !in.SignalsKnown {
 		return d.refused("firing scale-out signals unknown: scale in only when every signal agrees")
@@ -466,23 +463,27 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	var lastIn, lastOut time.Time
 	highest := -1.0
 	for _, e := range in.History {
-		if e.Dimension != DimReaders || e.At.After(in.Now) {
+		if e.Dimension != DimReaders {
 			continue
 		}
-		if e.Direction == DirIn && e.At.After(lastIn) {
-			lastIn = e.At
+		at := e.At
+		if at.After(in.Now) {
+			at = in.Now // AWS's clock ahead of ours: it happened just now
+		}
+		if e.Direction == DirIn && at.After(lastIn) {
+			lastIn = at
 		}
 		if e.Direction == DirOut {
-			if e.At.After(lastOut) {
-				lastOut = e.At
+			if at.After(lastOut) {
+				lastOut = at
 			}
-			if in.Now.Sub(e.At) < in.Policy.StabilizationWindow && e.To > highest {
+			if since(in.Now, at) < in.Policy.StabilizationWindow && e.To > highest {
 				highest = e.To
 			}
 		}
 	}
 	// A scale-out ends a scale-in cooldown.
-	if !lastIn.IsZero() && in.Now.Sub(lastIn) < in.Policy.ScaleInCooldown && !lastOut.After(lastIn) {
+	if !lastIn.IsZero() && since(in.Now, lastIn) < in.Policy.ScaleInCooldown && !lastOut.After(lastIn) {
 		return d.refused("inside the scale-in cooldown (%s) of the scale-in at %s", in.Policy.ScaleInCooldown, lastIn.Format(time.RFC3339))
 	}
 	floor := max(t.MinReaders, 1)
@@ -511,6 +512,34 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	d.Instances, d.To, d.Outcome = []string{victims[0].ID}, float64(desired), OutcomeAct
 	d.Reason = fmt.Sprintf("remove reader %s: %d -> %d", victims[0].ID, n, desired)
 	return d
+}
+
+// staleData says whether the exporter's data is too old, or of unknown
+// age, for a scale-in.
+func staleData(in Input) (string, bool) {
+	if !in.DataAgeKnown {
+		return "exporter data age unknown: no scale-in without fresh data", true
+	}
+	// Whatever the source, a negative or absurd age is a broken clock or
+	// an overflow, never fresh data.
+	if in.DataAge < 0 || in.DataAge > MaxPlausibleDataAge {
+		return fmt.Sprintf("exporter data age %s is not a plausible age: no scale-in on data of unknown freshness (treated as stale data)", in.DataAge), true
+	}
+	if in.DataAge > in.Policy.MaxDataAge {
+		return fmt.Sprintf("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge), true
+	}
+	return "", false
+}
+
+// since is how long ago at was. Times recovered from AWS (activities,
+// tags another replica wrote) come from other clocks: one a few seconds
+// ahead of ours counts as "just now", so a cooldown, window or breaker
+// is in force, never skipped or turned negative.
+func since(now, at time.Time) time.Duration {
+	if at.After(now) {
+		return 0
+	}
+	return now.Sub(at)
 }
 
 // refused is d refused with a reason.

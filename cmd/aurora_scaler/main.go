@@ -147,13 +147,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Store: store,
 		Reconciler: &events.Reconciler{Clients: cloud.EventClients(cfg), Clock: realClock{}, Leads: events.DefaultLeads(), Log: log,
 			ScaleIn: procs.ScaleIn},
-		MaxReaders: func(c string) (int, bool) {
-			t, ok := cfg.Cluster(c, "", "")
-			if !ok {
-				return 0, false
-			}
-			return t.MaxReaders, true
-		},
+		Limits: cfg.EventLimits,
 		Scope: func(c string) (string, string) {
 			if t, ok := cfg.Cluster(c, "", ""); ok {
 				return t.Account, t.Region

@@ -8,6 +8,7 @@ package events
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"time"
@@ -63,8 +64,20 @@ func DefaultLeads() Leads {
 
 var eventID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 
-// Validate checks an event as registered (before the baseline is read).
-func (e *Event) Validate(now time.Time, maxReaders int) error {
+// Limits are a cluster's bounds from the scaler's configuration; an
+// event may not cross them any more than an alert may.
+type Limits struct {
+	MaxReaders int
+	ACUCeiling float64
+	// ASG says whether a group is among the scaler's asgs (in the
+	// cluster's account and region).
+	ASG func(name string) bool
+}
+
+// Validate checks an event as registered (before the baseline is read)
+// against the cluster's configured limits.
+func (e *Event) Validate(now time.Time, lim Limits) error {
+	half := func(v float64) bool { return v*2 == math.Trunc(v*2) }
 	switch {
 	case !eventID.MatchString(e.ID):
 		return fmt.Errorf("id %q: 1-40 lower-case letters, digits and dashes", e.ID)
@@ -74,13 +87,29 @@ func (e *Event) Validate(now time.Time, maxReaders int) error {
 		return fmt.Errorf("event %s: start and end are required, end after start", e.ID)
 	case !e.Start.After(now):
 		return fmt.Errorf("event %s: start %s is not in the future", e.ID, e.Start.Format(time.RFC3339))
-	case e.Readers < 0 || e.Readers > maxReaders:
-		return fmt.Errorf("event %s: readers %d outside 0-%d", e.ID, e.Readers, maxReaders)
-	case e.MinACU < 0 || e.MaxACU < 0 || e.MaxACU > 256 || (e.MaxACU > 0 && e.MinACU > e.MaxACU):
-		return fmt.Errorf("event %s: ACU range %g-%g invalid (0.5-256, min <= max)", e.ID, e.MinACU, e.MaxACU)
+	case e.Readers < 0:
+		return fmt.Errorf("event %s: readers %d below 0", e.ID, e.Readers)
+	case e.Readers > lim.MaxReaders:
+		return fmt.Errorf("event %s: readers %d above the cluster's max_readers %d", e.ID, e.Readers, lim.MaxReaders)
+	case e.MinACU < 0 || e.MaxACU < 0 || !half(e.MinACU) || !half(e.MaxACU):
+		return fmt.Errorf("event %s: min_acu %g and max_acu %g must be non-negative multiples of 0.5", e.ID, e.MinACU, e.MaxACU)
+	case e.MinACU > 0 && e.MaxACU == 0:
+		return fmt.Errorf("event %s: min_acu %g without max_acu", e.ID, e.MinACU)
+	case e.MaxACU > lim.ACUCeiling:
+		return fmt.Errorf("event %s: max_acu %g above the cluster's acu_ceiling %g", e.ID, e.MaxACU, lim.ACUCeiling)
+	case e.MinACU > e.MaxACU:
+		return fmt.Errorf("event %s: min_acu %g above max_acu %g", e.ID, e.MinACU, e.MaxACU)
 	}
-	for g, n := range e.ASGDesired {
-		if n < 0 {
+	groups := make([]string, 0, len(e.ASGDesired))
+	for g := range e.ASGDesired {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		if lim.ASG == nil || !lim.ASG(g) {
+			return fmt.Errorf("event %s: asg %s is not in the scaler's asgs (for the cluster's account and region)", e.ID, g)
+		}
+		if n := e.ASGDesired[g]; n < 0 {
 			return fmt.Errorf("event %s: asg %s desired %d < 0", e.ID, g, n)
 		}
 	}
@@ -94,6 +123,7 @@ const (
 	PhaseScheduled Phase = "scheduled" // before the first change
 	PhaseScaledUp  Phase = "scaled_up" // capacity raised (or being raised)
 	PhaseReverting Phase = "reverting" // after end + revert delay
+	PhaseCancelled Phase = "cancelled" // deleted: its changes undone
 )
 
 // Step is one change of the plan and when it is due.

@@ -54,16 +54,20 @@ func TestPlanTimings(t *testing.T) {
 			t.Errorf("phase at %s: %s, want %s", c.at, got, c.phase)
 		}
 	}
+	lim := events.Limits{MaxReaders: 15, ACUCeiling: 64, ASG: func(g string) bool { return g == "web" }}
+	if err := e.Validate(start.Add(-time.Hour), lim); err != nil {
+		t.Fatal(err)
+	}
 	bad := e
 	bad.ID = "Bad ID"
-	if err := bad.Validate(start.Add(-time.Hour), 15); err == nil {
+	if err := bad.Validate(start.Add(-time.Hour), lim); err == nil {
 		t.Fatal("invalid id accepted")
 	}
-	if err := e.Validate(start.Add(time.Minute), 15); err == nil {
+	if err := e.Validate(start.Add(time.Minute), lim); err == nil {
 		t.Fatal("event in the past accepted")
 	}
 	e.Readers = 16
-	if err := e.Validate(start.Add(-time.Hour), 15); err == nil {
+	if err := e.Validate(start.Add(-time.Hour), lim); err == nil {
 		t.Fatal("more readers than allowed accepted")
 	}
 }
@@ -91,7 +95,9 @@ func TestEventScalesBeforeStartAndRevertsAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &events.Service{Store: store, Reconciler: rec, MaxReaders: func(c string) (int, bool) { return 15, c == "events-db" }}
+	svc := &events.Service{Store: store, Reconciler: rec, Limits: func(c string) (events.Limits, bool) {
+		return events.Limits{MaxReaders: 15, ACUCeiling: 64, ASG: func(string) bool { return true }}, c == "events-db"
+	}}
 	start := env.World.Now().Add(time.Hour).Truncate(time.Minute)
 	if _, err := svc.Add(ctx, events.Event{ID: "gala", Cluster: "events-db", Start: start, End: start.Add(30 * time.Minute),
 		Readers: 3, MinACU: 4, MaxACU: 64, ASGDesired: map[string]int32{"events-web": 12, "events-api": 10}}); err != nil {

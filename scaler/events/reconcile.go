@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,6 +29,8 @@ type RDSAPI interface {
 type ASGAPI interface {
 	DescribeAutoScalingGroups(context.Context, *autoscaling.DescribeAutoScalingGroupsInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
 	PutScheduledUpdateGroupAction(context.Context, *autoscaling.PutScheduledUpdateGroupActionInput, ...func(*autoscaling.Options)) (*autoscaling.PutScheduledUpdateGroupActionOutput, error)
+	DescribeScheduledActions(context.Context, *autoscaling.DescribeScheduledActionsInput, ...func(*autoscaling.Options)) (*autoscaling.DescribeScheduledActionsOutput, error)
+	DeleteScheduledAction(context.Context, *autoscaling.DeleteScheduledActionInput, ...func(*autoscaling.Options)) (*autoscaling.DeleteScheduledActionOutput, error)
 }
 
 // Clock is the scaler's injected time.
@@ -58,8 +61,9 @@ func (r *Reconciler) log() *slog.Logger {
 
 type clusterView struct {
 	minACU, maxACU float64
-	readers        int    // available or creating, not deleting
-	readerClass    string // like the cluster's existing reader
+	readers        int                 // available or creating, not deleting
+	eventReaders   map[string][]string // event id -> its readers, not deleting
+	readerClass    string              // like the cluster's existing reader
 	writerClass    string
 }
 
@@ -71,7 +75,7 @@ func (r *Reconciler) clients(cluster string) (RDSAPI, ASGAPI, error) {
 }
 
 func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error) {
-	var v clusterView
+	v := clusterView{eventReaders: map[string][]string{}}
 	rdsc, _, err := r.clients(id)
 	if err != nil {
 		return v, err
@@ -89,6 +93,9 @@ func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error
 			v.writerClass = aws.ToString(in.DBInstanceClass)
 		case aws.ToString(in.DBInstanceStatus) != "deleting":
 			v.readers++
+			if ev := rdsfleet.Tags(in)[tagEvent]; ev != "" {
+				v.eventReaders[ev] = append(v.eventReaders[ev], aws.ToString(in.DBInstanceIdentifier))
+			}
 			if v.readerClass == "" {
 				v.readerClass = aws.ToString(in.DBInstanceClass)
 			}
@@ -100,9 +107,12 @@ func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error
 	return v, nil
 }
 
-// Register reads the baseline from AWS and hands the ASG capacity to AWS
-// as scheduled actions, so it happens even if the scaler is down then.
-func (r *Reconciler) Register(ctx context.Context, e *Event) error {
+// tagEvent on a reader names the event that created it.
+const tagEvent = "aurora-surge:event"
+
+// Baseline reads the fleet's capacity before the event from AWS (reads
+// only: nothing is changed before the event is stored).
+func (r *Reconciler) Baseline(ctx context.Context, e *Event) error {
 	v, err := r.cluster(ctx, e.Cluster)
 	if err != nil {
 		return err
@@ -129,13 +139,14 @@ func (r *Reconciler) Register(ctx context.Context, e *Event) error {
 		}
 		e.Baseline.ASGDesired[g], e.Baseline.ASGMin[g] = aws.ToInt32(grp.DesiredCapacity), aws.ToInt32(grp.MinSize)
 	}
-	return r.scheduleASG(ctx, *e)
+	return nil
 }
 
-// scheduleASG puts (or overwrites: the names are the event's) the up and
+// Schedule hands the ASG capacity to AWS as scheduled actions, so it
+// happens even if the scaler is down then. It puts (or overwrites: the names are the event's) the up and
 // down scheduled actions. Min follows desired during the event so target
 // tracking cannot scale the group in under the event's capacity.
-func (r *Reconciler) scheduleASG(ctx context.Context, e Event) error {
+func (r *Reconciler) Schedule(ctx context.Context, e Event) error {
 	up, down := e.Start.Add(-r.Leads.ASG), e.End.Add(r.Leads.Revert)
 	_, asgc, err := r.clients(e.Cluster)
 	if err != nil {
@@ -182,13 +193,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, e Event) (done bool, err err
 	}
 	switch {
 	case due["remove_readers"]:
-		if v.readers > e.Baseline.Readers {
-			if r.ScaleIn == nil {
-				r.log().Warn("event over; its readers stay until the regular scale-in signals remove them (no read record configured)", "event", e.ID, "readers", v.readers, "baseline", e.Baseline.Readers)
-			} else if err := r.ScaleIn(ctx, e.Cluster, e.Baseline.Readers); err != nil {
-				errs = append(errs, fmt.Errorf("event %s scale-in: %w", e.ID, err))
-			}
-		}
+		errs = append(errs, r.removeReaders(ctx, e, v))
 	case due["add_readers"]:
 		errs = append(errs, r.addReaders(ctx, e, v))
 	}
@@ -232,7 +237,7 @@ func (r *Reconciler) addReaders(ctx context.Context, e Event, v clusterView) err
 		_, err := rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(e.Cluster), Engine: aws.String("aurora-postgresql"),
 			DBInstanceClass: aws.String(v.readerClass), PromotionTier: aws.Int32(15),
-			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}, {Key: aws.String("aurora-surge:event"), Value: aws.String(e.ID)}},
+			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}, {Key: aws.String(tagEvent), Value: aws.String(e.ID)}},
 		})
 		var ae smithy.APIError
 		switch {
@@ -249,4 +254,132 @@ func (r *Reconciler) addReaders(ctx context.Context, e Event, v clusterView) err
 		}
 	}
 	return nil
+}
+
+// removeReaders takes the cluster back down by the event's readers (not
+// below its baseline, and not removing readers the alerts added since)
+// through the safe scale-in.
+func (r *Reconciler) removeReaders(ctx context.Context, e Event, v clusterView) error {
+	mine := len(v.eventReaders[e.ID])
+	target := max(e.Baseline.Readers, v.readers-mine)
+	if mine == 0 || v.readers <= target {
+		return nil
+	}
+	if r.ScaleIn == nil {
+		r.log().Warn("event readers stay until the regular scale-in signals remove them (no read record configured)", "event", e.ID, "readers", v.eventReaders[e.ID])
+		return nil
+	}
+	if err := r.ScaleIn(ctx, e.Cluster, target); err != nil {
+		return fmt.Errorf("event %s scale-in to %d readers: %w", e.ID, target, err)
+	}
+	return nil
+}
+
+// Undo is what cancelling an event did and left, for the DELETE answer.
+type Undo struct {
+	ID string `json:"id"`
+	// Reverted: done now in AWS (or handed to AWS with a time).
+	Reverted []string `json:"reverted"`
+	// Pending: the reconciler finishes these at its next ticks.
+	Pending []string `json:"pending"`
+	// Stays: left as it is, and why.
+	Stays []string `json:"stays"`
+}
+
+// revertASGDelay is how soon a cancelled event's groups go back to their
+// baseline when the scale-up already ran: a scheduled action, so AWS
+// applies it (min and desired together) even if the scaler stops now.
+const revertASGDelay = time.Minute
+
+// Revert undoes what the event did, idempotently: the scheduled actions
+// still pending, the group capacity if the scale-up ran, the ACU range if
+// the event raised it, and, when scaleIn is set, the event's readers.
+func (r *Reconciler) Revert(ctx context.Context, e Event, scaleIn bool) (Undo, error) {
+	u := Undo{ID: e.ID, Reverted: []string{}, Pending: []string{}, Stays: []string{}}
+	now := r.Clock.Now()
+	var errs []error
+	_, asgc, err := r.clients(e.Cluster)
+	if err != nil {
+		return u, err
+	}
+	groups := make([]string, 0, len(e.ASGDesired))
+	for g := range e.ASGDesired {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	upName, downName := "aurora-surge-"+e.ID+"-up", "aurora-surge-"+e.ID+"-down"
+	for _, g := range groups {
+		out, err := asgc.DescribeScheduledActions(ctx, &autoscaling.DescribeScheduledActionsInput{AutoScalingGroupName: aws.String(g), ScheduledActionNames: []string{upName, downName}})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("DescribeScheduledActions %s: %w", g, err))
+			continue
+		}
+		pending := map[string]time.Time{}
+		for _, a := range out.ScheduledUpdateGroupActions {
+			pending[aws.ToString(a.ScheduledActionName)] = aws.ToTime(a.StartTime)
+		}
+		_, upPending := pending[upName]
+		downAt, downPending := pending[downName]
+		switch {
+		case upPending:
+			// The scale-up has not run: removing both actions is the undo.
+			for _, n := range []string{upName, downName} {
+				if _, ok := pending[n]; !ok {
+					continue
+				}
+				if _, err := asgc.DeleteScheduledAction(ctx, &autoscaling.DeleteScheduledActionInput{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String(n)}); err != nil {
+					errs = append(errs, fmt.Errorf("DeleteScheduledAction %s %s: %w", g, n, err))
+				}
+			}
+			u.Reverted = append(u.Reverted, fmt.Sprintf("asg %s: scheduled capacity %d cancelled before it ran", g, e.ASGDesired[g]))
+		case downPending && !downAt.After(now.Add(revertASGDelay)):
+			u.Reverted = append(u.Reverted, fmt.Sprintf("asg %s: back to desired %d, min %d at %s (scheduled action %s)", g, e.Baseline.ASGDesired[g], e.Baseline.ASGMin[g], downAt.UTC().Format(time.RFC3339), downName))
+		case downPending:
+			// The scale-up ran: bring the revert forward.
+			at := now.Add(revertASGDelay)
+			_, err := asgc.PutScheduledUpdateGroupAction(ctx, &autoscaling.PutScheduledUpdateGroupActionInput{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String(downName),
+				StartTime: aws.Time(at), DesiredCapacity: aws.Int32(e.Baseline.ASGDesired[g]), MinSize: aws.Int32(e.Baseline.ASGMin[g])})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("PutScheduledUpdateGroupAction %s %s: %w", g, downName, err))
+				continue
+			}
+			u.Reverted = append(u.Reverted, fmt.Sprintf("asg %s: back to desired %d, min %d at %s (scheduled action %s)", g, e.Baseline.ASGDesired[g], e.Baseline.ASGMin[g], at.UTC().Format(time.RFC3339), downName))
+		default:
+			u.Stays = append(u.Stays, fmt.Sprintf("asg %s: the event's scheduled actions have all run (or were removed by hand); capacity left as it is", g))
+		}
+	}
+	v, err := r.cluster(ctx, e.Cluster)
+	if err != nil {
+		errs = append(errs, err)
+		return u, errors.Join(errs...)
+	}
+	if e.MaxACU > 0 {
+		switch {
+		case v.minACU == e.Baseline.MinACU && v.maxACU == e.Baseline.MaxACU:
+		case v.minACU == e.MinACU && v.maxACU == e.MaxACU:
+			if err := r.setACU(ctx, e, v, e.Baseline.MinACU, e.Baseline.MaxACU); err != nil {
+				errs = append(errs, err)
+			} else {
+				u.Reverted = append(u.Reverted, fmt.Sprintf("cluster %s: ACU range back to %g-%g", e.Cluster, e.Baseline.MinACU, e.Baseline.MaxACU))
+			}
+		default:
+			u.Stays = append(u.Stays, fmt.Sprintf("cluster %s: ACU range %g-%g changed since the event set it; left for the regular scale-in", e.Cluster, v.minACU, v.maxACU))
+		}
+	}
+	if ids := v.eventReaders[e.ID]; len(ids) > 0 {
+		switch {
+		case r.ScaleIn == nil:
+			u.Stays = append(u.Stays, fmt.Sprintf("cluster %s: readers %v stay (no read_record or drain_custom_endpoint to drain them through)", e.Cluster, ids))
+		case !scaleIn:
+			u.Pending = append(u.Pending, fmt.Sprintf("cluster %s: readers %v removed by the safe scale-in (drain, then delete) at the next reconcile", e.Cluster, ids))
+		default:
+			if err := r.removeReaders(ctx, e, v); err != nil {
+				errs = append(errs, err)
+				u.Pending = append(u.Pending, fmt.Sprintf("cluster %s: readers %v not yet removed", e.Cluster, ids))
+			} else {
+				u.Reverted = append(u.Reverted, fmt.Sprintf("cluster %s: readers %v removed by the safe scale-in", e.Cluster, ids))
+			}
+		}
+	}
+	return u, errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -25,8 +26,11 @@ type Store struct {
 
 // Record is an event with its progress, as the store keeps it.
 type Record struct {
-	Event     Event  `json:"event"`
-	Done      bool   `json:"done"`
+	Event Event `json:"event"`
+	Done  bool  `json:"done"`
+	// Cancelled: deleted through the API; the record is dropped once its
+	// changes are undone.
+	Cancelled bool   `json:"cancelled,omitempty"`
 	LastError string `json:"last_error,omitempty"`
 }
 
@@ -39,7 +43,11 @@ type View struct {
 }
 
 func (sv *Service) view(r Record) View {
-	return View{Record: r, Phase: PhaseAt(r.Event, sv.Reconciler.Leads, sv.Reconciler.Clock.Now()), Plan: Plan(r.Event, sv.Reconciler.Leads)}
+	v := View{Record: r, Phase: PhaseAt(r.Event, sv.Reconciler.Leads, sv.Reconciler.Clock.Now()), Plan: Plan(r.Event, sv.Reconciler.Leads)}
+	if r.Cancelled {
+		v.Phase = PhaseCancelled
+	}
+	return v
 }
 
 // OpenStore loads path (a missing file is an empty store).
@@ -62,26 +70,43 @@ func OpenStore(path string) (*Store, error) {
 	return s, nil
 }
 
+// saveLocked replaces the file atomically and durably: renameio writes a
+// temporary file, fsyncs it and renames it over the old one; the
+// directory is fsynced after, so the rename itself survives a crash.
 func (s *Store) saveLocked() error {
-	recs := s.listLocked()
-	data, err := json.MarshalIndent(recs, "", "  ")
+	data, err := json.MarshalIndent(s.listLocked(), "", "  ")
 	if err != nil {
-		return err
+		return &StorageError{Path: s.path, Err: err}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".events-*.json")
+	if err := renameio.WriteFile(s.path, data, 0o600); err != nil {
+		return &StorageError{Path: s.path, Err: err}
+	}
+	dir, err := os.Open(filepath.Dir(s.path))
 	if err != nil {
-		return fmt.Errorf("events file: %w", err)
+		return &StorageError{Path: s.path, Err: err}
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("events file: %w", err)
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return &StorageError{Path: s.path, Err: err}
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), s.path)
+	return nil
 }
+
+// StorageError is the events file failing: the API answers 503 and
+// nothing is done in AWS.
+type StorageError struct {
+	Path string
+	Err  error
+}
+
+func (e *StorageError) Error() string { return fmt.Sprintf("events file %s: %v", e.Path, e.Err) }
+func (e *StorageError) Unwrap() error { return e.Err }
+
+// errNotFound and errExists are the API's 404 and 409.
+var (
+	errNotFound = errors.New("no such event")
+	errExists   = errors.New("event exists")
+)
 
 func (s *Store) listLocked() []*Record {
 	out := make([]*Record, 0, len(s.byID))
@@ -107,70 +132,150 @@ func (s *Store) List() []Record {
 type Service struct {
 	Store      *Store
 	Reconciler *Reconciler
-	MaxReaders func(cluster string) (int, bool) // allowed clusters and their bound
-	Scope      func(cluster string) (account, region string)
+	// Limits gives a configured cluster's bounds; ok false: not a
+	// cluster of the scaler's.
+	Limits func(cluster string) (lim Limits, ok bool)
+	Scope  func(cluster string) (account, region string)
 }
 
-// Add validates, reads the baseline, schedules the ASG side and saves.
+// Add validates against the configured limits, reads the baseline,
+// stores the event and only then schedules the ASG side in AWS: an event
+// AWS acts on is always one a restart resumes (or a DELETE can undo).
 func (sv *Service) Add(ctx context.Context, e Event) (View, error) {
-	max, ok := sv.MaxReaders(e.Cluster)
+	lim, ok := sv.Limits(e.Cluster)
 	if !ok {
-		return View{}, fmt.Errorf("cluster %q is not in the scaler's configuration", e.Cluster)
+		return View{}, fmt.Errorf("cluster %q is not in the scaler's clusters", e.Cluster)
 	}
-	if err := e.Validate(sv.Reconciler.Clock.Now(), max); err != nil {
+	if err := e.Validate(sv.Reconciler.Clock.Now(), lim); err != nil {
 		return View{}, err
 	}
-	sv.Store.mu.Lock()
-	_, exists := sv.Store.byID[e.ID]
-	sv.Store.mu.Unlock()
-	if exists {
-		return View{}, fmt.Errorf("event %s exists; delete it first", e.ID)
+	if sv.exists(e.ID) {
+		return View{}, fmt.Errorf("%w: event %s is registered; delete it first", errExists, e.ID)
 	}
-	if err := sv.Reconciler.Register(ctx, &e); err != nil {
+	if err := sv.Reconciler.Baseline(ctx, &e); err != nil {
 		return View{}, err
 	}
 	rec := &Record{Event: e}
 	sv.Store.mu.Lock()
-	defer sv.Store.mu.Unlock()
+	prev, had := sv.Store.byID[e.ID]
+	if had && !prev.Done {
+		sv.Store.mu.Unlock()
+		return View{}, fmt.Errorf("%w: event %s is registered; delete it first", errExists, e.ID)
+	}
 	sv.Store.byID[e.ID] = rec
-	return sv.view(*rec), sv.Store.saveLocked()
+	if err := sv.Store.saveLocked(); err != nil {
+		sv.Store.restoreLocked(e.ID, prev, had)
+		sv.Store.mu.Unlock()
+		return View{}, err
+	}
+	sv.Store.mu.Unlock()
+	if err := sv.Reconciler.Schedule(ctx, e); err != nil {
+		// Undo what part of the schedule was put, then forget the event.
+		if _, uerr := sv.Reconciler.Revert(ctx, e, false); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("undoing the partial schedule: %w", uerr))
+		}
+		sv.Store.mu.Lock()
+		sv.Store.restoreLocked(e.ID, prev, had)
+		if serr := sv.Store.saveLocked(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		sv.Store.mu.Unlock()
+		return View{}, err
+	}
+	return sv.view(*rec), nil
 }
 
-// Delete forgets an event. Changes already made stay (the scheduled ASG
-// actions too); it is for events registered by mistake before they start.
-func (sv *Service) Delete(id string) error {
+func (sv *Service) exists(id string) bool {
 	sv.Store.mu.Lock()
 	defer sv.Store.mu.Unlock()
-	if _, ok := sv.Store.byID[id]; !ok {
-		return fmt.Errorf("no event %s", id)
-	}
-	delete(sv.Store.byID, id)
-	return sv.Store.saveLocked()
+	r, ok := sv.Store.byID[id]
+	return ok && !r.Done
 }
 
-// ReconcileAll runs every pending plan once and saves progress.
+func (s *Store) restoreLocked(id string, prev *Record, had bool) {
+	if had {
+		s.byID[id] = prev
+	} else {
+		delete(s.byID, id)
+	}
+}
+
+// Cancel marks the event cancelled (stored first), then undoes what it
+// did in AWS. Readers it added are removed by the reconciler's next
+// tick through the safe scale-in (a drain takes minutes); the answer
+// says what is reverted, what is pending and what stays.
+func (sv *Service) Cancel(ctx context.Context, id string) (Undo, error) {
+	sv.Store.mu.Lock()
+	r, ok := sv.Store.byID[id]
+	if !ok {
+		sv.Store.mu.Unlock()
+		return Undo{}, fmt.Errorf("%w: %s", errNotFound, id)
+	}
+	e := r.Event
+	if !r.Cancelled {
+		r.Cancelled = true
+		if err := sv.Store.saveLocked(); err != nil {
+			r.Cancelled = false
+			sv.Store.mu.Unlock()
+			return Undo{}, err
+		}
+	}
+	sv.Store.mu.Unlock()
+	u, err := sv.Reconciler.Revert(ctx, e, false)
+	if err == nil && len(u.Pending) == 0 {
+		err = sv.setProgress(id, true, "")
+	}
+	return u, err
+}
+
+// setProgress records a record's progress, writing the file only when it
+// changed.
+func (sv *Service) setProgress(id string, done bool, lastErr string) error {
+	sv.Store.mu.Lock()
+	defer sv.Store.mu.Unlock()
+	r := sv.Store.byID[id]
+	if r == nil || (r.Done == done && r.LastError == lastErr) {
+		return nil
+	}
+	oldDone, oldErr := r.Done, r.LastError
+	r.Done, r.LastError = done, lastErr
+	// A cancellation fully undone is forgotten: nothing of it is left.
+	if done && r.Cancelled {
+		delete(sv.Store.byID, id)
+	}
+	if err := sv.Store.saveLocked(); err != nil {
+		r.Done, r.LastError = oldDone, oldErr
+		sv.Store.byID[id] = r
+		return err
+	}
+	return nil
+}
+
+// ReconcileAll runs every pending plan (or cancellation) once and saves
+// progress.
 func (sv *Service) ReconcileAll(ctx context.Context) error {
 	var errs []error
 	for _, rec := range sv.Store.List() {
 		if rec.Done {
 			continue
 		}
-		done, err := sv.Reconciler.Reconcile(ctx, rec.Event)
+		var done bool
+		var err error
+		if rec.Cancelled {
+			var u Undo
+			u, err = sv.Reconciler.Revert(ctx, rec.Event, true)
+			done = err == nil && len(u.Pending) == 0
+		} else {
+			done, err = sv.Reconciler.Reconcile(ctx, rec.Event)
+		}
 		lastErr := ""
 		if err != nil {
 			lastErr = err.Error()
 			errs = append(errs, err)
 		}
-		sv.Store.mu.Lock()
-		// The file is rewritten only when progress changed, not on every
-		// tick of every pending event.
-		if r := sv.Store.byID[rec.Event.ID]; r != nil && (r.Done != done || r.LastError != lastErr) {
-			r.Done, r.LastError = done, lastErr
-			if err := sv.Store.saveLocked(); err != nil {
-				errs = append(errs, err)
-			}
+		if err := sv.setProgress(rec.Event.ID, done, lastErr); err != nil {
+			errs = append(errs, err)
 		}
-		sv.Store.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -195,7 +300,7 @@ func (sv *Service) Run(ctx context.Context, interval time.Duration, active func(
 }
 
 // Handler serves /api/v1/events: GET lists, POST registers (JSON Event),
-// DELETE /api/v1/events/{id} forgets.
+// DELETE /api/v1/events/{id} cancels and undoes.
 func (sv *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	writeJSON := func(w http.ResponseWriter, status int, v any) {
@@ -221,19 +326,42 @@ func (sv *Service) Handler() http.Handler {
 		e.Baseline = Baseline{} // read from AWS, never taken from the caller
 		rec, err := sv.Add(r.Context(), e)
 		if err != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+			writeJSON(w, errorStatus(err), map[string]string{"error": err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusCreated, rec)
 	})
 	mux.HandleFunc("DELETE /api/v1/events/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if err := sv.Delete(r.PathValue("id")); err != nil {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
-			return
+		u, err := sv.Cancel(r.Context(), r.PathValue("id"))
+		switch {
+		case errors.Is(err, errNotFound) || errorStatus(err) == http.StatusServiceUnavailable:
+			writeJSON(w, errorStatus(err), map[string]string{"error": err.Error()})
+		case err != nil:
+			// Part of the undo failed: the record stays cancelled and the
+			// reconciler retries; the answer says what is done so far.
+			writeJSON(w, http.StatusBadGateway, map[string]any{"error": err.Error(), "undo": u})
+		case len(u.Pending) > 0:
+			writeJSON(w, http.StatusAccepted, u)
+		default:
+			writeJSON(w, http.StatusOK, u)
 		}
-		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
+}
+
+// errorStatus maps an API error to its status: storage 503, unknown 404,
+// duplicate 409, anything else (validation, AWS refusing) 422.
+func errorStatus(err error) int {
+	var se *StorageError
+	switch {
+	case errors.As(err, &se):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, errExists):
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
 }
 
 // Path is the file the store persists to.

@@ -215,3 +215,32 @@ func TestScalingActivitiesRecordCapacityChanges(t *testing.T) {
 		t.Fatalf("untouched group: %v %v", other, err)
 	}
 }
+
+// DeleteScheduledAction removes a pending action (it then never fires);
+// an unknown action or group is a ValidationError, as in AWS.
+func TestDeleteScheduledAction(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", simasg.Register)
+	c := autoscaling.NewFromConfig(env.Config(t, "us-east-1"))
+	_, err := c.PutScheduledUpdateGroupAction(ctx, &autoscaling.PutScheduledUpdateGroupActionInput{
+		AutoScalingGroupName: aws.String("events-web"), ScheduledActionName: aws.String("pre-event"),
+		StartTime: aws.Time(env.World.Now().Add(10 * time.Minute)), DesiredCapacity: aws.Int32(12),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteScheduledAction(ctx, &autoscaling.DeleteScheduledActionInput{AutoScalingGroupName: aws.String("events-web"), ScheduledActionName: aws.String("pre-event")}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.DescribeScheduledActions(ctx, &autoscaling.DescribeScheduledActionsInput{AutoScalingGroupName: aws.String("events-web")})
+	if err != nil || len(list.ScheduledUpdateGroupActions) != 0 {
+		t.Fatalf("after delete: %v %v", list, err)
+	}
+	env.Advance(t, 11*time.Minute)
+	if g := group(t, c, "events-web"); aws.ToInt32(g.DesiredCapacity) != 4 {
+		t.Fatalf("deleted action fired: desired %d", aws.ToInt32(g.DesiredCapacity))
+	}
+	_, err = c.DeleteScheduledAction(ctx, &autoscaling.DeleteScheduledActionInput{AutoScalingGroupName: aws.String("events-web"), ScheduledActionName: aws.String("pre-event")})
+	wantCode(t, err, "ValidationError")
+	_, err = c.DeleteScheduledAction(ctx, &autoscaling.DeleteScheduledActionInput{AutoScalingGroupName: aws.String("nope"), ScheduledActionName: aws.String("x")})
+	wantCode(t, err, "ValidationError")
+}

@@ -88,6 +88,12 @@ type PutScheduledUpdateGroupActionInput struct {
 
 type PutScheduledUpdateGroupActionOutput struct{}
 
+type DeleteScheduledActionInput struct {
+	GroupName, Name string
+}
+
+type DeleteScheduledActionOutput struct{}
+
 type DescribeScheduledActionsInput struct {
 	GroupName          string
 	Names              []string
@@ -344,6 +350,32 @@ func (b *backend) PutScheduledUpdateGroupAction(c sim.CallContext, in *PutSchedu
 		return nil, err
 	}
 	return &PutScheduledUpdateGroupActionOutput{}, nil
+}
+
+// DeleteScheduledAction removes a pending action; one that already ran
+// is gone (one-time actions are deleted once run), so it is not found.
+func (b *backend) DeleteScheduledAction(c sim.CallContext, in *DeleteScheduledActionInput) (*DeleteScheduledActionOutput, *sim.APIError) {
+	if in.GroupName == "" {
+		return nil, sim.ErrMissingParameter("AutoScalingGroupName")
+	}
+	if in.Name == "" {
+		return nil, sim.ErrMissingParameter("ScheduledActionName")
+	}
+	err := b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+		g := r.ASGs[in.GroupName]
+		if g == nil {
+			return errGroupNotFound(in.GroupName)
+		}
+		if g.Scheduled[in.Name] == nil {
+			return validation("Scheduled Update Group Action name not found - Could not find scheduled update group action named %s", in.Name)
+		}
+		delete(g.Scheduled, in.Name)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteScheduledActionOutput{}, nil
 }
 
 func (b *backend) DescribeScheduledActions(c sim.CallContext, in *DescribeScheduledActionsInput) (*DescribeScheduledActionsOutput, *sim.APIError) {

@@ -16,6 +16,7 @@ func queryOps(b *backend) map[string]wire.QueryOp {
 		"DescribeAutoScalingGroups":     wire.Op(decodeDescribeGroups, b.DescribeAutoScalingGroups, encodeDescribeGroups),
 		"SetDesiredCapacity":            wire.Op(decodeSetDesiredCapacity, b.SetDesiredCapacity, nil),
 		"PutScheduledUpdateGroupAction": wire.Op(decodePutScheduledAction, b.PutScheduledUpdateGroupAction, nil),
+		"DeleteScheduledAction":         wire.Op(decodeDeleteScheduledAction, b.DeleteScheduledAction, nil),
 		"DescribeScheduledActions":      wire.Op(decodeDescribeScheduledActions, b.DescribeScheduledActions, encodeDescribeScheduledActions),
 		"DescribeScalingActivities":     wire.Op(decodeDescribeScalingActivities, b.DescribeScalingActivities, encodeDescribeScalingActivities),
 	}
@@ -64,6 +65,10 @@ func decodePutScheduledAction(p wire.Params) (*PutScheduledUpdateGroupActionInpu
 		}
 	}
 	return in, nil
+}
+
+func decodeDeleteScheduledAction(p wire.Params) (*DeleteScheduledActionInput, *sim.APIError) {
+	return &DeleteScheduledActionInput{GroupName: p.String("AutoScalingGroupName"), Name: p.String("ScheduledActionName")}, nil
 }
 
 func decodeDescribeScheduledActions(p wire.Params) (*DescribeScheduledActionsInput, *sim.APIError) {

@@ -1,0 +1,109 @@
+package scaler
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aurora-surge/aurora-surge/scaler/procedure"
+	"github.com/aurora-surge/aurora-surge/sim/awsapi"
+	"github.com/aurora-surge/aurora-surge/sim/simtest"
+)
+
+// A data age Prometheus answers is trusted for a scale-in only if it is a
+// plausible, fresh age: NaN, infinities, negative or absurd values are
+// stale, whatever the conversion to a duration would make of them.
+func TestStaleDataGuard(t *testing.T) {
+	max := 3 * time.Minute
+	for _, c := range []struct {
+		value string
+		fresh bool
+	}{
+		{"42.5", true}, {"0", true}, {"180", true},
+		{"180.001", false}, {"600", false},
+		{"+Inf", false}, {"-Inf", false}, {"NaN", false}, {"Inf", false},
+		{"-5", false}, {"-0.001", false},
+		{"86401", false}, {"1e300", false}, {"9.3e9", false},
+	} {
+		v, err := strconv.ParseFloat(c.value, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		age, err := DataAgeFromSeconds(v)
+		in := Input{Policy: Policy{MaxDataAge: max}, DataAge: age, DataAgeKnown: err == nil}
+		reason, stale := staleData(in)
+		if stale == c.fresh {
+			t.Errorf("data age %s: stale=%v (%q), want fresh=%v", c.value, stale, reason, c.fresh)
+		}
+	}
+	// Whatever a DataAgeSource returns, a negative or absurd duration is
+	// stale in the decision itself.
+	for _, age := range []time.Duration{-time.Second, time.Duration(-1 << 63), 25 * time.Hour} {
+		if _, stale := staleData(Input{Policy: Policy{MaxDataAge: max}, DataAge: age, DataAgeKnown: true}); !stale {
+			t.Errorf("duration %v passed as fresh", age)
+		}
+	}
+}
+
+// Through the webhook: Prometheus answering an impossible data age never
+// lets a reader be deleted.
+func TestImpossibleDataAgeDeletesNoReader(t *testing.T) {
+	for _, value := range []string{"+Inf", "NaN", "-Inf", "-30", "1e12"} {
+		t.Run(value, func(t *testing.T) {
+			env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+			awsCfg := env.Config(t, "us-east-1")
+			zones, err := route53.NewFromConfig(awsCfg).ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := ParseConfig("scalein.yml", []byte(fmt.Sprintf(`
+clusters:
+  - {name: events-db, account: "123456789012", region: us-east-1, max_readers: 5, acu_ceiling: 64, read_record: {zone_id: %q, name: db-read.app.internal.}}
+`, aws.ToString(zones.HostedZones[0].Id))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cloud := NewAWS(awsCfg, RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
+			procs, err := NewProcedures(context.Background(), ProcedureOptions{
+				Config: cfg, AWS: cloud, Resolver: procedure.DNSResolver{Server: env.StartDNS(t)}, Poll: 5 * time.Second,
+				Wait:       func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil },
+				Registerer: prometheus.NewRegistry(),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cloud.UseProcedures(procs)
+			h := newHarness(t, env, func(o *Options) {
+				o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
+				o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, value)}
+			})
+			db := rds.NewFromConfig(awsCfg)
+			if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
+				DBInstanceIdentifier: aws.String("events-db-surge-0001"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
+				DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
+				Tags: []rdstypes.Tag{{Key: aws.String(procedure.ManagedTagKey), Value: aws.String("true")}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			env.Advance(t, 10*time.Minute)
+			h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "db_cluster": "events-db"},
+				"rm0000000000000b", env.World.Clock().Now().Add(-16*time.Minute)))
+			procs.Wait()
+			if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "data") {
+				t.Errorf("data age %s: %s %q, want refused on the data age", value, d.Outcome, d.Reason)
+			}
+			if n := env.World.Calls.Count("rds", "DeleteDBInstance", ""); n != 0 {
+				t.Errorf("data age %s: %d DeleteDBInstance calls reached AWS", value, n)
+			}
+		})
+	}
+}
