@@ -184,13 +184,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 				l.actions = append(l.actions, a)
 				return err
 			}},
-		MaxReaders: func(c string) (int, bool) {
-			t, ok := scfg.Cluster(c, "", "")
-			if !ok {
-				return 0, false
-			}
-			return t.MaxReaders, true
-		},
+		Limits: scfg.EventLimits,
 		Scope: func(c string) (string, string) {
 			if t, ok := scfg.Cluster(c, "", ""); ok {
 				return t.Account, t.Region
