@@ -326,8 +326,8 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 			t.Fatalf("%s: decision %+v", labels["action"], ds)
 		}
 	}
-	deliver(map[string]string{"alertname": "AuroraReaderCPUStep1", "action": "add_readers", "step": "1", "cluster": "events-db"}, "1a0000000000000a")
-	deliver(map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "cluster": "events-db"}, "2a0000000000000a")
+	deliver(map[string]string{"alertname": "AuroraReaderCPUStep1", "action": "add_readers", "step": "1", "db_cluster": "events-db"}, "1a0000000000000a")
+	deliver(map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "db_cluster": "events-db"}, "2a0000000000000a")
 	deliver(map[string]string{"alertname": "AuroraASGRequestsPerInstanceHigh", "action": "scale_asg", "step": "2", "asg": "events-web"}, "3a0000000000000a")
 	env.Advance(t, 10*time.Minute)
 
@@ -346,7 +346,7 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	}
 	svc := &events.Service{Store: store,
 		Reconciler: &events.Reconciler{Clients: cloud.EventClients(cfg), Clock: env.World.Clock(), Leads: events.DefaultLeads(), ScaleIn: procs.ScaleIn},
-		MaxReaders: func(c string) (int, bool) { return 5, c == "events-db" },
+		Limits:     cfg.EventLimits,
 		Scope:      func(string) (string, string) { return "123456789012", "us-east-1" },
 	}
 	start := env.World.Now().Add(time.Hour).Truncate(time.Minute)
