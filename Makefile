@@ -87,6 +87,7 @@ rules:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./sim/... ./cmd/...
 	$(GO) test -run '^$$' -bench . -benchtime 2000x -timeout 10m ./scaler/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 10m ./backtest/
 
 # The demo: aurora_backtest plays the field's avalanche through the whole
 # loop on a virtual clock, once per policy, with a live view of the
@@ -124,8 +125,12 @@ $(AM_TEMPLATES): $(PROMTOOL)
 $(PROMTOOL):
 	rm -rf $(CURDIR)/.build/deb && mkdir -p $(CURDIR)/.build/deb $(TOOLS)
 	cd $(CURDIR)/.build/deb && { apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB) 2>/dev/null || \
-		{ apt-get update -q >/dev/null && apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB); }; }
+		{ apt-get update -q >/dev/null && apt-get download $(PROMETHEUS_DEB) $(ALERTMANAGER_DEB); } || \
+		{ echo "tools: the pinned Debian builds are gone from the index; taking its rebuild of the same upstream versions"; \
+		  apt-get download prometheus prometheus-alertmanager; }; }
 	cd $(CURDIR)/.build/deb && for f in *.deb; do dpkg-deb -x $$f x; done
+	# Debian may rebuild (+bN, +deb12uN); the upstream versions must stay the tested ones.
+	cd $(CURDIR)/.build/deb && ls prometheus_2.42.0+* prometheus-alertmanager_0.25.0-* >/dev/null
 	cp $(CURDIR)/.build/deb/x/usr/bin/promtool $(CURDIR)/.build/deb/x/usr/bin/amtool $(CURDIR)/.build/deb/x/usr/bin/prometheus $(TOOLS)/
 	cp $(CURDIR)/.build/deb/x/usr/bin/prometheus-alertmanager $(TOOLS)/alertmanager
 	$(PROMTOOL) --version | head -1

@@ -57,6 +57,55 @@ type Report struct {
 	EventEnd time.Time      `json:"event_end"`
 	Stop     time.Time      `json:"stop"`
 	Policies []PolicyReport `json:"policies"`
+	// Targets are the product's claims, checked on this run; a missed
+	// one says by how much.
+	Targets []Target `json:"targets"`
+}
+
+// Target is one claim and whether this run meets it.
+type Target struct {
+	Claim  string `json:"claim"`
+	Met    bool   `json:"met"`
+	Detail string `json:"detail"`
+}
+
+// IdleTarget is how soon after the event's end idle capacity must be gone.
+const IdleTarget = 10 * time.Minute
+
+// checkTargets evaluates the claims the README makes for a scenario on
+// the policies this run played; a claim about a policy not played is left
+// out.
+func checkTargets(ps []PolicyReport) []Target {
+	by := map[string]PolicyReport{}
+	for _, p := range ps {
+		by[p.Name] = p
+	}
+	var out []Target
+	if p, ok := by["surge+schedule"]; ok {
+		out = append(out, Target{Claim: "surge+schedule: 0 minutes with reader CPU above 85 %", Met: p.ReaderCPUOver85Minutes == 0,
+			Detail: fmt.Sprintf("%.1f minutes", p.ReaderCPUOver85Minutes)})
+	}
+	if s, ok := by["surge"]; ok {
+		if a, ok := by["aws-target-tracking"]; ok {
+			out = append(out, Target{Claim: "surge: fewer minutes with reader CPU above 85 % than aws-target-tracking",
+				Met:    s.ReaderCPUOver85Minutes < a.ReaderCPUOver85Minutes,
+				Detail: fmt.Sprintf("%.1f against %.1f minutes", s.ReaderCPUOver85Minutes, a.ReaderCPUOver85Minutes)})
+		}
+		out = append(out, Target{Claim: "surge: no flap", Met: s.Flaps == 0, Detail: fmt.Sprintf("%d flaps", s.Flaps)})
+	}
+	for _, p := range ps {
+		t := Target{Claim: p.Name + ": idle capacity gone within 10 minutes of the event's end"}
+		switch g := p.IdleCapacityGoneAfterEventSec; {
+		case g != nil && *g <= IdleTarget.Seconds():
+			t.Met, t.Detail = true, fmt.Sprintf("gone after %.0f s", *g)
+		case g != nil:
+			t.Detail = fmt.Sprintf("gone after %.0f s, %.0f s late", *g, *g-IdleTarget.Seconds())
+		default:
+			t.Detail = "not gone by the end of the run, " + strings.TrimPrefix(p.IdleCapacityLeft, "at the end of the run: ") + " left"
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func round(v float64, digits int) float64 {
@@ -219,6 +268,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "Onset %s, event end %s (+%s), run until %s.\n\n", r.Onset.Format("15:04:05"), r.EventEnd.Format("15:04:05"),
 		r.EventEnd.Sub(r.Onset), r.Stop.Format("15:04:05"))
 	b.WriteString(MarkdownTable(r.Policies))
+	b.WriteString("\n" + MarkdownTargets(r.Targets))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -254,4 +304,17 @@ func (r *Report) policyNames() []string {
 		out = append(out, p.Name)
 	}
 	return out
+}
+
+// MarkdownTargets lists the claims checked on the run.
+func MarkdownTargets(ts []Target) string {
+	var b strings.Builder
+	for _, t := range ts {
+		mark := "missed"
+		if t.Met {
+			mark = "met"
+		}
+		fmt.Fprintf(&b, "- %s: **%s** (%s)\n", t.Claim, mark, t.Detail)
+	}
+	return b.String()
 }

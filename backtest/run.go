@@ -129,7 +129,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res.Report = Report{Scenario: sc.Name, Seed: sc.Params.Seed, Start: sc.Start, Onset: res.Fleet.Onset, EventEnd: res.Fleet.End,
-		Stop: res.Fleet.End.Add(o.After), Policies: reports}
+		Stop: res.Fleet.End.Add(o.After), Policies: reports, Targets: checkTargets(reports)}
 	return res, nil
 }
 

@@ -98,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	simulated := res.Report.Stop.Sub(res.Report.Start) * time.Duration(len(policies))
-	fmt.Fprintf(stdout, "\n%s", backtest.MarkdownTable(res.Report.Policies))
+	fmt.Fprintf(stdout, "\n%s\n%s", backtest.MarkdownTable(res.Report.Policies), backtest.MarkdownTargets(res.Report.Targets))
 	fmt.Fprintf(stdout, "\n%d policies x %s simulated in %.1f s (%.0fx real time)\n", len(policies),
 		res.Report.Stop.Sub(res.Report.Start), elapsed.Seconds(), simulated.Seconds()/elapsed.Seconds())
 	for _, p := range paths {
