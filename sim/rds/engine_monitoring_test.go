@@ -74,8 +74,8 @@ func TestAuroraMySQLClusterReportsItsEngine(t *testing.T) {
 		DBInstanceClass: aws.String("db.r6g.large"), Engine: aws.String(sim.EnginePostgreSQL)})
 	wantCode(t, err, "InvalidParameterCombination", 400)
 	_, err = c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("shop-db-x"), DBClusterIdentifier: aws.String("shop-db"),
-		DBInstanceClass: aws.String("db.r6g.large"), Engine: aws.String("oracle-ee")})
-	wantCode(t, err, "InvalidParameterValue", 400)
+		DBInstanceClass: aws.String("db.r6g.large"), Engine: aws.String("mysql")})
+	wantCode(t, err, "InvalidParameterCombination", 400)
 	if _, err = c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("shop-db-my"), DBClusterIdentifier: aws.String("shop-db"),
 		DBInstanceClass: aws.String("db.r6g.large"), Engine: aws.String(sim.EngineMySQL)}); err != nil {
 		t.Fatal(err)

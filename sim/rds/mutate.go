@@ -100,9 +100,6 @@ func (b *backend) CreateDBInstance(c sim.CallContext, in *CreateDBInstanceInput)
 	if clusterID == "" {
 		return nil, sim.ErrInvalidParameterCombination("aurora_sim models Aurora only: DBClusterIdentifier is required.")
 	}
-	if engine != sim.EnginePostgreSQL && engine != sim.EngineMySQL {
-		return nil, sim.ErrInvalidParameterValue("Invalid DB engine: %s", engine)
-	}
 	if mi := in.MonitoringInterval; mi != nil {
 		if !sim.ValidMonitoringInterval(*mi) {
 			return nil, sim.ErrInvalidParameterValue("Invalid Monitoring Interval. Valid values are 0, 1, 5, 10, 15, 30 and 60.")
