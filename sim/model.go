@@ -43,8 +43,12 @@ type Region struct {
 	TargetGroups  map[string]*TargetGroup // by name
 	LoadBalancers map[string]*LoadBalancer
 	Metrics       *MetricStore
-	nextIP        uint32
-	seq           int
+	// Monitoring holds Enhanced Monitoring documents and Performance
+	// Insights samples, by DbiResourceId (kept after the instance goes,
+	// until they age out).
+	Monitoring *MonitoringStore
+	nextIP     uint32
+	seq        int
 }
 
 // AccountState holds one account's regions and global resources.
@@ -131,6 +135,15 @@ type Instance struct {
 	WriteLatency float64 // seconds
 	ReadQPS      float64
 	WriteQPS     float64
+	// Util is demand / capacity (unbounded: above 1 when saturated);
+	// CapacityACU the capacity it was measured against.
+	Util        float64
+	CapacityACU float64
+	// Load averages (active sessions, exponentially smoothed over 1, 5
+	// and 15 minutes as the kernel does) and the next Enhanced
+	// Monitoring document's time.
+	load1, load5, load15 float64
+	nextOSDoc            time.Time
 }
 
 func (i *Instance) Serverless() bool { return i.Class == ServerlessClass }

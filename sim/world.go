@@ -271,6 +271,7 @@ func (w *World) newRegion(account, name string) *Region {
 		Proxies: map[string]*Proxy{}, ASGs: map[string]*AutoScalingGroup{},
 		TargetGroups: map[string]*TargetGroup{}, LoadBalancers: map[string]*LoadBalancer{},
 		Metrics: NewMetricStore(60*time.Second, w.P.MetricRetention),
+		Monitoring: newMonitoringStore(),
 	}
 }
 
