@@ -180,6 +180,9 @@ func throttleError(c CallContext) *APIError {
 		return NewAPIError(400, "Throttling", "Rate exceeded")
 	case "autoscaling":
 		return NewAPIError(400, "Throttling", "Rate exceeded")
+	case "logs", "pi":
+		// AWS JSON 1.1 services: the common ThrottlingException shape.
+		return NewAPIError(400, "ThrottlingException", "Rate exceeded")
 	default:
 		return ErrThrottling(c.Operation)
 	}

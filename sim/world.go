@@ -270,7 +270,7 @@ func (w *World) newRegion(account, name string) *Region {
 		Clusters: map[string]*Cluster{}, Instances: map[string]*Instance{},
 		Proxies: map[string]*Proxy{}, ASGs: map[string]*AutoScalingGroup{},
 		TargetGroups: map[string]*TargetGroup{}, LoadBalancers: map[string]*LoadBalancer{},
-		Metrics: NewMetricStore(60*time.Second, w.P.MetricRetention),
+		Metrics:    NewMetricStore(60*time.Second, w.P.MetricRetention),
 		Monitoring: newMonitoringStore(),
 	}
 }
