@@ -23,7 +23,7 @@ const (
 type Fault struct {
 	ID         string        `yaml:"id" json:"id"`
 	Kind       string        `yaml:"kind" json:"kind"`
-	Service    string        `yaml:"service" json:"service,omitempty"` // rds, monitoring, autoscaling, elasticloadbalancing, route53, sts
+	Service    string        `yaml:"service" json:"service,omitempty"` // rds, monitoring, logs, pi, autoscaling, elasticloadbalancing, route53, sts
 	Operations []string      `yaml:"operations" json:"operations,omitempty"`
 	Rate       float64       `yaml:"rate" json:"rate,omitempty"`
 	Status     int           `yaml:"status" json:"status,omitempty"` // server_error: 500 (default) or 503
