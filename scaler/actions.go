@@ -346,13 +346,23 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 func (a *AWS) addReaders(ctx context.Context, d Decision) error {
 	c := a.rdsClient(d.Account, d.Region)
 	cluster := clusterName(d.Target)
+	// A reader runs the cluster's engine (aurora-mysql or
+	// aurora-postgresql); RDS refuses any other.
+	cl, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(cluster)})
+	if err != nil {
+		return fmt.Errorf("DescribeDBClusters %s: %w", cluster, err)
+	}
+	if len(cl.DBClusters) != 1 || aws.ToString(cl.DBClusters[0].Engine) == "" {
+		return fmt.Errorf("DescribeDBClusters %s: no engine in the answer", cluster)
+	}
+	engine := cl.DBClusters[0].Engine
 	var errs []error
 	for _, id := range d.Instances {
 		_, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id),
 			DBClusterIdentifier:  aws.String(cluster),
 			DBInstanceClass:      aws.String(d.Class),
-			Engine:               aws.String("aurora-postgresql"),
+			Engine:               engine,
 			PromotionTier:        aws.Int32(ManagedTier),
 			Tags: []rdstypes.Tag{
 				{Key: aws.String(TagManaged), Value: aws.String("true")},

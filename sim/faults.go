@@ -23,7 +23,7 @@ const (
 type Fault struct {
 	ID         string        `yaml:"id" json:"id"`
 	Kind       string        `yaml:"kind" json:"kind"`
-	Service    string        `yaml:"service" json:"service,omitempty"` // rds, monitoring, autoscaling, elasticloadbalancing, route53, sts
+	Service    string        `yaml:"service" json:"service,omitempty"` // rds, monitoring, logs, pi, autoscaling, elasticloadbalancing, route53, sts
 	Operations []string      `yaml:"operations" json:"operations,omitempty"`
 	Rate       float64       `yaml:"rate" json:"rate,omitempty"`
 	Status     int           `yaml:"status" json:"status,omitempty"` // server_error: 500 (default) or 503
@@ -180,6 +180,9 @@ func throttleError(c CallContext) *APIError {
 		return NewAPIError(400, "Throttling", "Rate exceeded")
 	case "autoscaling":
 		return NewAPIError(400, "Throttling", "Rate exceeded")
+	case "logs", "pi":
+		// AWS JSON 1.1 services: the common ThrottlingException shape.
+		return NewAPIError(400, "ThrottlingException", "Rate exceeded")
 	default:
 		return ErrThrottling(c.Operation)
 	}

@@ -10,7 +10,9 @@ const (
 	DefaultAccountID = "123456789012"
 	DefaultRegion    = "us-east-1"
 	ServerlessClass  = "db.serverless"
-	Engine           = "aurora-postgresql"
+	// Aurora's two engines; a scenario's cluster runs one of them.
+	EnginePostgreSQL = "aurora-postgresql"
+	EngineMySQL      = "aurora-mysql"
 	// MaxReaders is Aurora's hard limit of readers per cluster.
 	MaxReaders = 15
 )
@@ -41,8 +43,12 @@ type Region struct {
 	TargetGroups  map[string]*TargetGroup // by name
 	LoadBalancers map[string]*LoadBalancer
 	Metrics       *MetricStore
-	nextIP        uint32
-	seq           int
+	// Monitoring holds Enhanced Monitoring documents and Performance
+	// Insights samples, by DbiResourceId (kept after the instance goes,
+	// until they age out).
+	Monitoring *MonitoringStore
+	nextIP     uint32
+	seq        int
 }
 
 // AccountState holds one account's regions and global resources.
@@ -63,6 +69,7 @@ type Cluster struct {
 	ARN             string
 	ResourceID      string
 	Region          *Region
+	Engine          string // aurora-postgresql or aurora-mysql
 	EngineVersion   string
 	Status          string
 	CreateTime      time.Time
@@ -74,6 +81,11 @@ type Cluster struct {
 	Traffic         *Traffic
 	Proxy           *Proxy
 	ASGs            []*AutoScalingGroup
+	// Defaults for new instances (scenario or Aurora's cluster-level
+	// monitoring settings): Enhanced Monitoring interval, Performance
+	// Insights.
+	MonitoringInterval  int
+	PerformanceInsights bool
 
 	// DNS state: what the endpoints resolve to, which lags the API.
 	DNSWriter       string
@@ -110,6 +122,10 @@ type Instance struct {
 	IP          netip.Addr
 	// RefusesWritesUntil marks an old writer during a failover's DNS window.
 	RefusesWritesUntil time.Time
+	// MonitoringInterval is Enhanced Monitoring's granularity in seconds
+	// (0: off); PerformanceInsights turns Performance Insights on.
+	MonitoringInterval  int
+	PerformanceInsights bool
 
 	// Live model outputs, recomputed every tick.
 	ACU          float64 // Serverless v2 current capacity
@@ -119,6 +135,15 @@ type Instance struct {
 	WriteLatency float64 // seconds
 	ReadQPS      float64
 	WriteQPS     float64
+	// Util is demand / capacity (unbounded: above 1 when saturated);
+	// CapacityACU the capacity it was measured against.
+	Util        float64
+	CapacityACU float64
+	// Load averages (active sessions, exponentially smoothed over 1, 5
+	// and 15 minutes as the kernel does) and the next Enhanced
+	// Monitoring document's time.
+	load1, load5, load15 float64
+	nextOSDoc            time.Time
 }
 
 func (i *Instance) Serverless() bool { return i.Class == ServerlessClass }
@@ -293,3 +318,51 @@ func arnSuffix(arn, marker string) string {
 	}
 	return arn
 }
+
+// DefaultEngineVersion is the version a scenario's cluster runs when it
+// names none: a current release of each engine.
+func DefaultEngineVersion(engine string) string {
+	if engine == EngineMySQL {
+		return "8.0.mysql_aurora.3.08.0"
+	}
+	return "16.4"
+}
+
+// EnginePort is the engine's default port, as RDS reports it.
+func EnginePort(engine string) int32 {
+	if engine == EngineMySQL {
+		return 3306
+	}
+	return 5432
+}
+
+// EngineFamily is RDS Proxy's name for the engine (MYSQL, POSTGRESQL).
+func EngineFamily(engine string) string {
+	if engine == EngineMySQL {
+		return "MYSQL"
+	}
+	return "POSTGRESQL"
+}
+
+// ValidMonitoringInterval is RDS's set of Enhanced Monitoring intervals
+// (seconds; 0 turns it off).
+func ValidMonitoringInterval(s int) bool {
+	switch s {
+	case 0, 1, 5, 10, 15, 30, 60:
+		return true
+	}
+	return false
+}
+
+// EnhancedMonitoringLogGroup is where RDS delivers Enhanced Monitoring
+// documents; each instance writes the stream named by its DbiResourceId.
+const EnhancedMonitoringLogGroup = "RDSOSMetrics"
+
+// EnhancedMonitoringARN is the instance's EnhancedMonitoringResourceArn.
+func EnhancedMonitoringARN(r *Region, in *Instance) string {
+	return r.ARN("logs", "log-group:"+EnhancedMonitoringLogGroup+":log-stream:"+in.ResourceID)
+}
+
+// PIKMSKeyID is the region's AWS-managed key id Performance Insights data
+// is encrypted with (reported, never used).
+func PIKMSKeyID(r *Region) string { return resourceUUID("pi-kms/" + r.Account + "/" + r.Name) }

@@ -50,6 +50,14 @@ type Params struct {
 	BaseWriteLatency       time.Duration `yaml:"base_write_latency"`         //
 	BaseConnections        float64       `yaml:"base_connections"`           // per instance (monitoring, replication)
 	ASGRequestsPerCPUPoint float64       `yaml:"asg_requests_per_cpu_point"` // req/min per instance per 1 % CPU
+	// Enhanced Monitoring: a document reaches CloudWatch Logs this long
+	// after its timestamp; documents older than the retention are dropped.
+	EnhancedMonitoringDelay     time.Duration `yaml:"enhanced_monitoring_delay"`
+	EnhancedMonitoringRetention time.Duration `yaml:"enhanced_monitoring_retention"`
+	// Performance Insights: a datapoint is served this long after its
+	// period ends; per-second samples older than the retention are dropped.
+	PerformanceInsightsDelay     time.Duration `yaml:"performance_insights_delay"`
+	PerformanceInsightsRetention time.Duration `yaml:"performance_insights_retention"`
 }
 
 // DefaultParams returns the field defaults.
@@ -75,6 +83,11 @@ func DefaultParams() Params {
 		BaseWriteLatency:       time.Millisecond,
 		BaseConnections:        3,
 		ASGRequestsPerCPUPoint: 20,
+
+		EnhancedMonitoringDelay:      2 * time.Second,
+		EnhancedMonitoringRetention:  time.Hour,
+		PerformanceInsightsDelay:     5 * time.Second,
+		PerformanceInsightsRetention: time.Hour,
 	}
 }
 
@@ -120,11 +133,16 @@ type FleetDef struct {
 
 type ClusterDef struct {
 	ID              string              `yaml:"id"`
+	Engine          string              `yaml:"engine"` // aurora-postgresql (default) or aurora-mysql
 	EngineVersion   string              `yaml:"engine_version"`
 	ServerlessV2    *ACURange           `yaml:"serverless_v2"`
 	Instances       []InstanceDef       `yaml:"instances"`
 	CustomEndpoints []CustomEndpointDef `yaml:"custom_endpoints"`
 	Tags            map[string]string   `yaml:"tags"`
+	// Defaults for the cluster's instances, and for instances created
+	// through the API without the parameters.
+	MonitoringInterval  int  `yaml:"monitoring_interval"`  // Enhanced Monitoring seconds: 0 (off), 1, 5, 10, 15, 30, 60
+	PerformanceInsights bool `yaml:"performance_insights"` // Performance Insights on
 }
 
 type ACURange struct {
@@ -139,6 +157,9 @@ type InstanceDef struct {
 	AZ     string            `yaml:"az"`
 	Writer bool              `yaml:"writer"`
 	Tags   map[string]string `yaml:"tags"`
+	// Override the cluster's monitoring defaults for this instance.
+	MonitoringInterval  *int  `yaml:"monitoring_interval"`
+	PerformanceInsights *bool `yaml:"performance_insights"`
 }
 
 type CustomEndpointDef struct {
@@ -270,6 +291,9 @@ func (s *Scenario) validate() error {
 	if p.QueriesPerACUSecond <= 0 || p.ACUTargetUtilization <= 0 || p.ACUTargetUtilization > 1 {
 		return fmt.Errorf("params.queries_per_acu_second must be > 0 and acu_target_utilization in (0,1]")
 	}
+	if p.EnhancedMonitoringDelay < 0 || p.EnhancedMonitoringRetention < time.Minute || p.PerformanceInsightsDelay < 0 || p.PerformanceInsightsRetention < 5*time.Minute {
+		return fmt.Errorf("params: enhanced_monitoring_delay and performance_insights_delay must be >= 0, enhanced_monitoring_retention >= 1m, performance_insights_retention >= 5m")
+	}
 	if len(s.Accounts) == 0 {
 		s.Accounts = []Account{{ID: DefaultAccountID}}
 	}
@@ -297,8 +321,21 @@ func (s *Scenario) validate() error {
 		if f.Cluster.ID == "" {
 			return fmt.Errorf("fleet %q: cluster.id is required", f.Name)
 		}
+		switch f.Cluster.Engine {
+		case "":
+			f.Cluster.Engine = EnginePostgreSQL
+		case EnginePostgreSQL, EngineMySQL:
+		default:
+			return fmt.Errorf("cluster %q: engine %q is neither %s nor %s", f.Cluster.ID, f.Cluster.Engine, EnginePostgreSQL, EngineMySQL)
+		}
+		if !ValidMonitoringInterval(f.Cluster.MonitoringInterval) {
+			return fmt.Errorf("cluster %q: monitoring_interval %d is not one of 0, 1, 5, 10, 15, 30, 60", f.Cluster.ID, f.Cluster.MonitoringInterval)
+		}
 		writers := 0
 		for _, in := range f.Cluster.Instances {
+			if in.MonitoringInterval != nil && !ValidMonitoringInterval(*in.MonitoringInterval) {
+				return fmt.Errorf("instance %q: monitoring_interval %d is not one of 0, 1, 5, 10, 15, 30, 60", in.ID, *in.MonitoringInterval)
+			}
 			if in.Writer {
 				writers++
 			}

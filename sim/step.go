@@ -44,6 +44,7 @@ func (w *World) step(now time.Time, dt time.Duration) {
 				w.stepCluster(c, now, dt)
 			}
 			w.sampleMetrics(r, now, dt)
+			w.sampleMonitoring(r, now, dt)
 		}
 	}
 	w.refreshDNS(now)
@@ -246,7 +247,7 @@ func (w *World) stepCluster(c *Cluster, now time.Time, dt time.Duration) {
 	sort.SliceStable(members, func(i, j int) bool { return members[i].ID == c.Writer && members[j].ID != c.Writer })
 	for _, in := range members {
 		if in.Status != StatusAvailable && in.Status != StatusModifying && in.Status != StatusRebooting {
-			in.CPU, in.Connections, in.ReadQPS, in.WriteQPS = 0, 0, 0, 0
+			in.CPU, in.Connections, in.ReadQPS, in.WriteQPS, in.Util = 0, 0, 0, 0, 0
 			continue
 		}
 		load := demand[in.ID]
@@ -261,6 +262,7 @@ func (w *World) stepCluster(c *Cluster, now time.Time, dt time.Duration) {
 		in.Connections = math.Round(w.P.BaseConnections + connsOf[in.ID])
 		in.ReadQPS = readQPS[in.ID]
 		in.WriteQPS = writeQPS[in.ID]
+		in.Util, in.CapacityACU = util, capACU
 		if in.ReadQPS > 0 {
 			st.ReadLatency.observe(in.ReadLatency, in.ReadQPS*sec)
 		}

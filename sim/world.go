@@ -270,7 +270,8 @@ func (w *World) newRegion(account, name string) *Region {
 		Clusters: map[string]*Cluster{}, Instances: map[string]*Instance{},
 		Proxies: map[string]*Proxy{}, ASGs: map[string]*AutoScalingGroup{},
 		TargetGroups: map[string]*TargetGroup{}, LoadBalancers: map[string]*LoadBalancer{},
-		Metrics: NewMetricStore(60*time.Second, w.P.MetricRetention),
+		Metrics:    NewMetricStore(60*time.Second, w.P.MetricRetention),
+		Monitoring: newMonitoringStore(),
 	}
 }
 
@@ -378,11 +379,15 @@ func (w *World) addFleet(f FleetDef, suffix string, now time.Time) error {
 	}
 	c := &Cluster{
 		ID: cid, ARN: r.ARN("rds", "cluster:"+cid), ResourceID: resourceID("cluster-", r.Account+cid),
-		Region: r, EngineVersion: cd.EngineVersion, Status: StatusAvailable, CreateTime: now.Add(-24 * time.Hour),
+		Region: r, Engine: cd.Engine, EngineVersion: cd.EngineVersion, Status: StatusAvailable, CreateTime: now.Add(-24 * time.Hour),
 		Tags: tagsFromMap(cd.Tags), CustomEndpoints: map[string]*CustomEndpoint{}, lingering: map[string]time.Time{},
+		MonitoringInterval: cd.MonitoringInterval, PerformanceInsights: cd.PerformanceInsights,
+	}
+	if c.Engine == "" {
+		c.Engine = EnginePostgreSQL
 	}
 	if c.EngineVersion == "" {
-		c.EngineVersion = "16.4"
+		c.EngineVersion = DefaultEngineVersion(c.Engine)
 	}
 	if cd.ServerlessV2 != nil {
 		rng := *cd.ServerlessV2
@@ -395,6 +400,12 @@ func (w *World) addFleet(f FleetDef, suffix string, now time.Time) error {
 		in := w.newInstance(r, c, id.ID+suffix, id.Class, id.AZ, id.Tier, tagsFromMap(id.Tags), now.Add(-24*time.Hour))
 		in.Status = StatusAvailable
 		in.AvailableAt = in.CreateTime
+		if id.MonitoringInterval != nil {
+			in.MonitoringInterval = *id.MonitoringInterval
+		}
+		if id.PerformanceInsights != nil {
+			in.PerformanceInsights = *id.PerformanceInsights
+		}
 		if id.Writer {
 			c.Writer = in.ID
 			c.DNSWriter = in.ID
@@ -484,6 +495,7 @@ func (w *World) newInstance(r *Region, c *Cluster, id, class, az string, tier in
 	if in.Serverless() && c.Serverless != nil {
 		in.ACU = c.Serverless.Min
 	}
+	in.MonitoringInterval, in.PerformanceInsights = c.MonitoringInterval, c.PerformanceInsights
 	r.Instances[id] = in
 	c.Members = append(c.Members, id)
 	return in

@@ -65,6 +65,7 @@ type clusterView struct {
 	eventReaders   map[string][]string // event id -> its readers, not deleting
 	readerClass    string              // like the cluster's existing reader
 	writerClass    string
+	engine         string // the cluster's; new readers must run it
 }
 
 func (r *Reconciler) clients(cluster string) (RDSAPI, ASGAPI, error) {
@@ -84,6 +85,7 @@ func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error
 	if err != nil {
 		return v, err
 	}
+	v.engine = aws.ToString(c.Engine)
 	if sv := c.ServerlessV2ScalingConfiguration; sv != nil {
 		v.minACU, v.maxACU = aws.ToFloat64(sv.MinCapacity), aws.ToFloat64(sv.MaxCapacity)
 	}
@@ -235,7 +237,7 @@ func (r *Reconciler) addReaders(ctx context.Context, e Event, v clusterView) err
 			return fmt.Errorf("event %s: reader name %s over RDS's 63 characters; use a shorter event id", e.ID, id)
 		}
 		_, err := rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
-			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(e.Cluster), Engine: aws.String("aurora-postgresql"),
+			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(e.Cluster), Engine: aws.String(v.engine),
 			DBInstanceClass: aws.String(v.readerClass), PromotionTier: aws.Int32(15),
 			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}, {Key: aws.String(tagEvent), Value: aws.String(e.ID)}},
 		})

@@ -110,6 +110,7 @@ type member struct {
 
 type clusterState struct {
 	ID             string
+	Engine         string // new instances must run the cluster's engine
 	WriterEndpoint string
 	ReaderEndpoint string
 	Members        []member
@@ -150,7 +151,7 @@ func readCluster(ctx context.Context, api RDSAPI, id string) (*clusterState, err
 	if err != nil {
 		return nil, err
 	}
-	s := &clusterState{ID: id, WriterEndpoint: aws.ToString(c.Endpoint), ReaderEndpoint: aws.ToString(c.ReaderEndpoint)}
+	s := &clusterState{ID: id, Engine: aws.ToString(c.Engine), WriterEndpoint: aws.ToString(c.Endpoint), ReaderEndpoint: aws.ToString(c.ReaderEndpoint)}
 	for _, in := range c.Instances {
 		m := member{
 			ID: aws.ToString(in.DBInstanceIdentifier), Writer: c.IsWriter(aws.ToString(in.DBInstanceIdentifier)),

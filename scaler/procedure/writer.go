@@ -54,7 +54,7 @@ func RunWriterResize(ctx context.Context, d Deps, p WriterResize) (WriterResult,
 		id := writerID(p.Cluster, p.Class)
 		d.Log.Info("creating the new writer", "cluster", p.Cluster, "instance", id, "class", p.Class)
 		_, err := d.RDS.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
-			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(p.Cluster), Engine: aws.String("aurora-postgresql"),
+			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(p.Cluster), Engine: aws.String(st.Engine),
 			DBInstanceClass: aws.String(p.Class), PromotionTier: aws.Int32(0),
 			Tags: []rdstypes.Tag{{Key: aws.String(ManagedTagKey), Value: aws.String("true")}},
 		})

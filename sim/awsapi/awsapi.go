@@ -8,6 +8,8 @@ import (
 	"github.com/aurora-surge/aurora-surge/sim/autoscaling"
 	"github.com/aurora-surge/aurora-surge/sim/cloudwatch"
 	"github.com/aurora-surge/aurora-surge/sim/elbv2"
+	"github.com/aurora-surge/aurora-surge/sim/logs"
+	"github.com/aurora-surge/aurora-surge/sim/pi"
 	"github.com/aurora-surge/aurora-surge/sim/rds"
 	"github.com/aurora-surge/aurora-surge/sim/route53"
 	"github.com/aurora-surge/aurora-surge/sim/sts"
@@ -16,7 +18,7 @@ import (
 
 // Services lists every service's registration, in one place.
 var Services = []func(*wire.Server){
-	rds.Register, cloudwatch.Register, autoscaling.Register, elbv2.Register, sts.Register, route53.Register,
+	rds.Register, cloudwatch.Register, logs.Register, pi.Register, autoscaling.Register, elbv2.Register, sts.Register, route53.Register,
 }
 
 // New returns a server speaking every AWS API the product uses.

@@ -38,6 +38,9 @@ type DBCluster struct {
 	ServerlessV2                        *sim.ACURange
 	StorageEncrypted                    bool
 	Tags                                []sim.Tag
+	// Cluster-level monitoring: what new instances take by default.
+	MonitoringInterval         int
+	PerformanceInsightsEnabled bool
 }
 
 type ClusterMember struct {
@@ -58,6 +61,13 @@ type DBInstance struct {
 	PubliclyAccessible, MultiAZ        bool
 	StorageType                        string
 	Tags                               []sim.Tag
+	// Enhanced Monitoring (0: off) and Performance Insights.
+	MonitoringInterval                 int
+	MonitoringRoleARN                  string
+	EnhancedMonitoringResourceARN      string
+	PerformanceInsightsEnabled         bool
+	PerformanceInsightsRetentionPeriod int
+	PerformanceInsightsKMSKeyID        string
 }
 
 type Endpoint struct {
@@ -200,9 +210,10 @@ func matchAny(values []string, candidates ...string) bool {
 func clusterView(r *sim.Region, c *sim.Cluster) DBCluster {
 	x := DBCluster{
 		Identifier: c.ID, ARN: c.ARN, ResourceID: c.ResourceID, Status: c.Status,
-		Engine: sim.Engine, EngineVersion: c.EngineVersion, EngineMode: "provisioned",
-		Endpoint: r.ClusterEndpoint(c.ID), ReaderEndpoint: r.ReaderEndpoint(c.ID), Port: 5432,
+		Engine: c.Engine, EngineVersion: c.EngineVersion, EngineMode: "provisioned",
+		Endpoint: r.ClusterEndpoint(c.ID), ReaderEndpoint: r.ReaderEndpoint(c.ID), Port: int(sim.EnginePort(c.Engine)),
 		HostedZoneID: hostedZoneID, CreateTime: c.CreateTime, StorageEncrypted: true,
+		MonitoringInterval: c.MonitoringInterval, PerformanceInsightsEnabled: c.PerformanceInsights,
 		Tags: append([]sim.Tag(nil), c.Tags...),
 	}
 	azs := map[string]bool{}
@@ -241,12 +252,21 @@ func sortedKeys[V any](m map[string]V) []string {
 func instanceView(r *sim.Region, in *sim.Instance) DBInstance {
 	x := DBInstance{
 		Identifier: in.ID, ARN: in.ARN, ResourceID: in.ResourceID, Class: in.Class,
-		Engine: sim.Engine, EngineVersion: in.Cluster.EngineVersion, Status: in.Status, AvailabilityZone: in.AZ,
+		Engine: in.Cluster.Engine, EngineVersion: in.Cluster.EngineVersion, Status: in.Status, AvailabilityZone: in.AZ,
 		PromotionTier: in.Tier, ClusterID: in.Cluster.ID, StorageType: "aurora", Tags: append([]sim.Tag(nil), in.Tags...),
+		MonitoringInterval: in.MonitoringInterval, PerformanceInsightsEnabled: in.PerformanceInsights,
+	}
+	if in.MonitoringInterval > 0 {
+		x.EnhancedMonitoringResourceARN = sim.EnhancedMonitoringARN(r, in)
+		x.MonitoringRoleARN = "arn:aws:iam::" + r.Account + ":role/rds-monitoring-role"
+	}
+	if in.PerformanceInsights {
+		x.PerformanceInsightsRetentionPeriod = 7
+		x.PerformanceInsightsKMSKeyID = r.ARN("kms", "key/"+sim.PIKMSKeyID(r))
 	}
 	// AWS assigns the endpoint and creation time once the instance exists.
 	if in.Status != sim.StatusCreating {
-		x.Endpoint = &Endpoint{Address: r.InstanceEndpoint(in.ID), Port: 5432, HostedZoneID: hostedZoneID}
+		x.Endpoint = &Endpoint{Address: r.InstanceEndpoint(in.ID), Port: int(sim.EnginePort(in.Cluster.Engine)), HostedZoneID: hostedZoneID}
 		t := in.CreateTime
 		x.CreateTime = &t
 	}
@@ -266,7 +286,7 @@ func (b *backend) DescribeDBClusters(c sim.CallContext, in *DescribeDBClustersIn
 			if id != "" && id != cl.ID && id != cl.ARN {
 				continue
 			}
-			if !matchAny(filters["db-cluster-id"], cl.ID, cl.ARN) || !matchAny(filters["engine"], sim.Engine) ||
+			if !matchAny(filters["db-cluster-id"], cl.ID, cl.ARN) || !matchAny(filters["engine"], cl.Engine) ||
 				!matchAny(filters["db-cluster-resource-id"], cl.ResourceID) {
 				continue
 			}
@@ -305,7 +325,7 @@ func (b *backend) DescribeDBInstances(c sim.CallContext, in *DescribeDBInstances
 				continue
 			}
 			if !matchAny(filters["db-cluster-id"], inst.Cluster.ID, inst.Cluster.ARN) || !matchAny(filters["db-instance-id"], inst.ID, inst.ARN) ||
-				!matchAny(filters["dbi-resource-id"], inst.ResourceID) || !matchAny(filters["engine"], sim.Engine) {
+				!matchAny(filters["dbi-resource-id"], inst.ResourceID) || !matchAny(filters["engine"], inst.Cluster.Engine) {
 				continue
 			}
 			list = append(list, inst)
@@ -351,7 +371,7 @@ func (b *backend) DescribeDBProxies(c sim.CallContext, in *DescribeDBProxiesInpu
 		}
 		for _, px := range list[page.Start:page.End] {
 			out.DBProxies = append(out.DBProxies, DBProxy{
-				Name: px.Name, ARN: px.ARN, Status: px.Status, EngineFamily: "POSTGRESQL",
+				Name: px.Name, ARN: px.ARN, Status: px.Status, EngineFamily: sim.EngineFamily(px.Cluster.Engine),
 				Endpoint: r.ProxyEndpoint(px.Name), RequireTLS: true, IdleClientTimeout: 1800,
 				VpcID: "vpc-0a1b2c3d4e5f60718", Created: px.CreateTime, Updated: px.CreateTime,
 			})
@@ -385,7 +405,7 @@ func (b *backend) DescribeDBProxyTargets(c sim.CallContext, in *DescribeDBProxyT
 		}
 		cl := px.Cluster
 		targets := []ProxyTarget{{
-			TargetARN: cl.ARN, Endpoint: r.ClusterEndpoint(cl.ID), RDSResourceID: cl.ID, Port: 5432, Type: "TRACKED_CLUSTER",
+			TargetARN: cl.ARN, Endpoint: r.ClusterEndpoint(cl.ID), RDSResourceID: cl.ID, Port: int(sim.EnginePort(cl.Engine)), Type: "TRACKED_CLUSTER",
 			Health: TargetHealth{State: "AVAILABLE"},
 		}}
 		for _, id := range cl.Members {
@@ -402,7 +422,7 @@ func (b *backend) DescribeDBProxyTargets(c sim.CallContext, in *DescribeDBProxyT
 			}
 			targets = append(targets, ProxyTarget{
 				TargetARN: inst.ARN, Endpoint: r.InstanceEndpoint(id), TrackedClusterID: cl.ID, RDSResourceID: id,
-				Port: 5432, Type: "RDS_INSTANCE", Role: role, Health: health,
+				Port: int(sim.EnginePort(cl.Engine)), Type: "RDS_INSTANCE", Role: role, Health: health,
 			})
 		}
 		page, err := in.page(len(targets))

@@ -12,6 +12,11 @@ type CreateDBInstanceInput struct {
 	DBClusterIdentifier, AvailabilityZone         string
 	PromotionTier                                 *int // nil: 1
 	Tags                                          []sim.Tag
+	// Enhanced Monitoring and Performance Insights; nil takes the
+	// cluster's setting (Aurora's cluster-level monitoring).
+	MonitoringInterval        *int
+	MonitoringRoleARN         string
+	EnablePerformanceInsights *bool
 }
 
 type DeleteDBInstanceInput struct{ DBInstanceIdentifier string }
@@ -95,8 +100,13 @@ func (b *backend) CreateDBInstance(c sim.CallContext, in *CreateDBInstanceInput)
 	if clusterID == "" {
 		return nil, sim.ErrInvalidParameterCombination("aurora_sim models Aurora only: DBClusterIdentifier is required.")
 	}
-	if engine != sim.Engine {
-		return nil, sim.ErrInvalidParameterCombination("The engine name requested for your DB instance (%s) doesn't match the engine name of your DB cluster (%s).", engine, sim.Engine)
+	if mi := in.MonitoringInterval; mi != nil {
+		if !sim.ValidMonitoringInterval(*mi) {
+			return nil, sim.ErrInvalidParameterValue("Invalid Monitoring Interval. Valid values are 0, 1, 5, 10, 15, 30 and 60.")
+		}
+		if *mi > 0 && in.MonitoringRoleARN == "" {
+			return nil, sim.ErrInvalidParameterCombination("A MonitoringRoleARN value is required if you specify a MonitoringInterval value other than 0.")
+		}
 	}
 	if !sim.ValidInstanceClass(class) {
 		return nil, sim.ErrInvalidParameterCombination("RDS does not support creating a DB instance with the following combination: DBInstanceClass=%s, Engine=%s.", class, engine)
@@ -118,6 +128,9 @@ func (b *backend) CreateDBInstance(c sim.CallContext, in *CreateDBInstanceInput)
 		if _, exists := r.Instances[id]; exists {
 			return errInstanceExists(id)
 		}
+		if engine != cl.Engine {
+			return sim.ErrInvalidParameterCombination("The engine name requested for your DB instance (%s) doesn't match the engine name of your DB cluster (%s).", engine, cl.Engine)
+		}
 		if class == sim.ServerlessClass && cl.Serverless == nil {
 			return sim.ErrInvalidParameterCombination("Set the Serverless v2 scaling configuration on DB cluster %s before adding a db.serverless instance.", clusterID)
 		}
@@ -132,6 +145,12 @@ func (b *backend) CreateDBInstance(c sim.CallContext, in *CreateDBInstanceInput)
 		}
 		inst := b.w.NewInstance(r, cl, id, class, az, tier, append([]sim.Tag(nil), in.Tags...), now)
 		inst.AvailableAt = now.Add(b.w.P.ProvisioningDelay)
+		if in.MonitoringInterval != nil {
+			inst.MonitoringInterval = *in.MonitoringInterval
+		}
+		if in.EnablePerformanceInsights != nil {
+			inst.PerformanceInsights = *in.EnablePerformanceInsights
+		}
 		out.DBInstance = instanceView(r, inst)
 		return nil
 	})
@@ -229,7 +248,7 @@ func (b *backend) ModifyDBInstance(c sim.CallContext, in *ModifyDBInstanceInput)
 	}
 	class := in.DBInstanceClass
 	if class != "" && !sim.ValidInstanceClass(class) {
-		return nil, sim.ErrInvalidParameterCombination("RDS does not support DBInstanceClass=%s for %s.", class, sim.Engine)
+		return nil, sim.ErrInvalidParameterCombination("RDS does not support DBInstanceClass=%s for Aurora.", class)
 	}
 	out := &InstanceOutput{}
 	err = b.w.InRegion(c, func(r *sim.Region, now time.Time) *sim.APIError {

@@ -81,11 +81,26 @@ func decodeDescribeDBClusterEndpoints(p wire.Params) (*DescribeDBClusterEndpoint
 
 func decodeCreateDBInstance(p wire.Params) (*CreateDBInstanceInput, *sim.APIError) {
 	tier, err := p.OptionalInt("PromotionTier")
-	return &CreateDBInstanceInput{
+	if err != nil {
+		return nil, err
+	}
+	interval, err := p.OptionalInt("MonitoringInterval")
+	if err != nil {
+		return nil, err
+	}
+	in := &CreateDBInstanceInput{
 		DBInstanceIdentifier: p.String("DBInstanceIdentifier"), DBInstanceClass: p.String("DBInstanceClass"), Engine: p.String("Engine"),
 		DBClusterIdentifier: p.String("DBClusterIdentifier"), AvailabilityZone: p.String("AvailabilityZone"),
-		PromotionTier: tier, Tags: decodeTags(p),
-	}, err
+		PromotionTier: tier, Tags: decodeTags(p), MonitoringInterval: interval, MonitoringRoleARN: p.String("MonitoringRoleArn"),
+	}
+	pi, ok, err := p.Bool("EnablePerformanceInsights")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		in.EnablePerformanceInsights = &pi
+	}
+	return in, nil
 }
 
 func decodeDeleteDBInstance(p wire.Params) (*DeleteDBInstanceInput, *sim.APIError) {
@@ -168,6 +183,8 @@ type xmlDBCluster struct {
 	DBClusterMembers    []xmlClusterMember `xml:"DBClusterMembers>DBClusterMember"`
 	ServerlessV2        *xmlServerlessV2   `xml:"ServerlessV2ScalingConfiguration,omitempty"`
 	StorageEncrypted    bool               `xml:"StorageEncrypted"`
+	MonitoringInterval  int                `xml:"MonitoringInterval"`
+	PerformanceInsights bool               `xml:"PerformanceInsightsEnabled"`
 	TagList             xmlTagList         `xml:"TagList"`
 }
 
@@ -178,22 +195,28 @@ type xmlEndpoint struct {
 }
 
 type xmlDBInstance struct {
-	DBInstanceIdentifier string          `xml:"DBInstanceIdentifier"`
-	DBInstanceArn        string          `xml:"DBInstanceArn"`
-	DbiResourceId        string          `xml:"DbiResourceId"`
-	DBInstanceClass      string          `xml:"DBInstanceClass"`
-	Engine               string          `xml:"Engine"`
-	EngineVersion        string          `xml:"EngineVersion"`
-	DBInstanceStatus     string          `xml:"DBInstanceStatus"`
-	Endpoint             *xmlEndpoint    `xml:"Endpoint,omitempty"`
-	AvailabilityZone     string          `xml:"AvailabilityZone"`
-	PromotionTier        int             `xml:"PromotionTier"`
-	DBClusterIdentifier  string          `xml:"DBClusterIdentifier"`
-	InstanceCreateTime   *wire.Timestamp `xml:"InstanceCreateTime,omitempty"`
-	PubliclyAccessible   bool            `xml:"PubliclyAccessible"`
-	StorageType          string          `xml:"StorageType"`
-	MultiAZ              bool            `xml:"MultiAZ"`
-	TagList              xmlTagList      `xml:"TagList"`
+	DBInstanceIdentifier               string          `xml:"DBInstanceIdentifier"`
+	DBInstanceArn                      string          `xml:"DBInstanceArn"`
+	DbiResourceId                      string          `xml:"DbiResourceId"`
+	DBInstanceClass                    string          `xml:"DBInstanceClass"`
+	Engine                             string          `xml:"Engine"`
+	EngineVersion                      string          `xml:"EngineVersion"`
+	DBInstanceStatus                   string          `xml:"DBInstanceStatus"`
+	Endpoint                           *xmlEndpoint    `xml:"Endpoint,omitempty"`
+	AvailabilityZone                   string          `xml:"AvailabilityZone"`
+	PromotionTier                      int             `xml:"PromotionTier"`
+	DBClusterIdentifier                string          `xml:"DBClusterIdentifier"`
+	InstanceCreateTime                 *wire.Timestamp `xml:"InstanceCreateTime,omitempty"`
+	PubliclyAccessible                 bool            `xml:"PubliclyAccessible"`
+	StorageType                        string          `xml:"StorageType"`
+	MultiAZ                            bool            `xml:"MultiAZ"`
+	MonitoringInterval                 int             `xml:"MonitoringInterval"`
+	MonitoringRoleArn                  string          `xml:"MonitoringRoleArn,omitempty"`
+	EnhancedMonitoringResourceArn      string          `xml:"EnhancedMonitoringResourceArn,omitempty"`
+	PerformanceInsightsEnabled         bool            `xml:"PerformanceInsightsEnabled"`
+	PerformanceInsightsKMSKeyId        string          `xml:"PerformanceInsightsKMSKeyId,omitempty"`
+	PerformanceInsightsRetentionPeriod int             `xml:"PerformanceInsightsRetentionPeriod,omitempty"`
+	TagList                            xmlTagList      `xml:"TagList"`
 }
 
 type xmlDBProxy struct {
@@ -288,6 +311,7 @@ func encodeCluster(c DBCluster) xmlDBCluster {
 		Endpoint: c.Endpoint, ReaderEndpoint: c.ReaderEndpoint, Port: c.Port, MultiAZ: c.MultiAZ,
 		HostedZoneId: c.HostedZoneID, AvailabilityZones: c.AvailabilityZones, ClusterCreateTime: wire.Timestamp(c.CreateTime),
 		StorageEncrypted: c.StorageEncrypted, TagList: encodeTags(c.Tags),
+		MonitoringInterval: c.MonitoringInterval, PerformanceInsights: c.PerformanceInsightsEnabled,
 	}
 	for _, m := range c.Members {
 		x.DBClusterMembers = append(x.DBClusterMembers, xmlClusterMember{
@@ -309,6 +333,9 @@ func encodeInstance(in DBInstance) xmlDBInstance {
 		Engine: in.Engine, EngineVersion: in.EngineVersion, DBInstanceStatus: in.Status, AvailabilityZone: in.AvailabilityZone,
 		PromotionTier: in.PromotionTier, DBClusterIdentifier: in.ClusterID, InstanceCreateTime: wire.OptionalTimestamp(in.CreateTime),
 		PubliclyAccessible: in.PubliclyAccessible, StorageType: in.StorageType, MultiAZ: in.MultiAZ, TagList: encodeTags(in.Tags),
+		MonitoringInterval: in.MonitoringInterval, MonitoringRoleArn: in.MonitoringRoleARN, EnhancedMonitoringResourceArn: in.EnhancedMonitoringResourceARN,
+		PerformanceInsightsEnabled: in.PerformanceInsightsEnabled, PerformanceInsightsKMSKeyId: in.PerformanceInsightsKMSKeyID,
+		PerformanceInsightsRetentionPeriod: in.PerformanceInsightsRetentionPeriod,
 	}
 	if e := in.Endpoint; e != nil {
 		x.Endpoint = &xmlEndpoint{Address: e.Address, Port: e.Port, HostedZoneId: e.HostedZoneID}
