@@ -56,6 +56,8 @@ type ProcedureOptions struct {
 	Poll       time.Duration
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
+	Clock      Clock
+	Holder     string
 }
 
 func NewProcedures(ctx context.Context, o ProcedureOptions) (*Procedures, error) {

@@ -1,0 +1,4 @@
+package procedure
+
+// LeaseTagPrefix starts the cluster tag a procedure holds while it runs.
+const LeaseTagPrefix = "aurora-surge:lease:"
