@@ -641,6 +641,11 @@ func (s *Scaler) updateBreaker(target string, h []Event) {
 func (s *Scaler) record(d Decision, received time.Time) {
 	s.m.decisions.WithLabelValues(d.Action, d.Outcome).Inc()
 	s.m.latency.Observe(max(d.At.Sub(received), 0).Seconds())
+	if s.fold(d) {
+		s.log.Debug("decision folded into the previous identical no-op", "id", d.ID, "action", d.Action, "target", d.Target, "reason", d.Reason)
+		return
+	}
+	d.Count = 1
 	level := slog.LevelInfo
 	if d.Result == "error" {
 		level = slog.LevelError
@@ -657,6 +662,30 @@ func (s *Scaler) record(d Decision, received time.Time) {
 	if len(s.decisions) > s.keep {
 		s.decisions = s.decisions[len(s.decisions)-s.keep:]
 	}
+}
+
+// fold counts a no-op into the newest decision of its target when that
+// one is the same no-op (action, outcome, reason): repeated copies of an
+// alert would otherwise push every other decision out of the list.
+func (s *Scaler) fold(d Decision) bool {
+	if d.Outcome != OutcomeNoop {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.decisions) - 1; i >= 0; i-- {
+		p := &s.decisions[i]
+		if p.Target != d.Target {
+			continue
+		}
+		if p.Action != d.Action || p.Outcome != d.Outcome || p.Reason != d.Reason {
+			return false
+		}
+		p.Count++
+		p.LastAt = d.At
+		return true
+	}
+	return false
 }
 
 // String helps logs of the configuration at start.

@@ -18,7 +18,7 @@ import (
 func TestSlowAutoScalingDoesNotDelayAClusterRaise(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	h := newHarness(t, env, nil)
-	if _, err := env.World.InjectFault(sim.Fault{Kind: sim.FaultLatency, Service: "autoscaling", Rate: 1, Latency: time.Second}, time.Hour); err != nil {
+	if _, err := env.World.InjectFault(sim.Fault{Kind: sim.FaultLatency, Service: "autoscaling", Rate: 1, Latency: 600 * time.Millisecond}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,7 +46,7 @@ func TestSlowAutoScalingDoesNotDelayAClusterRaise(t *testing.T) {
 	}
 	took := time.Since(start)
 	queued := metricValue(h.s.m.queued)
-	if took > 700*time.Millisecond {
+	if took > 500*time.Millisecond {
 		t.Errorf("the max ACU raise took %v behind slow Auto Scaling calls of other targets", took)
 	}
 	if queued < 1 || h.s.Pending() < 1 {
