@@ -148,6 +148,9 @@ func New(o Options) *Scaler {
 		limit: o.QueueSize, workers: o.Workers, wake: make(chan struct{}, 1), queues: map[string]*targetQueue{},
 		inflight: map[string]bool{}, applied: map[string]time.Time{}, history: map[string][]Event{}, keep: o.KeepDecided,
 	}
+	if pe, ok := o.Cloud.(interface{ OnProcedureEnd(func(ProcedureEnd)) }); ok {
+		pe.OnProcedureEnd(s.procedureEnded)
+	}
 	s.SetPaused(o.Paused)
 	if s.dryRun {
 		s.m.dryRun.Set(1)
@@ -541,6 +544,10 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 		case err == nil:
 			d.Result = "success"
 			s.remember(r, d)
+		case errors.Is(err, ErrStarted):
+			// A background procedure: procedureEnded completes the result.
+			d.Result = ResultStarted
+			s.remember(r, d)
 		case errors.Is(err, ErrNotImplemented):
 			d.Result, d.Error = "not_implemented", err.Error()
 		default:
@@ -661,6 +668,34 @@ func (s *Scaler) record(d Decision, received time.Time) {
 	s.decisions = append(s.decisions, d)
 	if len(s.decisions) > s.keep {
 		s.decisions = s.decisions[len(s.decisions)-s.keep:]
+	}
+}
+
+// procedureEnded completes the decision that started a procedure with
+// the procedure's real outcome.
+func (s *Scaler) procedureEnded(e ProcedureEnd) {
+	s.mu.Lock()
+	var d Decision
+	found := false
+	for i := len(s.decisions) - 1; i >= 0; i-- {
+		if p := &s.decisions[i]; p.ID == e.DecisionID && p.Result == ResultStarted {
+			p.Result, p.Error, p.EndedAt = e.Outcome, e.Error, e.At
+			d, found = *p, true
+			break
+		}
+	}
+	s.mu.Unlock()
+	if !found {
+		return // another replica's decision, or one no longer kept
+	}
+	level := slog.LevelInfo
+	if d.Result == "error" {
+		level = slog.LevelError
+	}
+	s.log.Log(context.Background(), level, "decision's procedure ended", "id", d.ID, "action", d.Action, "target", d.Target,
+		"procedure", e.Procedure, "result", d.Result, "err", d.Error)
+	if s.annot != nil {
+		s.annot.Add(d)
 	}
 }
 
