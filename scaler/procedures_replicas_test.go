@@ -232,3 +232,48 @@ func TestResumedDrainLowersMaxACU(t *testing.T) {
 		t.Errorf("procedures_total{scale_in,success} = %g", v)
 	}
 }
+
+// TestLeaseOfACrashedReplicaExpires: a lease left by a replica that died
+// holds the cluster until its expiry, no longer; a running drain renews
+// its own.
+func TestLeaseOfACrashedReplicaExpires(t *testing.T) {
+	env, cfg := drainWorld(t)
+	db := rds.NewFromConfig(env.Config(t, "us-east-1"))
+	out, err := db.DescribeDBClusters(context.Background(), &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiry := env.World.Clock().Now().Add(5 * time.Minute).UTC().Format(time.RFC3339)
+	if _, err := db.AddTagsToResource(context.Background(), &rds.AddTagsToResourceInput{ResourceName: out.DBClusters[0].DBClusterArn,
+		Tags: []rdstypes.Tag{{Key: aws.String(procedure.LeaseTagPrefix + "dead-replica"), Value: aws.String(expiry + " scale_in")}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := newReplica(t, env, cfg, env.StartDNS(t), "replica-b", func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil })
+	r.deliver(t, removeReadersAlert(env))
+	r.procs.Wait()
+	if d := r.lastDecision(t); d.Result != OutcomeLeaseHeld || !strings.Contains(d.Error, "dead-replica") {
+		t.Fatalf("drain under a live lease: %+v", d)
+	}
+	if n := env.World.Calls.Count("rds", "DeleteDBInstance", ""); n != 0 {
+		t.Fatalf("%d DeleteDBInstance calls under another replica's lease", n)
+	}
+	env.Advance(t, 5*time.Minute+time.Second)
+	before := env.World.Calls.Count("rds", "AddTagsToResource", "")
+	r.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "db_cluster": "events-db"},
+		"rm0000000000000c", env.World.Clock().Now().Add(-16*time.Minute)))
+	r.procs.Wait()
+	if d := r.lastDecision(t); d.Result != "success" {
+		t.Fatalf("drain after the dead replica's lease expired: %+v", d)
+	}
+	if c := r.cluster(t); len(c.Instances) != 2 {
+		t.Errorf("%d instances after the drain", len(c.Instances))
+	}
+	if n := env.World.Calls.Count("rds", "AddTagsToResource", "") - before; n < 2 {
+		t.Errorf("%d lease writes in a drain of several minutes, want the take and at least one renewal", n)
+	}
+	for _, tg := range clusterTags(t, env) {
+		if strings.HasPrefix(tg.Key, procedure.LeaseTagPrefix) {
+			t.Errorf("lease tag left: %+v", tg)
+		}
+	}
+}

@@ -144,3 +144,21 @@ func TestRepeatedNoopsFoldIntoOneDecision(t *testing.T) {
 		t.Errorf("decisions_total{noop} = %g, want every decision counted", v)
 	}
 }
+
+// TestQueueFullIsRefused: beyond QueueSize unfinished alerts the webhook
+// answers 503 and queues nothing of the notification.
+func TestQueueFullIsRefused(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	h := newHarness(t, env, func(o *Options) { o.QueueSize = 1 })
+	now := env.World.Clock().Now()
+	if code, _ := h.post(t, "/webhook", payload("firing", map[string]string{"alertname": "X", "action": "scale_asg", "asg": "events-web"}, "full000000000001", now), testToken); code != http.StatusOK {
+		t.Fatalf("first: %d", code)
+	}
+	code, out := h.post(t, "/webhook", payload("firing", map[string]string{"alertname": "X", "action": "scale_asg", "asg": "events-api"}, "full000000000002", now), testToken)
+	if code != http.StatusServiceUnavailable || metricValue(h.s.m.webhooks.WithLabelValues("queue_full")) != 1 {
+		t.Fatalf("second: %d %v", code, out)
+	}
+	if n := h.s.Drain(context.Background()); n != 1 {
+		t.Errorf("Drain worked %d alerts, want 1", n)
+	}
+}
