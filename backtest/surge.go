@@ -159,7 +159,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 	cloud.Log = log
 	l.sleep = newSleepers(emu.Clock)
 	if l.procs, err = scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: scfg, AWS: cloud, Log: log, Registerer: scalerReg,
-		Wait: l.sleep.Wait, Poll: 5 * time.Second}); err != nil {
+		Wait: l.sleep.Wait, Poll: 5 * time.Second, Clock: emu.Clock}); err != nil {
 		return nil, err
 	}
 	cloud.UseProcedures(l.procs)
@@ -347,7 +347,7 @@ func (l *surgeLoop) collectDecisions() {
 		default:
 			a.Refused = d.Outcome + ": " + d.Reason
 		}
-		if d.Result != "" && d.Result != "success" {
+		if d.Result != "" && d.Result != "success" && d.Result != scaler.ResultStarted {
 			a.Refused = d.Result + ": " + d.Error
 		}
 		l.actions = append(l.actions, a)

@@ -68,6 +68,7 @@ type AWS struct {
 
 	// procs runs remove_readers as the safe scale-in; nil: not executed.
 	procs *Procedures
+	ended procedureListeners
 
 	// Log receives warnings about changes made but not recorded in AWS.
 	Log *slog.Logger
@@ -337,8 +338,11 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 			return fmt.Errorf("%w: safe reader scale-in needs the procedures runner", ErrNotImplemented)
 		}
 		// Starts the drain-then-delete procedure; it reports its own
-		// outcome (aurora_scaler_procedures_total) when done.
-		return a.procs.StartScaleIn(d)
+		// outcome (aurora_scaler_procedures_total, OnProcedureEnd) when done.
+		if err := a.procs.StartScaleIn(d); err != nil {
+			return err
+		}
+		return ErrStarted
 	}
 	return fmt.Errorf("%w: action %s", ErrNotImplemented, d.Action)
 }

@@ -178,6 +178,13 @@ type Decision struct {
 	// filled in after acting.
 	Result string `json:"result,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// EndedAt is when a procedure started by the decision (Result
+	// "started" until then) reported its outcome.
+	EndedAt time.Time `json:"ended_at,omitzero"`
+	// Count is how many identical no-ops this entry stands for (folded
+	// into the newest decision of the target), the last one at LastAt.
+	Count  int       `json:"count,omitempty"`
+	LastAt time.Time `json:"last_at,omitzero"`
 }
 
 // DecisionID is deterministic: replicas deciding on the same alert agree.

@@ -2,11 +2,15 @@ package scaler
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,12 +34,15 @@ var ErrInProgress = errors.New("a procedure is in progress on the cluster")
 // may wait, and each reads its progress back from AWS so a restart
 // resumes it (Resume).
 type Procedures struct {
-	cfg  *Config
-	aws  *AWS
-	dns  procedure.Resolver
-	wait func(context.Context, time.Duration) error
-	log  *slog.Logger
-	poll time.Duration
+	cfg    *Config
+	aws    *AWS
+	dns    procedure.Resolver
+	wait   func(context.Context, time.Duration) error
+	log    *slog.Logger
+	poll   time.Duration
+	clock  Clock
+	holder string
+	ttl    time.Duration
 
 	runs    *prometheus.CounterVec
 	running *prometheus.GaugeVec
@@ -56,6 +63,77 @@ type ProcedureOptions struct {
 	Poll       time.Duration
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
+	// Clock dates the procedure lease and the procedures' ends (nil:
+	// the system clock).
+	Clock Clock
+	// Holder names this process in the procedure lease (default: host
+	// name and a random suffix); replicas must differ.
+	Holder string
+	// LeaseTTL is how long a lease outlives its last renewal, so a
+	// crashed holder blocks the cluster that long at most (default 5m).
+	LeaseTTL time.Duration
+}
+
+// ProcedureEnd is what a finished procedure reports to the decision
+// that started it.
+type ProcedureEnd struct {
+	DecisionID, Procedure, Cluster string
+	Outcome, Error                 string
+	At                             time.Time
+}
+
+// Outcomes of a procedure besides success, rolled_back and error.
+const (
+	ResultStarted    = "started"    // decision's result until its procedure ends
+	OutcomeLeaseHeld = "lease_held" // another replica runs a procedure on the cluster
+)
+
+// ErrStarted is Execute's answer for an action carried out by a
+// background procedure: the decision's result is "started" until the
+// procedure reports its outcome.
+var ErrStarted = errors.New("procedure started")
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// procedureListeners are told when a procedure ends.
+type procedureListeners struct {
+	mu  sync.Mutex
+	fns []func(ProcedureEnd)
+}
+
+// OnProcedureEnd registers fn for every procedure's end; the Scaler uses
+// it to complete its decisions.
+func (a *AWS) OnProcedureEnd(fn func(ProcedureEnd)) {
+	a.ended.mu.Lock()
+	defer a.ended.mu.Unlock()
+	a.ended.fns = append(a.ended.fns, fn)
+}
+
+func (a *AWS) procedureEnded(e ProcedureEnd) {
+	a.ended.mu.Lock()
+	fns := slices.Clone(a.ended.fns)
+	a.ended.mu.Unlock()
+	for _, fn := range fns {
+		fn(e)
+	}
+}
+
+func defaultHolder() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '-'
+	}, host)
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	return name + "-" + hex.EncodeToString(b[:])
 }
 
 func NewProcedures(ctx context.Context, o ProcedureOptions) (*Procedures, error) {
@@ -64,6 +142,15 @@ func NewProcedures(ctx context.Context, o ProcedureOptions) (*Procedures, error)
 	}
 	if o.Wait == nil {
 		o.Wait = sleep
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.Holder == "" {
+		o.Holder = defaultHolder()
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 5 * time.Minute
 	}
 	if o.Resolver == nil {
 		server := o.Config.DNSServer
@@ -77,8 +164,9 @@ func NewProcedures(ctx context.Context, o ProcedureOptions) (*Procedures, error)
 	}
 	p := &Procedures{
 		cfg: o.Config, aws: o.AWS, dns: o.Resolver, wait: o.Wait, log: o.Log, poll: o.Poll, ctx: ctx, active: map[string]string{},
+		clock: o.Clock, holder: o.Holder, ttl: o.LeaseTTL,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aurora_scaler_procedures_total",
-			Help: "Multi-step procedures finished, by procedure (scale_in, writer_resize) and outcome (success, rolled_back, error)."}, []string{"procedure", "outcome"}),
+			Help: "Multi-step procedures finished, by procedure (scale_in, writer_resize) and outcome (success, rolled_back, noop, lease_held, error)."}, []string{"procedure", "outcome"}),
 		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aurora_scaler_procedure_running",
 			Help: "1 while a procedure runs on the cluster."}, []string{"procedure", "db_cluster"}),
 	}
@@ -108,6 +196,43 @@ func (p *Procedures) deps(t *ClusterTarget) procedure.Deps {
 	return procedure.Deps{RDS: p.aws.rdsClient(t.Account, t.Region), Route53: p.aws.route53Client(t.Account), DNS: p.dns, Wait: p.wait, Log: p.log, Poll: p.poll}
 }
 
+// withLease runs fn holding the cluster's procedure lease, renewed
+// around every wait of fn; outcome lease_held when another replica has it.
+func (p *Procedures) withLease(ctx context.Context, t *ClusterTarget, name string, fn func(procedure.Deps) (string, error)) (string, error) {
+	c := p.aws.rdsClient(t.Account, t.Region)
+	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(t.Name)})
+	if err != nil || len(out.DBClusters) != 1 {
+		return "", fmt.Errorf("DescribeDBClusters %s: %v", t.Name, err)
+	}
+	l := &procedure.Lease{API: c, ARN: aws.ToString(out.DBClusters[0].DBClusterArn), Holder: p.holder, What: name, TTL: p.ttl, Now: p.clock.Now}
+	if err := l.Acquire(ctx, p.wait); err != nil {
+		var held *procedure.LeaseHeldError
+		if errors.As(err, &held) {
+			return OutcomeLeaseHeld, err
+		}
+		return "", err
+	}
+	defer func() {
+		// A shut-down context must not leave the lease to expire.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := l.Release(rctx); err != nil {
+			p.log.Warn("procedure lease not released; it expires by itself", "cluster", t.Name, "ttl", p.ttl, "err", err)
+		}
+	}()
+	d := p.deps(t)
+	d.Wait = func(ctx context.Context, dur time.Duration) error {
+		if err := l.Renew(ctx); err != nil {
+			return err
+		}
+		if err := p.wait(ctx, dur); err != nil {
+			return err
+		}
+		return l.Renew(ctx)
+	}
+	return fn(d)
+}
+
 // Busy names the procedure running on a cluster target ("" when none).
 func (p *Procedures) Busy(target string) string {
 	p.mu.Lock()
@@ -115,8 +240,10 @@ func (p *Procedures) Busy(target string) string {
 	return p.active[target]
 }
 
-// start runs fn in the background unless the cluster is busy.
-func (p *Procedures) start(t *ClusterTarget, name string, fn func(ctx context.Context) (outcome string, err error)) error {
+// start runs fn in the background unless the cluster is busy; the
+// outcome is counted and reported to decision (if any) when fn returns.
+// An empty outcome without error (a resume with nothing left) is neither.
+func (p *Procedures) start(t *ClusterTarget, name, decision string, fn func(ctx context.Context) (outcome string, err error)) error {
 	key := "cluster/" + t.Name
 	p.mu.Lock()
 	if cur := p.active[key]; cur != "" {
@@ -130,17 +257,27 @@ func (p *Procedures) start(t *ClusterTarget, name string, fn func(ctx context.Co
 	go func() {
 		defer p.wg.Done()
 		outcome, err := fn(p.ctx)
-		if err != nil {
-			outcome = "error"
+		msg := ""
+		switch {
+		case outcome == OutcomeLeaseHeld:
+			msg = err.Error()
+			p.log.Warn("procedure not run", "procedure", name, "cluster", t.Name, "err", err)
+		case err != nil:
+			outcome, msg = "error", err.Error()
 			p.log.Error("procedure failed", "procedure", name, "cluster", t.Name, "err", err)
-		} else {
+		case outcome != "":
 			p.log.Info("procedure finished", "procedure", name, "cluster", t.Name, "outcome", outcome)
 		}
-		p.runs.WithLabelValues(name, outcome).Inc()
+		if outcome != "" {
+			p.runs.WithLabelValues(name, outcome).Inc()
+		}
 		p.running.WithLabelValues(name, t.Name).Set(0)
 		p.mu.Lock()
 		delete(p.active, key)
 		p.mu.Unlock()
+		if decision != "" {
+			p.aws.procedureEnded(ProcedureEnd{DecisionID: decision, Procedure: name, Cluster: t.Name, Outcome: outcome, Error: msg, At: p.clock.Now()})
+		}
 	}()
 	return nil
 }
@@ -167,8 +304,8 @@ func (p *Procedures) StartScaleIn(d Decision) error {
 		return fmt.Errorf("%w: cluster %s has neither read_record nor drain_custom_endpoint, and removing readers without draining sends queries to deleted readers", ErrNotImplemented, t.Name)
 	}
 	readers := int(d.To)
-	return p.start(t, "scale_in", func(ctx context.Context) (string, error) {
-		return p.runScaleIn(ctx, t, readers)
+	return p.start(t, "scale_in", d.ID, func(ctx context.Context) (string, error) {
+		return p.runScaleIn(ctx, t, readers, false)
 	})
 }
 
@@ -181,21 +318,38 @@ func scaleInPlan(t *ClusterTarget, readers int) procedure.ScaleIn {
 	return p
 }
 
-func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers int) (string, error) {
-	res, err := procedure.RunScaleIn(ctx, p.deps(t), scaleInPlan(t, readers))
-	if err != nil {
-		return "", err
-	}
-	if res.RolledBack {
-		return "rolled_back", nil
-	}
-	// The avalanche is over: the max ACU raised during it goes back.
-	if t.ACUBaseline > 0 {
-		if err := p.lowerMaxACU(ctx, t); err != nil {
-			return "", err
+// runScaleIn drains down to readers, or with resume finishes what a
+// previous process left (outcome "" when it left nothing); either way a
+// drain that ran ends with max ACU back at acu_baseline.
+func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers int, resume bool) (string, error) {
+	return p.withLease(ctx, t, "scale_in", func(d procedure.Deps) (string, error) {
+		if resume {
+			serving, err := p.servingReaders(ctx, t)
+			if err != nil {
+				return "", err
+			}
+			readers = max(serving, 1)
 		}
-	}
-	return "success", nil
+		res, err := procedure.RunScaleIn(ctx, d, scaleInPlan(t, readers))
+		switch {
+		case err != nil:
+			return "", err
+		case res.RolledBack:
+			return "rolled_back", nil
+		case res.Idle && resume:
+			return "", nil
+		}
+		// The avalanche is over: the max ACU raised during it goes back.
+		if t.ACUBaseline > 0 {
+			if err := p.lowerMaxACU(ctx, t); err != nil {
+				return "", err
+			}
+		}
+		if res.Idle {
+			return "noop", nil
+		}
+		return "success", nil
+	})
 }
 
 // ScaleIn is the synchronous form, for the event reconciler's revert.
@@ -204,7 +358,7 @@ func (p *Procedures) ScaleIn(ctx context.Context, cluster string, readers int) e
 	if !ok || !t.Drains() {
 		return fmt.Errorf("cluster %s has neither read_record nor drain_custom_endpoint: its event readers stay until removed by hand", cluster)
 	}
-	_, err := p.runScaleIn(ctx, t, readers)
+	_, err := p.runScaleIn(ctx, t, readers, false)
 	return err
 }
 
@@ -241,37 +395,38 @@ func (p *Procedures) StartWriterResize(cluster, class string) error {
 	if !allowed {
 		return fmt.Errorf("class %q is not in writer_classes of %s (%s)", class, cluster, strings.Join(t.WriterClasses, ", "))
 	}
-	return p.start(t, "writer_resize", func(ctx context.Context) (string, error) {
-		_, err := procedure.RunWriterResize(ctx, p.deps(t), procedure.WriterResize{Cluster: t.Name, Class: class})
-		if err != nil {
-			return "", err
-		}
-		return "success", nil
+	return p.start(t, "writer_resize", "", func(ctx context.Context) (string, error) {
+		return p.withLease(ctx, t, "writer_resize", func(d procedure.Deps) (string, error) {
+			if _, err := procedure.RunWriterResize(ctx, d, procedure.WriterResize{Cluster: t.Name, Class: class}); err != nil {
+				return "", err
+			}
+			return "success", nil
+		})
 	})
 }
 
 // Resume finishes, at startup, any drain a previous process left: a read
-// record not on its reader endpoint. It removes nothing more than what
-// was already being deleted (the target is the readers serving now).
+// record not on its reader endpoint, readers being deleted, or readers
+// still excluded from the drain's custom endpoint. It removes nothing
+// more than what was already being deleted (the target is the readers
+// serving now). A lease left by a process that died is waited out once.
 func (p *Procedures) Resume(ctx context.Context) {
 	for i := range p.cfg.Clusters {
 		t := &p.cfg.Clusters[i]
 		if !t.Drains() {
 			continue
 		}
-		err := p.start(t, "scale_in", func(ctx context.Context) (string, error) {
-			serving, err := p.servingReaders(ctx, t)
-			if err != nil {
-				return "", err
+		err := p.start(t, "scale_in", "", func(ctx context.Context) (string, error) {
+			outcome, err := p.runScaleIn(ctx, t, 0, true)
+			var held *procedure.LeaseHeldError
+			if outcome == OutcomeLeaseHeld && errors.As(err, &held) {
+				p.log.Info("resume waits for the procedure lease to expire", "cluster", t.Name, "holder", held.Holder, "until", held.Until)
+				if err := p.wait(ctx, held.Until.Sub(p.clock.Now())+time.Second); err != nil {
+					return "", err
+				}
+				outcome, err = p.runScaleIn(ctx, t, 0, true)
 			}
-			res, err := procedure.RunScaleIn(ctx, p.deps(t), scaleInPlan(t, max(serving, 1)))
-			switch {
-			case err != nil:
-				return "", err
-			case res.RolledBack:
-				return "rolled_back", nil
-			}
-			return "success", nil
+			return outcome, err
 		})
 		if err != nil {
 			p.log.Warn("resume skipped", "cluster", t.Name, "err", err)

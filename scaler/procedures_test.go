@@ -79,7 +79,7 @@ clusters:
 
 	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "db_cluster": "events-db"},
 		"rm0000000000000a", env.World.Clock().Now().Add(-16*time.Minute)))
-	if d := h.lastDecision(t); d.Outcome != OutcomeAct || d.Result != "success" || d.To != 1 {
+	if d := h.lastDecision(t); d.Outcome != OutcomeAct || d.Result != ResultStarted || d.To != 1 {
 		t.Fatalf("remove_readers decision: %+v", d)
 	}
 	if procs.Busy("cluster/events-db") != "scale_in" {
@@ -102,6 +102,9 @@ clusters:
 	}
 	if n := metricValue(procs.runs.WithLabelValues("scale_in", "success")); n != 1 {
 		t.Fatalf("procedures_total{scale_in,success} = %g", n)
+	}
+	if d := h.s.Decisions()[1]; d.Action != ActionRemoveReaders || d.Result != "success" || d.EndedAt.IsZero() {
+		t.Fatalf("remove_readers decision after the drain: %+v", d)
 	}
 	if procs.Busy("cluster/events-db") != "" {
 		t.Fatal("cluster still marked busy")

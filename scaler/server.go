@@ -31,7 +31,8 @@ type Options struct {
 	DataAge     DataAgeSource // nil: data age unknown, so no scale-in
 	DryRun      bool          // or'ed with the config's dry_run
 	Paused      bool
-	QueueSize   int           // notifications waiting for the worker
+	QueueSize   int           // alerts accepted and not yet finished, across targets
+	Workers     int           // targets worked on at once by Run (default 8)
 	Timeout     time.Duration // per alert: observe, decide, act
 	KeepDecided int           // decisions kept for /api/v1/decisions
 	// Busy names a procedure running on a target ("" when none): no other
@@ -41,7 +42,9 @@ type Options struct {
 	Annotator *Annotator
 }
 
-// Scaler receives notifications, queues them and acts on them one by one.
+// Scaler receives notifications, queues their alerts per target and
+// acts on each target's alerts in the order they arrived; targets are
+// worked on concurrently, so a slow AWS service only delays its own.
 type Scaler struct {
 	cfg     *Config
 	cloud   Cloud
@@ -54,8 +57,10 @@ type Scaler struct {
 	timeout time.Duration
 	busy    func(string) string
 	annot   *Annotator
-	queue   chan job
 	m       *metrics
+	limit   int // QueueSize
+	workers int
+	wake    chan struct{} // something was queued or a worker finished
 
 	mu        sync.Mutex
 	inflight  map[string]bool      // alert keys queued or being processed
@@ -63,11 +68,23 @@ type Scaler struct {
 	history   map[string][]Event   // actions taken by this process, by target
 	decisions []Decision           // most recent last
 	keep      int
+	queues    map[string]*targetQueue // by target
+	seq       uint64                  // arrival order of queued alerts
+	queued    int                     // alerts waiting or being worked on
+	active    int                     // targets being worked on
 }
 
-type job struct {
-	reqs     []Request
+// targetQueue holds one target's alerts in arrival order; busy while a
+// worker (Run's or Drain) works it, so its alerts are handled one by one.
+type targetQueue struct {
+	items []item
+	busy  bool
+}
+
+type item struct {
+	req      Request
 	received time.Time
+	seq      uint64
 }
 
 type metrics struct {
@@ -80,6 +97,7 @@ type metrics struct {
 	breaker   *prometheus.GaugeVec
 	degraded  prometheus.Counter
 	queued    prometheus.Gauge
+	workers   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -97,10 +115,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dryRun:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "dry_run", Help: "1 when decisions are recorded but not executed."}),
 		breaker:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "breaker_open", Help: "1 when the target reached max_actions_per_hour."}, []string{"target"}),
 		degraded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "aurora_scaler", Name: "degraded_notifications_total", Help: "Notifications whose alerts Alertmanager truncated (truncatedAlerts > 0)."}),
-		queued:   prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "queue_length", Help: "Notifications waiting for the worker."}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "queue_length",
+			Help: "Alerts accepted and not yet finished, across targets: waiting for their target's worker or being worked on."}),
+		workers: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "workers_busy", Help: "Targets being worked on at once."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.webhooks, m.decisions, m.actions, m.latency, m.paused, m.dryRun, m.breaker, m.degraded, m.queued)
+		reg.MustRegister(m.webhooks, m.decisions, m.actions, m.latency, m.paused, m.dryRun, m.breaker, m.degraded, m.queued, m.workers)
 	}
 	return m
 }
@@ -119,10 +139,17 @@ func New(o Options) *Scaler {
 	if o.KeepDecided <= 0 {
 		o.KeepDecided = 500
 	}
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
 	s := &Scaler{
 		cfg: o.Config, cloud: o.Cloud, clock: o.Clock, log: o.Log, token: o.BearerToken, dataAge: o.DataAge,
-		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, busy: o.Busy, annot: o.Annotator, queue: make(chan job, o.QueueSize), m: newMetrics(o.Registerer),
+		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, busy: o.Busy, annot: o.Annotator, m: newMetrics(o.Registerer),
+		limit: o.QueueSize, workers: o.Workers, wake: make(chan struct{}, 1), queues: map[string]*targetQueue{},
 		inflight: map[string]bool{}, applied: map[string]time.Time{}, history: map[string][]Event{}, keep: o.KeepDecided,
+	}
+	if pe, ok := o.Cloud.(interface{ OnProcedureEnd(func(ProcedureEnd)) }); ok {
+		pe.OnProcedureEnd(s.procedureEnded)
 	}
 	s.SetPaused(o.Paused)
 	if s.dryRun {
@@ -250,44 +277,93 @@ func (s *Scaler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "reason": "no alert asks for an action"})
 		return
 	}
-	fresh := s.claim(reqs)
+	fresh, full := s.enqueue(reqs, received)
+	if full {
+		s.fail(w, http.StatusServiceUnavailable, "queue_full", "queue full: retry later")
+		return
+	}
 	if len(fresh) == 0 {
 		s.m.webhooks.WithLabelValues("duplicate").Inc()
 		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "alerts": len(reqs)})
-		return
-	}
-	select {
-	case s.queue <- job{reqs: fresh, received: received}:
-		s.m.queued.Set(float64(len(s.queue)))
-	default:
-		s.release(fresh)
-		s.fail(w, http.StatusServiceUnavailable, "queue_full", "queue full: retry later")
 		return
 	}
 	s.m.webhooks.WithLabelValues("accepted").Inc()
 	writeJSON(w, http.StatusOK, map[string]any{"status": "queued", "alerts": len(fresh), "duplicates": len(reqs) - len(fresh)})
 }
 
-// claim marks alerts in flight and returns those not already queued or
-// being worked on: concurrent copies of a notification queue once.
-func (s *Scaler) claim(reqs []Request) []Request {
+// enqueue queues the alerts not already queued or being worked on
+// (concurrent copies of a notification queue once) on their targets'
+// queues; full when they do not fit in QueueSize, and then none is queued.
+func (s *Scaler) enqueue(reqs []Request, received time.Time) (fresh []Request, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var fresh []Request
+	seen := map[string]bool{}
 	for _, r := range reqs {
-		if k := r.Key(); !s.inflight[k] {
-			s.inflight[k] = true
+		if k := r.Key(); !s.inflight[k] && !seen[k] {
+			seen[k] = true
 			fresh = append(fresh, r)
 		}
 	}
-	return fresh
+	if len(fresh) == 0 {
+		return nil, false
+	}
+	if s.queued+len(fresh) > s.limit {
+		return nil, true
+	}
+	for _, r := range fresh {
+		s.inflight[r.Key()] = true
+		q := s.queues[r.Target()]
+		if q == nil {
+			q = &targetQueue{}
+			s.queues[r.Target()] = q
+		}
+		s.seq++
+		q.items = append(q.items, item{req: r, received: received, seq: s.seq})
+	}
+	s.queued += len(fresh)
+	s.m.queued.Set(float64(s.queued))
+	s.signal()
+	return fresh, false
 }
 
-func (s *Scaler) release(reqs []Request) {
+func (s *Scaler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the head of the idle target whose head arrived first and
+// marks that target busy; ok is false when no idle target has work.
+func (s *Scaler) next() (string, item, bool) {
+	var best string
+	var bestSeq uint64
+	for t, q := range s.queues {
+		if !q.busy && len(q.items) > 0 && (best == "" || q.items[0].seq < bestSeq) {
+			best, bestSeq = t, q.items[0].seq
+		}
+	}
+	if best == "" {
+		return "", item{}, false
+	}
+	q := s.queues[best]
+	it := q.items[0]
+	q.items = q.items[1:]
+	q.busy = true
+	return best, it, true
+}
+
+// done finishes an alert taken by next and frees its target.
+func (s *Scaler) done(target string, it item) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range reqs {
-		delete(s.inflight, r.Key())
+	delete(s.inflight, it.req.Key())
+	s.queued--
+	s.m.queued.Set(float64(s.queued))
+	q := s.queues[target]
+	q.busy = false
+	if len(q.items) == 0 {
+		delete(s.queues, target)
 	}
 }
 
@@ -328,42 +404,81 @@ func (s *Scaler) Decisions() []Decision {
 func (s *Scaler) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.inflight)
+	return s.queued
 }
 
-// Run works the queue until ctx ends.
+// Run works the queues until ctx ends: one worker per target with
+// alerts (at most Options.Workers at once), each working its target's
+// alerts in arrival order.
 func (s *Scaler) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
+		s.mu.Lock()
+		for s.active < s.workers {
+			target, it, ok := s.next()
+			if !ok {
+				break
+			}
+			s.active++
+			s.m.workers.Set(float64(s.active))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.work(ctx, target, it)
+				s.mu.Lock()
+				s.active--
+				s.m.workers.Set(float64(s.active))
+				s.mu.Unlock()
+				s.signal()
+			}()
+		}
+		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
-		case j := <-s.queue:
-			s.m.queued.Set(float64(len(s.queue)))
-			s.process(ctx, j)
+		case <-s.wake:
 		}
 	}
 }
 
-// Drain works what is queued now and returns how many notifications it
-// processed; tests call it instead of Run to stay deterministic.
+// work handles it and then the rest of its target's queue.
+func (s *Scaler) work(ctx context.Context, target string, it item) {
+	for {
+		s.handle(ctx, it.req, it.received)
+		s.done(target, it)
+		if ctx.Err() != nil {
+			return
+		}
+		s.mu.Lock()
+		q := s.queues[target]
+		if q == nil || q.busy || len(q.items) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		it = q.items[0]
+		q.items = q.items[1:]
+		q.busy = true
+		s.mu.Unlock()
+	}
+}
+
+// Drain works, in the calling goroutine, every alert queued on a target
+// no other worker holds, in arrival order (so each target's in its
+// order), and returns how many it handled; tests and the backtest call it
+// instead of Run to stay deterministic.
 func (s *Scaler) Drain(ctx context.Context) int {
 	n := 0
 	for {
-		select {
-		case j := <-s.queue:
-			s.m.queued.Set(float64(len(s.queue)))
-			s.process(ctx, j)
-			n++
-		default:
+		s.mu.Lock()
+		target, it, ok := s.next()
+		s.mu.Unlock()
+		if !ok {
 			return n
 		}
-	}
-}
-
-func (s *Scaler) process(ctx context.Context, j job) {
-	for _, r := range j.reqs {
-		s.handle(ctx, r, j.received)
-		s.release([]Request{r})
+		s.handle(ctx, it.req, it.received)
+		s.done(target, it)
+		n++
 	}
 }
 
@@ -428,6 +543,10 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 		switch {
 		case err == nil:
 			d.Result = "success"
+			s.remember(r, d)
+		case errors.Is(err, ErrStarted):
+			// A background procedure: procedureEnded completes the result.
+			d.Result = ResultStarted
 			s.remember(r, d)
 		case errors.Is(err, ErrNotImplemented):
 			d.Result, d.Error = "not_implemented", err.Error()
@@ -529,6 +648,11 @@ func (s *Scaler) updateBreaker(target string, h []Event) {
 func (s *Scaler) record(d Decision, received time.Time) {
 	s.m.decisions.WithLabelValues(d.Action, d.Outcome).Inc()
 	s.m.latency.Observe(max(d.At.Sub(received), 0).Seconds())
+	if s.fold(d) {
+		s.log.Debug("decision folded into the previous identical no-op", "id", d.ID, "action", d.Action, "target", d.Target, "reason", d.Reason)
+		return
+	}
+	d.Count = 1
 	level := slog.LevelInfo
 	if d.Result == "error" {
 		level = slog.LevelError
@@ -545,6 +669,58 @@ func (s *Scaler) record(d Decision, received time.Time) {
 	if len(s.decisions) > s.keep {
 		s.decisions = s.decisions[len(s.decisions)-s.keep:]
 	}
+}
+
+// procedureEnded completes the decision that started a procedure with
+// the procedure's real outcome.
+func (s *Scaler) procedureEnded(e ProcedureEnd) {
+	s.mu.Lock()
+	var d Decision
+	found := false
+	for i := len(s.decisions) - 1; i >= 0; i-- {
+		if p := &s.decisions[i]; p.ID == e.DecisionID && p.Result == ResultStarted {
+			p.Result, p.Error, p.EndedAt = e.Outcome, e.Error, e.At
+			d, found = *p, true
+			break
+		}
+	}
+	s.mu.Unlock()
+	if !found {
+		return // another replica's decision, or one no longer kept
+	}
+	level := slog.LevelInfo
+	if d.Result == "error" {
+		level = slog.LevelError
+	}
+	s.log.Log(context.Background(), level, "decision's procedure ended", "id", d.ID, "action", d.Action, "target", d.Target,
+		"procedure", e.Procedure, "result", d.Result, "err", d.Error)
+	if s.annot != nil {
+		s.annot.Add(d)
+	}
+}
+
+// fold counts a no-op into the newest decision of its target when that
+// one is the same no-op (action, outcome, reason): repeated copies of an
+// alert would otherwise push every other decision out of the list.
+func (s *Scaler) fold(d Decision) bool {
+	if d.Outcome != OutcomeNoop {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.decisions) - 1; i >= 0; i-- {
+		p := &s.decisions[i]
+		if p.Target != d.Target {
+			continue
+		}
+		if p.Action != d.Action || p.Outcome != d.Outcome || p.Reason != d.Reason {
+			return false
+		}
+		p.Count++
+		p.LastAt = d.At
+		return true
+	}
+	return false
 }
 
 // String helps logs of the configuration at start.

@@ -40,6 +40,9 @@ type ScaleInResult struct {
 	// serving (a run interrupted long ago, or someone else's change); it
 	// was pointed back at the reader endpoint and nothing was deleted.
 	RolledBack bool
+	// Idle: nothing was left to do (no reader to remove, none being
+	// deleted, the record or custom endpoint already as it should be).
+	Idle bool
 }
 
 // RunScaleIn performs (or resumes) a safe scale-in. It refuses to start
@@ -122,6 +125,7 @@ func RunScaleIn(ctx context.Context, d Deps, p ScaleIn) (ScaleInResult, error) {
 			// Finished deleting before a restart: only the record is left.
 			return res, finish(ctx, d, p, readerEndpoint, rec.ttl, nil)
 		}
+		res.Idle = true
 		return res, nil
 	}
 	if survivor == nil {

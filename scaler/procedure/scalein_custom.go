@@ -117,6 +117,8 @@ func runScaleInCustom(ctx context.Context, d Deps, p ScaleIn, st *clusterState) 
 	}
 	during = append(append(during, after...), ids(victims)...)
 	sort.Strings(during)
+	sort.Strings(after)
+	res.Idle = len(victims) == 0 && sameSet(during, ep.excluded) && sameSet(after, during)
 	if !sameSet(during, ep.excluded) {
 		if err := setExcluded(ctx, d, p.CustomEndpoint, during); err != nil {
 			return res, err
@@ -133,7 +135,6 @@ func runScaleInCustom(ctx context.Context, d Deps, p ScaleIn, st *clusterState) 
 	if res.Deleted, err = deleteOneByOne(ctx, d, p.Cluster, victims, "drained_from", p.CustomEndpoint); err != nil {
 		return res, err
 	}
-	sort.Strings(after)
 	if !sameSet(after, during) {
 		return res, setExcluded(ctx, d, p.CustomEndpoint, after)
 	}

@@ -57,6 +57,17 @@ type ClusterOutput struct{ DBCluster DBCluster }
 
 type AddTagsToResourceOutput struct{}
 
+type RemoveTagsFromResourceInput struct {
+	ResourceName string
+	TagKeys      []string
+}
+
+type RemoveTagsFromResourceOutput struct{}
+
+type ListTagsForResourceInput struct{ ResourceName string }
+
+type ListTagsForResourceOutput struct{ TagList []sim.Tag }
+
 func readerCount(r *sim.Region, c *sim.Cluster) int {
 	n := 0
 	for _, id := range c.Members {
@@ -338,22 +349,9 @@ func (b *backend) AddTagsToResource(c sim.CallContext, in *AddTagsToResourceInpu
 		return nil, sim.ErrMissingParameter("Tags")
 	}
 	err := b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
-		var target *[]sim.Tag
-		for _, cl := range r.Clusters {
-			if cl.ARN == arn {
-				target = &cl.Tags
-			}
-		}
-		for _, inst := range r.Instances {
-			if inst.ARN == arn {
-				target = &inst.Tags
-			}
-		}
-		if target == nil {
-			if strings.Contains(arn, ":cluster:") {
-				return errClusterNotFound(arn)
-			}
-			return errInstanceNotFound(arn)
+		target, err := taggable(r, arn)
+		if err != nil {
+			return err
 		}
 		for _, t := range in.Tags {
 			replaced := false
@@ -427,4 +425,75 @@ func (b *backend) ModifyDBClusterEndpoint(c sim.CallContext, in *ModifyDBCluster
 		return nil, err
 	}
 	return &out, nil
+}
+
+// taggable finds the tag list of a cluster or an instance by ARN.
+func taggable(r *sim.Region, arn string) (*[]sim.Tag, *sim.APIError) {
+	for _, cl := range r.Clusters {
+		if cl.ARN == arn {
+			return &cl.Tags, nil
+		}
+	}
+	for _, inst := range r.Instances {
+		if inst.ARN == arn {
+			return &inst.Tags, nil
+		}
+	}
+	if strings.Contains(arn, ":cluster:") {
+		return nil, errClusterNotFound(arn)
+	}
+	return nil, errInstanceNotFound(arn)
+}
+
+// RemoveTagsFromResource removes the named keys; a key not present is
+// no error, as in RDS.
+func (b *backend) RemoveTagsFromResource(c sim.CallContext, in *RemoveTagsFromResourceInput) (*RemoveTagsFromResourceOutput, *sim.APIError) {
+	if in.ResourceName == "" {
+		return nil, sim.ErrMissingParameter("ResourceName")
+	}
+	if len(in.TagKeys) == 0 {
+		return nil, sim.ErrMissingParameter("TagKeys")
+	}
+	err := b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+		target, err := taggable(r, in.ResourceName)
+		if err != nil {
+			return err
+		}
+		drop := map[string]bool{}
+		for _, k := range in.TagKeys {
+			drop[k] = true
+		}
+		kept := (*target)[:0]
+		for _, t := range *target {
+			if !drop[t.Key] {
+				kept = append(kept, t)
+			}
+		}
+		*target = kept
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RemoveTagsFromResourceOutput{}, nil
+}
+
+// ListTagsForResource lists a cluster's or an instance's tags.
+func (b *backend) ListTagsForResource(c sim.CallContext, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, *sim.APIError) {
+	if in.ResourceName == "" {
+		return nil, sim.ErrMissingParameter("ResourceName")
+	}
+	out := &ListTagsForResourceOutput{}
+	err := b.w.InRegion(c, func(r *sim.Region, _ time.Time) *sim.APIError {
+		target, err := taggable(r, in.ResourceName)
+		if err != nil {
+			return err
+		}
+		out.TagList = append([]sim.Tag(nil), (*target)...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -25,6 +25,8 @@ func queryOps(b *backend) map[string]wire.QueryOp {
 		"ModifyDBInstance":           wire.Op(decodeModifyDBInstance, b.ModifyDBInstance, encodeInstanceOutput),
 		"FailoverDBCluster":          wire.Op(decodeFailoverDBCluster, b.FailoverDBCluster, encodeClusterOutput),
 		"AddTagsToResource":          wire.Op(decodeAddTagsToResource, b.AddTagsToResource, nil),
+		"RemoveTagsFromResource":     wire.Op(decodeRemoveTagsFromResource, b.RemoveTagsFromResource, nil),
+		"ListTagsForResource":        wire.Op(decodeListTagsForResource, b.ListTagsForResource, encodeListTagsForResource),
 		"ModifyDBClusterEndpoint":    wire.Op(decodeModifyDBClusterEndpoint, b.ModifyDBClusterEndpoint, encodeModifyDBClusterEndpoint),
 	}
 }
@@ -128,6 +130,17 @@ func decodeFailoverDBCluster(p wire.Params) (*FailoverDBClusterInput, *sim.APIEr
 
 func decodeAddTagsToResource(p wire.Params) (*AddTagsToResourceInput, *sim.APIError) {
 	return &AddTagsToResourceInput{ResourceName: p.String("ResourceName"), Tags: decodeTags(p)}, nil
+}
+
+func decodeRemoveTagsFromResource(p wire.Params) (*RemoveTagsFromResourceInput, *sim.APIError) {
+	return &RemoveTagsFromResourceInput{ResourceName: p.String("ResourceName"), TagKeys: p.List("TagKeys.member")}, nil
+}
+
+func decodeListTagsForResource(p wire.Params) (*ListTagsForResourceInput, *sim.APIError) {
+	if len(p.Indexes("Filters.Filter")) > 0 {
+		return nil, sim.ErrInvalidParameterValue("ListTagsForResource: Filters is not supported")
+	}
+	return &ListTagsForResourceInput{ResourceName: p.String("ResourceName")}, nil
 }
 
 func decodeModifyDBClusterEndpoint(p wire.Params) (*ModifyDBClusterEndpointInput, *sim.APIError) {
@@ -350,6 +363,14 @@ func encodeClusterEndpoint(e ClusterEndpoint) xmlClusterEndpoint {
 		StaticMembers: xmlStringList{Members: e.StaticMembers}, ExcludedMembers: xmlStringList{Members: e.ExcludedMembers},
 		DBClusterEndpointArn: e.ARN,
 	}
+}
+
+type listTagsResult struct {
+	TagList xmlTagList `xml:"TagList"`
+}
+
+func encodeListTagsForResource(out *ListTagsForResourceOutput) any {
+	return listTagsResult{TagList: encodeTags(out.TagList)}
 }
 
 func encodeDescribeDBClusters(out *DescribeDBClustersOutput) any {

@@ -297,6 +297,46 @@ func TestAddTagsToResource(t *testing.T) {
 	wantCode(t, err, "DBClusterNotFoundFault", 404)
 }
 
+func TestListAndRemoveTags(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", simrds.Register)
+	c := rds.NewFromConfig(env.Config(t, "us-east-1"))
+	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.DBClusters[0].DBClusterArn
+	if _, err := c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: arn, Tags: []types.Tag{
+		{Key: aws.String("a"), Value: aws.String("1")}, {Key: aws.String("b"), Value: aws.String("2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() map[string]string {
+		t.Helper()
+		l, err := c.ListTagsForResource(ctx, &rds.ListTagsForResourceInput{ResourceName: arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, tag := range l.TagList {
+			m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		return m
+	}
+	if m := list(); m["a"] != "1" || m["b"] != "2" {
+		t.Fatalf("tags %v", m)
+	}
+	if _, err := c.RemoveTagsFromResource(ctx, &rds.RemoveTagsFromResourceInput{ResourceName: arn, TagKeys: []string{"a", "absent"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := list(); m["a"] != "" || m["b"] != "2" {
+		t.Fatalf("after removing a: %v", m)
+	}
+	nope := aws.String("arn:aws:rds:us-east-1:123456789012:cluster:nope")
+	_, err = c.ListTagsForResource(ctx, &rds.ListTagsForResourceInput{ResourceName: nope})
+	wantCode(t, err, "DBClusterNotFoundFault", 404)
+	_, err = c.RemoveTagsFromResource(ctx, &rds.RemoveTagsFromResourceInput{ResourceName: nope, TagKeys: []string{"a"}})
+	wantCode(t, err, "DBClusterNotFoundFault", 404)
+}
+
 func TestModifyDBClusterEndpointExcludesFromDNS(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", simrds.Register)
 	c := rds.NewFromConfig(env.Config(t, "us-east-1"))
