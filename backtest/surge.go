@@ -74,7 +74,7 @@ type surgeLoop struct {
 
 	alertLog      []AlertEvent
 	notified      []NotificationEvent
-	seenDecisions int
+	seenDecisions map[string]bool
 	actions       []Action
 }
 
@@ -334,11 +334,16 @@ func (l *surgeLoop) quiesce() {
 }
 
 func (l *surgeLoop) collectDecisions() {
-	ds := l.scaler.Decisions() // newest first
-	fresh := ds[:max(0, len(ds)-l.seenDecisions)]
-	l.seenDecisions = len(ds)
-	for i := len(fresh) - 1; i >= 0; i-- {
-		d := fresh[i]
+	ds := l.scaler.Decisions() // newest first; the scaler keeps the last 500
+	if l.seenDecisions == nil {
+		l.seenDecisions = map[string]bool{}
+	}
+	for i := len(ds) - 1; i >= 0; i-- {
+		d := ds[i]
+		if l.seenDecisions[d.ID] {
+			continue
+		}
+		l.seenDecisions[d.ID] = true
 		a := Action{At: d.At, Kind: d.Action, Target: d.Target, From: d.From, To: d.To, Reason: d.Reason}
 		switch d.Outcome {
 		case "act":

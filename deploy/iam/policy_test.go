@@ -350,6 +350,15 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 		Scope:      func(string) (string, string) { return "123456789012", "us-east-1" },
 	}
 	start := env.World.Now().Add(time.Hour).Truncate(time.Minute)
+	// An event registered by mistake and cancelled: its scheduled
+	// actions are deleted.
+	if _, err := svc.Add(ctx, events.Event{ID: "mistake", Cluster: "events-db", Start: start.Add(2 * time.Hour), End: start.Add(3 * time.Hour),
+		ASGDesired: map[string]int32{"events-web": 8}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Cancel(ctx, "mistake"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := svc.Add(ctx, events.Event{ID: "gala", Cluster: "events-db", Start: start, End: start.Add(20 * time.Minute),
 		Readers: 3, MinACU: 4, MaxACU: 64, ASGDesired: map[string]int32{"events-web": 12}}); err != nil {
 		t.Fatal(err)
