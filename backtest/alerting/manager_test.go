@@ -118,10 +118,39 @@ func load(t *testing.T, path string) *Manager {
 
 const shipped = "../../deploy/alertmanager/alertmanager.yml"
 
-// scaling labels an alert as the rules bundle does.
-func scaling(id, alertname, severity, cluster string) map[string]string {
+// scaling labels an alert as the rules bundle does (the DB cluster is
+// db_cluster, as in the shipped group_by and inhibit_rules).
+func scaling(id, alertname, severity, dbCluster string) map[string]string {
 	return map[string]string{"id": id, "alertname": alertname, "action": "add_readers", "severity": severity,
-		"account": "111111111111", "region": "eu-west-1", "cluster": cluster}
+		"account": "111111111111", "region": "eu-west-1", "db_cluster": dbCluster}
+}
+
+// withNotifyWebhook gives the shipped notify receiver, a null receiver
+// (deploy/README.md, "Alerts for people"), one webhook with send_resolved
+// at url, so a test of continue sees the notifications of both receivers.
+// The rest of the shipped file is unchanged.
+func withNotifyWebhook(t *testing.T, cfg, url string) string {
+	t.Helper()
+	const name = "  - name: notify\n"
+	if n := strings.Count(cfg, name); n != 1 {
+		t.Fatalf("%s: %q occurs %d times, want 1", shipped, name, n)
+	}
+	return strings.Replace(cfg, name, name+"    webhook_configs:\n      - url: "+url+"\n        send_resolved: true\n", 1)
+}
+
+// shippedWithNotifyWebhook writes withNotifyWebhook of the shipped file to
+// a temporary file and returns its path.
+func shippedWithNotifyWebhook(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "alertmanager.yml")
+	if err := os.WriteFile(path, []byte(withNotifyWebhook(t, string(b), "http://people.example/alerts")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // The shipped scaler route: group_wait 5s, group_interval 30s,
@@ -175,18 +204,41 @@ func TestOneAlertResolves(t *testing.T) {
 		"6m35s scaler firing s1+")
 }
 
-// continue: a critical step goes to the scaler and to people, each in its
-// own group; Step2 inhibits Step1 and AboveTarget of the same cluster
-// (not of another cluster) while it fires; once it resolves (at 100s),
-// Step1 is notified at its group's next tick (125s) while Step1 keeps
-// AboveTarget muted.
-func TestInhibitionAndContinue(t *testing.T) {
-	m := load(t, shipped)
-	got := summaries(t, play(t, m, 400,
+// inhibitionTimeline: a critical Step2 on c1 (resolving at 100s), a
+// Step1 and an AboveTarget on c1, and a Step1 on c2, all from 0s.
+func inhibitionTimeline() [][]post {
+	return [][]post{
 		series(scaling("s2", "AuroraReaderCPUStep2", "critical", "c1"), 0, 100, 15, 3),
 		series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0),
 		series(scaling("t1", "AuroraReaderCPUAboveTarget", "warning", "c1"), 0, -1, 15, 0),
-		series(scaling("o1", "AuroraReaderCPUStep1", "warning", "c2"), 0, -1, 15, 0)))
+		series(scaling("o1", "AuroraReaderCPUStep1", "warning", "c2"), 0, -1, 15, 0),
+	}
+}
+
+// With the shipped file: Step2 inhibits Step1 and AboveTarget of the same
+// db_cluster (not of another db_cluster) while it fires; once it resolves
+// (at 100s), Step1 is notified at its group's next tick (125s) while
+// Step1 keeps AboveTarget muted. The critical Step2 also reaches the
+// notify receiver (continue), which ships as a null receiver: no
+// notification for it.
+func TestInhibition(t *testing.T) {
+	m := load(t, shipped)
+	got := summaries(t, play(t, m, 400, inhibitionTimeline()...))
+	expect(t, got,
+		"5s scaler firing s2+",
+		"5s scaler firing o1+",
+		"2m5s scaler resolved s2-",
+		"2m5s scaler firing s1+",
+		"5m35s scaler firing o1+")
+}
+
+// continue: the same timeline with a webhook on the notify receiver. The
+// critical step goes to the scaler and to people, each in its own group
+// with its own timings (the root route's group_wait 30s and
+// group_interval 5m for people); the inhibited alerts reach neither.
+func TestContinue(t *testing.T) {
+	m := load(t, shippedWithNotifyWebhook(t))
+	got := summaries(t, play(t, m, 400, inhibitionTimeline()...))
 	expect(t, got,
 		"5s scaler firing s2+",
 		"5s scaler firing o1+",
@@ -349,7 +401,7 @@ func TestFlushAtPutInstant(t *testing.T) {
 func TestWebhookBody(t *testing.T) {
 	m := load(t, shipped)
 	ns := play(t, m, 5, series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0))
-	want := `{"receiver":"scaler","status":"firing","alerts":[{"status":"firing","labels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"annotations":{"summary":"s"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus/graph","fingerprint":"801fc7783396be1b"}],"groupLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","cluster":"c1","region":"eu-west-1"},"commonLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"commonAnnotations":{"summary":"s"},"externalURL":"http://alertmanager:9093","version":"4","groupKey":"{}/{action=~\".+\",action!=\"none\"}:{account=\"111111111111\", action=\"add_readers\", alertname=\"AuroraReaderCPUStep1\", cluster=\"c1\", region=\"eu-west-1\"}","truncatedAlerts":0}` + "\n"
+	want := `{"receiver":"scaler","status":"firing","alerts":[{"status":"firing","labels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","db_cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"annotations":{"summary":"s"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus/graph","fingerprint":"f72c51abc2168228"}],"groupLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","db_cluster":"c1","region":"eu-west-1"},"commonLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","db_cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"commonAnnotations":{"summary":"s"},"externalURL":"http://alertmanager:9093","version":"4","groupKey":"{}/{action=~\".+\",action!=\"none\"}:{account=\"111111111111\", action=\"add_readers\", alertname=\"AuroraReaderCPUStep1\", db_cluster=\"c1\", region=\"eu-west-1\"}","truncatedAlerts":0}` + "\n"
 	if len(ns) != 1 {
 		t.Fatalf("got %d notifications, want 1", len(ns))
 	}

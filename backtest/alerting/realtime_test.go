@@ -39,15 +39,17 @@ func requireTools(t *testing.T, why string) {
 
 // scaledConfig is the shipped alertmanager.yml with its timings scaled
 // down (every original must be present exactly once, so a change to the
-// shipped file breaks this test rather than silently testing less) and
-// its webhooks pointed at the test server.
+// shipped file breaks this test rather than silently testing less), the
+// scaler's webhook pointed at the test server and, since notify ships as
+// a null receiver, a webhook to the test server added to notify so that
+// both receivers' notifications (continue, the root route) are compared.
 func scaledConfig(t *testing.T, hooks, tokenFile string) string {
 	t.Helper()
 	b, err := os.ReadFile(shipped)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := string(b)
+	cfg := withNotifyWebhook(t, string(b), hooks+"/notify")
 	// Ticks land on x.5 s (posts are on whole seconds), and no
 	// repeat_interval is a multiple of its group_interval, so no
 	// comparison rests on a race of equal instants.
@@ -59,8 +61,7 @@ func scaledConfig(t *testing.T, hooks, tokenFile string) string {
 		{"group_interval: 30s", "group_interval: 2s"},
 		{"repeat_interval: 5m", "repeat_interval: 5s"},
 		{"http://aurora_scaler:9854/webhook", hooks + "/scaler"},
-		{"http://alert-notifier:9095/alerts", hooks + "/notify"},
-		{"/etc/alertmanager/scaler-token", tokenFile},
+		{"/run/aurora-surge/scaler-token", tokenFile},
 	} {
 		if n := strings.Count(cfg, r[0]); n != 1 {
 			t.Fatalf("%s: %q occurs %d times, want 1", shipped, r[0], n)
@@ -129,8 +130,8 @@ func TestMatchesRealAlertmanager(t *testing.T) {
 
 	// The timeline, in seconds from t0, evaluated every second with
 	// Prometheus's EndsAt of four intervals ahead.
-	step := func(id, alertname, severity, cluster string) map[string]string {
-		return scaling(id, alertname, severity, cluster)
+	step := func(id, alertname, severity, dbCluster string) map[string]string {
+		return scaling(id, alertname, severity, dbCluster)
 	}
 	people := map[string]string{"id": "p1", "alertname": "AuroraExporterDataStale", "severity": "warning", "source": "rds"}
 	const end = 24.0
@@ -169,6 +170,13 @@ func TestMatchesRealAlertmanager(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	compareRuns(t, model, real, hooks.URL, t0)
+	// Both receivers take part: the scaler's route and, by continue and
+	// the root route, notify's added webhook.
+	for _, path := range []string{"/scaler", "/notify"} {
+		if !slices.ContainsFunc(model, func(n Notification) bool { return n.URL == hooks.URL+path }) {
+			t.Errorf("no model notification to %s", path)
+		}
+	}
 }
 
 // compareRuns pairs each model notification with a real one to the same
