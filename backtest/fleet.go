@@ -132,11 +132,15 @@ func fleetOf(w *sim.World) (Fleet, error) {
 // readRecord finds the CNAME the scenario points at the cluster's reader
 // endpoint: the name the applications read through.
 func readRecord(sc *sim.Scenario, truth sim.Truth, cluster string) *RecordRef {
-	want := "${reader_endpoint:" + cluster + "}"
+	// The world expands the placeholder when it starts.
+	want := map[string]bool{"${reader_endpoint:" + cluster + "}": true}
+	if c, ok := truth.Cluster(cluster); ok {
+		want[strings.TrimSuffix(c.ReaderEndpoint, ".")] = true
+	}
 	for _, a := range sc.Accounts {
 		for _, z := range a.HostedZones {
 			for _, r := range z.Records {
-				if !strings.EqualFold(r.Type, "CNAME") || len(r.Values) != 1 || r.Values[0] != want {
+				if !strings.EqualFold(r.Type, "CNAME") || len(r.Values) != 1 || !want[strings.TrimSuffix(r.Values[0], ".")] {
 					continue
 				}
 				for _, at := range truth.Accounts {

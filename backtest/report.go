@@ -201,13 +201,13 @@ func idleGone(s, base Sample) bool {
 func idleLeft(s, base Sample) string {
 	var parts []string
 	if n := s.ReadersUp + s.ReadersCreating + s.ReadersDeleting - base.ReadersUp; n > 0 {
-		parts = append(parts, fmt.Sprintf("%d readers", n))
+		parts = append(parts, plural(n, "reader"))
 	}
 	if d := s.MaxACU - base.MaxACU; d > 0 {
 		parts = append(parts, fmt.Sprintf("max ACU +%g", d))
 	}
 	if d := s.ASGDesired - base.ASGDesired; d > 0 {
-		parts = append(parts, fmt.Sprintf("%d ASG instances", d))
+		parts = append(parts, plural(d, "ASG instance"))
 	}
 	return "at the end of the run: " + strings.Join(parts, ", ")
 }
@@ -317,4 +317,11 @@ func MarkdownTargets(ts []Target) string {
 		fmt.Fprintf(&b, "- %s: **%s** (%s)\n", t.Claim, mark, t.Detail)
 	}
 	return b.String()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

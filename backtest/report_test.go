@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,23 @@ func TestWithLeadShiftsEventsAndFaultsAlike(t *testing.T) {
 	}
 	if late := withLead(&got, 30*time.Minute); late.Fleets[0].Traffic.EventStart != 30*time.Minute {
 		t.Errorf("a scenario already far enough ahead moved: %v", late.Fleets[0].Traffic.EventStart)
+	}
+}
+
+func TestCopyScenarioIsDeep(t *testing.T) {
+	sc, err := sim.LoadScenario("field-avalanche")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := copyScenario(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sc, cp) {
+		t.Fatalf("the copy differs:\n%+v\n%+v", sc, cp)
+	}
+	cp.Accounts[0].HostedZones[0].Records[0].Values[0] = "changed"
+	if sc.Accounts[0].HostedZones[0].Records[0].Values[0] == "changed" {
+		t.Error("the copy shares the records with the original")
 	}
 }

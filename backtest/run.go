@@ -9,6 +9,7 @@ package backtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -109,9 +110,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var wg sync.WaitGroup
 	for i, name := range o.Policies {
 		wg.Add(1)
+		// Each world gets its own copy: starting one fills the scenario's
+		// placeholders in.
+		own, err := copyScenario(&sc)
+		if err != nil {
+			return nil, err
+		}
 		go func() {
 			defer wg.Done()
-			tl, actions, fleet, event, err := runPolicy(ctx, &sc, name, params, o)
+			tl, actions, fleet, event, err := runPolicy(ctx, own, name, params, o)
 			if err != nil {
 				errs[i] = fmt.Errorf("policy %s: %w", name, err)
 				return
@@ -131,6 +138,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Report = Report{Scenario: sc.Name, Seed: sc.Params.Seed, Start: sc.Start, Onset: res.Fleet.Onset, EventEnd: res.Fleet.End,
 		Stop: res.Fleet.End.Add(o.After), Policies: reports, Targets: checkTargets(reports)}
 	return res, nil
+}
+
+func copyScenario(sc *sim.Scenario) (*sim.Scenario, error) {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return nil, err
+	}
+	out := &sim.Scenario{}
+	return out, json.Unmarshal(b, out)
 }
 
 // withLead copies the scenario with its events and faults shifted so the

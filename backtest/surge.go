@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,9 +70,11 @@ type surgeLoop struct {
 	clusters  []string
 	eventsDir string
 
-	next   map[string]time.Time // next due time per periodic task
-	ctx    context.Context
-	cancel context.CancelFunc
+	next        map[string]time.Time // next due time per periodic task
+	reconciling atomic.Bool          // an event reconcile pass is under way
+	actionsMu   sync.Mutex           // the event loop records beside the tick
+	ctx         context.Context
+	cancel      context.CancelFunc
 
 	alertLog      []AlertEvent
 	notified      []NotificationEvent
@@ -166,7 +170,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 	if l.eventsDir, err = os.MkdirTemp("", "aurora-backtest-events-"); err != nil {
 		return nil, err
 	}
-	rec := recordingEvents{clients: cloud.EventClients(scfg), now: emu.Clock.Now, record: func(a Action) { l.actions = append(l.actions, a) }}
+	rec := recordingEvents{clients: cloud.EventClients(scfg), now: emu.Clock.Now, record: l.record}
 	store, err := events.OpenStore(filepath.Join(l.eventsDir, "events.json"))
 	if err != nil {
 		return nil, err
@@ -181,7 +185,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 				if err != nil {
 					a.Refused = "error: " + err.Error()
 				}
-				l.actions = append(l.actions, a)
+				l.record(a)
 				return err
 			}},
 		Limits: scfg.EventLimits,
@@ -287,10 +291,15 @@ func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
 	for _, n := range l.am.Advance(now) {
 		l.deliver(ctx, now, n)
 	}
-	if l.due("events", now, 30*time.Second) {
-		if err := l.events.ReconcileAll(ctx); err != nil {
-			l.log.Debug("event reconcile", "err", err)
-		}
+	// The event loop runs beside the rest, as in the binary: its safe
+	// scale-in waits (parked on the clock) inside a reconcile pass.
+	if l.due("events", now, 30*time.Second) && l.reconciling.CompareAndSwap(false, true) {
+		go func() {
+			defer l.reconciling.Store(false)
+			if err := l.events.ReconcileAll(ctx); err != nil {
+				l.log.Debug("event reconcile", "err", err)
+			}
+		}()
 	}
 	l.settle(now)
 	l.collectDecisions()
@@ -323,10 +332,15 @@ func (l *surgeLoop) settle(now time.Time) {
 	}
 }
 
-// quiesce returns once every running procedure is parked on the clock.
+// quiesce returns once every running procedure and the event loop (when
+// in a pass) are parked on the clock.
 func (l *surgeLoop) quiesce() {
 	for {
-		if l.procs.Running() == l.sleep.Parked() {
+		busy := l.procs.Running()
+		if l.reconciling.Load() {
+			busy++
+		}
+		if busy == l.sleep.Parked() {
 			return
 		}
 		time.Sleep(50 * time.Microsecond)
@@ -355,11 +369,21 @@ func (l *surgeLoop) collectDecisions() {
 		if d.Result != "" && d.Result != "success" && d.Result != scaler.ResultStarted {
 			a.Refused = d.Result + ": " + d.Error
 		}
-		l.actions = append(l.actions, a)
+		l.record(a)
 	}
 }
 
-func (l *surgeLoop) Actions() []Action { return l.actions }
+func (l *surgeLoop) record(a Action) {
+	l.actionsMu.Lock()
+	defer l.actionsMu.Unlock()
+	l.actions = append(l.actions, a)
+}
+
+func (l *surgeLoop) Actions() []Action {
+	l.actionsMu.Lock()
+	defer l.actionsMu.Unlock()
+	return append([]Action(nil), l.actions...)
+}
 
 // scalerConfig is the shipped scaler configuration with its targets
 // replaced by the scenario's fleet: the guardrails (cooldowns, windows,
