@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
 	"github.com/aurora-surge/aurora-surge/sim"
@@ -60,21 +57,7 @@ func startEmulator(sc *sim.Scenario, start time.Time) (*emulator, error) {
 // AWSConfig is an SDK configuration for region pointed at the emulator,
 // with the standard retryer as the product's binaries use it.
 func (e *emulator) AWSConfig(ctx context.Context, region string) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "backtest", "")),
-		config.WithBaseEndpoint(e.URL),
-		config.WithRetryer(func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 3) }),
-		// The shared config and credentials files of the machine running
-		// the backtest must not leak into the emulated world.
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
-	if err != nil {
-		return aws.Config{}, err
-	}
-	cfg.HTTPClient = awshttp.Wrap(cfg.HTTPClient)
-	return cfg, nil
+	return awshttp.StaticConfig(ctx, e.URL, region, "AKIAIOSFODNN7EXAMPLE", "backtest", 3)
 }
 
 func (e *emulator) Close() {

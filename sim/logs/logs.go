@@ -32,27 +32,9 @@ const (
 func Register(s *wire.Server) {
 	b := &backend{w: s.World}
 	s.HandleJSON(TargetPrefix, &wire.JSONService{Name: "CloudWatch Logs", Ops: map[string]wire.JSONOp{
-		"DescribeLogStreams": func(c sim.CallContext, decode func(any) *sim.APIError) (any, *sim.APIError) {
-			in := &DescribeLogStreamsInput{}
-			if err := decode(in); err != nil {
-				return nil, err
-			}
-			return b.DescribeLogStreams(c, in)
-		},
-		"GetLogEvents": func(c sim.CallContext, decode func(any) *sim.APIError) (any, *sim.APIError) {
-			in := &GetLogEventsInput{}
-			if err := decode(in); err != nil {
-				return nil, err
-			}
-			return b.GetLogEvents(c, in)
-		},
-		"FilterLogEvents": func(c sim.CallContext, decode func(any) *sim.APIError) (any, *sim.APIError) {
-			in := &FilterLogEventsInput{}
-			if err := decode(in); err != nil {
-				return nil, err
-			}
-			return b.FilterLogEvents(c, in)
-		},
+		"DescribeLogStreams": wire.JSONOpOf(b.DescribeLogStreams),
+		"GetLogEvents":       wire.JSONOpOf(b.GetLogEvents),
+		"FilterLogEvents":    wire.JSONOpOf(b.FilterLogEvents),
 	}})
 }
 

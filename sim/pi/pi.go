@@ -52,13 +52,7 @@ var counters = map[string]struct {
 func Register(s *wire.Server) {
 	b := &backend{w: s.World}
 	s.HandleJSON(TargetPrefix, &wire.JSONService{Name: "Performance Insights", Ops: map[string]wire.JSONOp{
-		"GetResourceMetrics": func(c sim.CallContext, decode func(any) *sim.APIError) (any, *sim.APIError) {
-			in := &GetResourceMetricsInput{}
-			if err := decode(in); err != nil {
-				return nil, err
-			}
-			return b.GetResourceMetrics(c, in)
-		},
+		"GetResourceMetrics": wire.JSONOpOf(b.GetResourceMetrics),
 	}})
 }
 

@@ -16,9 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
 	"github.com/aurora-surge/aurora-surge/sim"
@@ -86,16 +83,10 @@ func (e *Env) Config(t testing.TB, region string) aws.Config {
 // ConfigWithKey is Config with chosen credentials (another account).
 func (e *Env) ConfigWithKey(t testing.TB, region, key, secret string) aws.Config {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background(),
-		config.WithRegion(region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(key, secret, "")),
-		config.WithBaseEndpoint(e.URL),
-		config.WithRetryer(func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) }),
-	)
+	cfg, err := awshttp.StaticConfig(context.Background(), e.URL, region, key, secret, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.HTTPClient = awshttp.Wrap(cfg.HTTPClient)
 	return cfg
 }
 

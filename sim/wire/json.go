@@ -75,3 +75,15 @@ func (s *JSONService) WriteError(w http.ResponseWriter, c sim.CallContext, e *si
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(body)
 }
+
+// JSONOpOf turns a typed backend method into a JSON operation: the body
+// decodes into a new In, the method's output is encoded as it is.
+func JSONOpOf[In, Out any](call func(sim.CallContext, *In) (Out, *sim.APIError)) JSONOp {
+	return func(c sim.CallContext, decode func(v any) *sim.APIError) (any, *sim.APIError) {
+		in := new(In)
+		if err := decode(in); err != nil {
+			return nil, err
+		}
+		return call(c, in)
+	}
+}
