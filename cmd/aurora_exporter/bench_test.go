@@ -32,10 +32,22 @@ func fleetScenario(n int) string {
 // 10 and 100 clusters of 16 instances with 100 ms injected latency on
 // every AWS call, and reports GetMetricData calls per refresh against the
 // ceil(queries/500) minimum, refresh durations, /metrics p99 and the
-// exporter's peak RSS.
+// exporter's peak RSS. AURORA_FLEET_CLUSTERS (e.g. "1000") picks other
+// sizes, for sizing a split over several exporters.
 func BenchmarkFleet(b *testing.B) {
 	exporter, simulator := buildBinaries(b)
-	for _, n := range []int{1, 10, 100} {
+	sizes := []int{1, 10, 100}
+	if env := os.Getenv("AURORA_FLEET_CLUSTERS"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("AURORA_FLEET_CLUSTERS: %q is not a cluster count", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
 		// A benchmark with sub-benchmarks runs once: the fleet starts
 		// once per size and stops before the next size starts.
 		b.Run(fmt.Sprintf("clusters=%d", n), func(fb *testing.B) {
