@@ -24,8 +24,14 @@ type Action struct {
 	Refused string    `json:"refused,omitempty"`
 }
 
-// scaleOut tells the direction of an action.
-func (a Action) scaleOut() bool { return a.To > a.From }
+// scaleOut and scaleIn tell the direction of an action; a removal is a
+// scale-in whatever its recorded values (a drain's decision names no
+// counts).
+func (a Action) scaleOut() bool { return !a.removal() && a.To > a.From }
+
+func (a Action) scaleIn() bool { return a.removal() || a.To < a.From }
+
+func (a Action) removal() bool { return strings.HasPrefix(a.Kind, "remove") }
 
 // PolicyReport is one policy's figures over the run. Pointers are null
 // when the thing never happened.
@@ -217,7 +223,7 @@ func idleLeft(s, base Sample) string {
 func flaps(actions []Action) int {
 	n := 0
 	for i, a := range actions {
-		if a.Refused != "" || a.scaleOut() || a.To == a.From {
+		if a.Refused != "" || !a.scaleIn() {
 			continue
 		}
 		for _, b := range actions[i+1:] {

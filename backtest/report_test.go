@@ -104,3 +104,14 @@ func TestCopyScenarioIsDeep(t *testing.T) {
 		t.Error("the copy shares the records with the original")
 	}
 }
+
+func TestADrainUndoneWithinTenMinutesIsAFlap(t *testing.T) {
+	actions := []Action{
+		{At: minute(0), Kind: "remove_readers", Target: "cluster/db"}, // a drain's decision carries no counts
+		{At: minute(8), Kind: "add_readers", Target: "cluster/db", From: 1, To: 2},
+		{At: minute(9), Kind: "raise_max_acu", Target: "cluster/db", From: 32, To: 40}, // another capacity: not the same flap
+	}
+	if n := flaps(actions); n != 1 {
+		t.Errorf("flaps = %d, want 1", n)
+	}
+}
