@@ -29,11 +29,11 @@ export AWS_ENDPOINT_URL="http://$SIM" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_K
 pids+=($!)
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/token"
 zone=$(curl -fs "http://$SIM/_sim/truth" | python3 -c 'import json,sys; t=json.load(sys.stdin); print([z["id"] for a in t["accounts"] for z in a.get("hosted_zones",[]) if z["name"]=="app.internal."][0])')
-sed -e "s#/etc/aurora_scaler/token#$DIR/token#" -e "s#http://prometheus:9090#http://$PROMADDR#" -e "s#aurora_sim:8053#$DNS#" \
+sed -e "s#/run/aurora-surge/scaler-token#$DIR/token#" -e "s#http://prometheus:9090#http://$PROMADDR#" -e "s#aurora_sim:8053#$DNS#" \
 	-e "s#zone_id: Z[A-Z0-9]*#zone_id: $zone#" -e '/^grafana:/,$d' deploy/aurora_scaler/aurora_scaler.yml >"$DIR/scaler.yml"
 "$BIN/aurora_scaler" --config.file "$DIR/scaler.yml" --web.listen-address "$SCALER" --events.file "$DIR/events.json" --log.level warn &
 pids+=($!)
-sed -e "s#http://aurora_scaler:9854/webhook#http://$SCALER/webhook#" -e "s#/etc/alertmanager/scaler-token#$DIR/token#" \
+sed -e "s#http://aurora_scaler:9854/webhook#http://$SCALER/webhook#" -e "s#/run/aurora-surge/scaler-token#$DIR/token#" \
 	deploy/alertmanager/alertmanager.yml >"$DIR/alertmanager.yml"
 "$AM" --config.file "$DIR/alertmanager.yml" --storage.path "$DIR/am" --web.listen-address "$AMADDR" --cluster.listen-address= --log.level=warn &
 pids+=($!)
