@@ -113,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func liveView(w io.Writer, pace time.Duration) func(backtest.Frame) {
 	return func(fr backtest.Frame) {
 		s := fr.Sample
-		fmt.Fprintf(w, "T%+6.0fm users %5.0f  readers %d (+%d creating)  reader CPU %5.1f %%  ACU %5.1f/%-4g  ASG %2d/%-2d",
+		fmt.Fprintf(w, "T%+6.0fm users %5.0f  readers %d (+%d creating)  reader CPU %5.1f %%  ACU %5.1f (max %g)  ASG %2d in service/%2d",
 			fr.SinceOnset.Minutes(), s.Users, s.ReadersUp, s.ReadersCreating, s.ReaderCPU, s.ACU, s.MaxACU, s.ASGInService, s.ASGDesired)
 		if len(fr.Firing) > 0 {
 			fmt.Fprintf(w, "  firing: %s", strings.Join(fr.Firing, " "))
