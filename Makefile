@@ -144,10 +144,8 @@ $(PROMTOOL):
 # The monitoring host (docker-compose.yml; deploy/README.md). The images
 # are stamped with the version of the checkout.
 DOCKER_VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
-DOCKER_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-DOCKER_BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 COMPOSE         ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo docker-compose)
-DOCKER_ENV      := VERSION=$(DOCKER_VERSION) REVISION=$(DOCKER_REVISION) BRANCH=$(DOCKER_BRANCH)
+DOCKER_ENV      := VERSION=$(DOCKER_VERSION) REVISION=$(REVISION) BRANCH=$(BRANCH)
 
 docker-build:
 	$(DOCKER_ENV) $(COMPOSE) build
