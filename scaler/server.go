@@ -346,11 +346,15 @@ func (s *Scaler) next() (string, item, bool) {
 	if best == "" {
 		return "", item{}, false
 	}
-	q := s.queues[best]
+	return best, s.queues[best].take(), true
+}
+
+// take removes the queue's head and marks the target busy.
+func (q *targetQueue) take() item {
 	it := q.items[0]
 	q.items = q.items[1:]
 	q.busy = true
-	return best, it, true
+	return it
 }
 
 // done finishes an alert taken by next and frees its target.
@@ -456,9 +460,7 @@ func (s *Scaler) work(ctx context.Context, target string, it item) {
 			s.mu.Unlock()
 			return
 		}
-		it = q.items[0]
-		q.items = q.items[1:]
-		q.busy = true
+		it = q.take()
 		s.mu.Unlock()
 	}
 }
@@ -653,11 +655,7 @@ func (s *Scaler) record(d Decision, received time.Time) {
 		return
 	}
 	d.Count = 1
-	level := slog.LevelInfo
-	if d.Result == "error" {
-		level = slog.LevelError
-	}
-	s.log.Log(context.Background(), level, "decision", "id", d.ID, "action", d.Action, "target", d.Target, "account", d.Account,
+	s.log.Log(context.Background(), d.logLevel(), "decision", "id", d.ID, "action", d.Action, "target", d.Target, "account", d.Account,
 		"region", d.Region, "alertname", d.AlertName, "fingerprint", d.Fingerprint, "starts_at", d.StartsAt, "outcome", d.Outcome,
 		"reason", d.Reason, "from", d.From, "to", d.To, "instances", d.Instances, "result", d.Result, "err", d.Error)
 	if s.annot != nil {
@@ -669,6 +667,14 @@ func (s *Scaler) record(d Decision, received time.Time) {
 	if len(s.decisions) > s.keep {
 		s.decisions = s.decisions[len(s.decisions)-s.keep:]
 	}
+}
+
+// logLevel is error for a decision whose action failed, info otherwise.
+func (d Decision) logLevel() slog.Level {
+	if d.Result == "error" {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }
 
 // procedureEnded completes the decision that started a procedure with
@@ -688,11 +694,7 @@ func (s *Scaler) procedureEnded(e ProcedureEnd) {
 	if !found {
 		return // another replica's decision, or one no longer kept
 	}
-	level := slog.LevelInfo
-	if d.Result == "error" {
-		level = slog.LevelError
-	}
-	s.log.Log(context.Background(), level, "decision's procedure ended", "id", d.ID, "action", d.Action, "target", d.Target,
+	s.log.Log(context.Background(), d.logLevel(), "decision's procedure ended", "id", d.ID, "action", d.Action, "target", d.Target,
 		"procedure", e.Procedure, "result", d.Result, "err", d.Error)
 	if s.annot != nil {
 		s.annot.Add(d)

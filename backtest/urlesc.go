@@ -1,5 +1,0 @@
-package backtest
-
-import "net/url"
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
