@@ -408,7 +408,7 @@ func TestDashboardConfigMaps(t *testing.T) {
 	if len(dashboards) == 0 {
 		t.Fatal("no dashboards in deploy/grafana/dashboards")
 	}
-	wants := map[string][]byte{}
+	srcs, wants := map[string][]byte{}, map[string][]byte{}
 	for _, f := range dashboards {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -418,7 +418,7 @@ func TestDashboardConfigMaps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wants[f] = want
+		srcs[f], wants[f] = src, want
 		if *update {
 			if err := os.WriteFile(dashboardFile(f), want, 0o644); err != nil {
 				t.Fatal(err)
@@ -427,8 +427,7 @@ func TestDashboardConfigMaps(t *testing.T) {
 	}
 	_, k := loadBase(t)
 	for _, f := range dashboards {
-		src, _ := os.ReadFile(f)
-		want, out := wants[f], dashboardFile(f)
+		src, want, out := srcs[f], wants[f], dashboardFile(f)
 		if !slices.Contains(k.Resources, out) {
 			t.Errorf("%s is not a resource of kustomization.yaml", out)
 		}
