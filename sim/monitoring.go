@@ -144,32 +144,29 @@ func (w *World) sampleMonitoring(r *Region, now time.Time, dt time.Duration) {
 func (w *World) expireMonitoring(m *MonitoringStore, now time.Time) {
 	emCut := now.Add(-w.P.EnhancedMonitoringRetention)
 	for id, s := range m.OS {
-		i := 0
-		for i < len(s.Docs) && s.Docs[i].Timestamp.Before(emCut) {
-			i++
-		}
-		if i == len(s.Docs) {
+		if s.Docs = dropBefore(s.Docs, emCut, func(d *OSDocument) time.Time { return d.Timestamp }); len(s.Docs) == 0 {
 			delete(m.OS, id)
-			continue
-		}
-		if i > 0 {
-			s.Docs = append(s.Docs[:0], s.Docs[i:]...)
 		}
 	}
 	piCut := now.Add(-w.P.PerformanceInsightsRetention)
 	for id, s := range m.PI {
-		i := 0
-		for i < len(s.Samples) && s.Samples[i].T.Before(piCut) {
-			i++
-		}
-		if i == len(s.Samples) {
+		if s.Samples = dropBefore(s.Samples, piCut, func(p *PISample) time.Time { return p.T }); len(s.Samples) == 0 {
 			delete(m.PI, id)
-			continue
-		}
-		if i > 0 {
-			s.Samples = append(s.Samples[:0], s.Samples[i:]...)
 		}
 	}
+}
+
+// dropBefore drops the leading items (oldest first) timed before cut. It
+// re-slices rather than copying the rest down: this runs every tick and
+// drops about one item each time, and append reallocates once the dead
+// prefix has used up the capacity, so trimming costs amortised O(1) per
+// item instead of a copy of the whole retained series per tick.
+func dropBefore[T any](items []T, cut time.Time, at func(*T) time.Time) []T {
+	i := 0
+	for i < len(items) && at(&items[i]).Before(cut) {
+		i++
+	}
+	return items[i:]
 }
 
 // osDocument renders an Enhanced Monitoring document in AWS's shape
