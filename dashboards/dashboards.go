@@ -28,7 +28,7 @@ import (
 // from, so the boards work with any datasource name or uid.
 const datasourceVar = "datasource"
 
-var promDatasource = dashboard.DataSourceRef{Type: ptr("prometheus"), Uid: ptr("${" + datasourceVar + "}")}
+var promDatasource = dashboard.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${" + datasourceVar + "}")}
 
 // series is one query of a panel.
 type series struct {
@@ -125,7 +125,7 @@ func (b board) build() (dashboard.Dashboard, error) {
 	// aurora-surge (scaler/annotate.go); firing alerts come from ALERTS.
 	db.Annotation(dashboard.NewAnnotationQueryBuilder().
 		Name("aurora_scaler decisions").
-		Datasource(dashboard.DataSourceRef{Type: ptr("grafana"), Uid: ptr("-- Grafana --")}).
+		Datasource(dashboard.DataSourceRef{Type: cog.ToPtr("grafana"), Uid: cog.ToPtr("-- Grafana --")}).
 		Enable(true).
 		IconColor("rgba(255, 96, 96, 1)").
 		Target(grafanaTags("aurora-surge")))
@@ -223,7 +223,7 @@ func thresholds(base string, lines []line) *dashboard.ThresholdsConfigBuilder {
 		if last := steps[len(steps)-1]; last.Value != nil && *last.Value == l.value {
 			continue
 		}
-		steps = append(steps, dashboard.Threshold{Value: ptr(l.value), Color: l.color})
+		steps = append(steps, dashboard.Threshold{Value: cog.ToPtr(l.value), Color: l.color})
 	}
 	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(steps)
 }
@@ -243,14 +243,14 @@ func queryVar(name, label, query string) cog.Builder[dashboard.VariableModel] {
 	return dashboard.NewQueryVariableBuilder(name).
 		Label(label).
 		Datasource(promDatasource).
-		Query(dashboard.StringOrMap{String: ptr(query)}).
+		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
 		Definition(query).
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 		Sort(dashboard.VariableSortAlphabeticalAsc).
 		Multi(true).
 		IncludeAll(true).
 		AllValue(".*").
-		Current(dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: ptr("All")}, Value: dashboard.StringOrArrayOfString{String: ptr("$__all")}})
+		Current(dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr("All")}, Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")}})
 }
 
 // omitUnchosen removes what the SDK's constructors fill in that these

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 )
@@ -67,8 +68,8 @@ func Render(b Board, v Variant) ([]byte, error) {
 	for i := range d.Templating.List {
 		if tv := &d.Templating.List[i]; tv.Type == dashboard.VariableTypeDatasource && tv.Name == datasourceVar {
 			tv.Current = &dashboard.VariableOption{
-				Text:  dashboard.StringOrArrayOfString{String: ptr("Prometheus")},
-				Value: dashboard.StringOrArrayOfString{String: ptr(ds)},
+				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("Prometheus")},
+				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr(ds)},
 			}
 		}
 	}
