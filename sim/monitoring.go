@@ -94,6 +94,10 @@ func (in *Instance) ActiveSessions() float64 {
 func (w *World) sampleMonitoring(r *Region, now time.Time, dt time.Duration) {
 	m := r.Monitoring
 	w.expireMonitoring(m, now)
+	// Kernel-style exponentially damped load averages over 1, 5 and 15
+	// minutes: the tick's decay factors are the same for every instance.
+	sec := dt.Seconds()
+	k1, k5, k15 := 1-math.Exp(-sec/60), 1-math.Exp(-sec/300), 1-math.Exp(-sec/900)
 	// Map order is fine: each instance's record depends on it alone, and
 	// sorting every tick would cost large fleets for nothing.
 	for _, in := range r.Instances {
@@ -102,13 +106,9 @@ func (w *World) sampleMonitoring(r *Region, now time.Time, dt time.Duration) {
 		if running {
 			aas = in.ActiveSessions()
 		}
-		// Kernel-style exponentially damped load averages.
-		for _, l := range []struct {
-			v   *float64
-			win float64
-		}{{&in.load1, 60}, {&in.load5, 300}, {&in.load15, 900}} {
-			*l.v += (aas - *l.v) * (1 - math.Exp(-dt.Seconds()/l.win))
-		}
+		in.load1 += (aas - in.load1) * k1
+		in.load5 += (aas - in.load5) * k5
+		in.load15 += (aas - in.load15) * k15
 		if !running {
 			continue
 		}
