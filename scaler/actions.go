@@ -352,14 +352,14 @@ func (a *AWS) addReaders(ctx context.Context, d Decision) error {
 	cluster := clusterName(d.Target)
 	// A reader runs the cluster's engine (aurora-mysql or
 	// aurora-postgresql); RDS refuses any other.
-	cl, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(cluster)})
+	cl, err := describeCluster(ctx, c, cluster)
 	if err != nil {
-		return fmt.Errorf("DescribeDBClusters %s: %w", cluster, err)
+		return err
 	}
-	if len(cl.DBClusters) != 1 || aws.ToString(cl.DBClusters[0].Engine) == "" {
+	if aws.ToString(cl.Engine) == "" {
 		return fmt.Errorf("DescribeDBClusters %s: no engine in the answer", cluster)
 	}
-	engine := cl.DBClusters[0].Engine
+	engine := cl.Engine
 	var errs []error
 	for _, id := range d.Instances {
 		_, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
@@ -395,6 +395,19 @@ func IsAlreadyExists(err error) bool {
 }
 
 // clusterName strips the kind from a target ("cluster/events-db").
+// describeCluster reads one cluster (without its instances, unlike
+// rdsfleet.Describe).
+func describeCluster(ctx context.Context, c *rds.Client, id string) (*rdstypes.DBCluster, error) {
+	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	if err != nil {
+		return nil, fmt.Errorf("DescribeDBClusters %s: %w", id, err)
+	}
+	if len(out.DBClusters) != 1 {
+		return nil, fmt.Errorf("DescribeDBClusters %s: %d clusters returned", id, len(out.DBClusters))
+	}
+	return &out.DBClusters[0], nil
+}
+
 func clusterName(target string) string {
 	if _, name, ok := strings.Cut(target, "/"); ok {
 		return name

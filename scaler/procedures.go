@@ -200,11 +200,11 @@ func (p *Procedures) deps(t *ClusterTarget) procedure.Deps {
 // around every wait of fn; outcome lease_held when another replica has it.
 func (p *Procedures) withLease(ctx context.Context, t *ClusterTarget, name string, fn func(procedure.Deps) (string, error)) (string, error) {
 	c := p.aws.rdsClient(t.Account, t.Region)
-	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(t.Name)})
-	if err != nil || len(out.DBClusters) != 1 {
-		return "", fmt.Errorf("DescribeDBClusters %s: %v", t.Name, err)
+	cl, err := describeCluster(ctx, c, t.Name)
+	if err != nil {
+		return "", err
 	}
-	l := &procedure.Lease{API: c, ARN: aws.ToString(out.DBClusters[0].DBClusterArn), Holder: p.holder, What: name, TTL: p.ttl, Now: p.clock.Now}
+	l := &procedure.Lease{API: c, ARN: aws.ToString(cl.DBClusterArn), Holder: p.holder, What: name, TTL: p.ttl, Now: p.clock.Now}
 	if err := l.Acquire(ctx, p.wait); err != nil {
 		var held *procedure.LeaseHeldError
 		if errors.As(err, &held) {
@@ -364,11 +364,11 @@ func (p *Procedures) ScaleIn(ctx context.Context, cluster string, readers int) e
 
 func (p *Procedures) lowerMaxACU(ctx context.Context, t *ClusterTarget) error {
 	c := p.aws.rdsClient(t.Account, t.Region)
-	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(t.Name)})
-	if err != nil || len(out.DBClusters) != 1 {
-		return fmt.Errorf("DescribeDBClusters %s: %v", t.Name, err)
+	cl, err := describeCluster(ctx, c, t.Name)
+	if err != nil {
+		return err
 	}
-	sv := out.DBClusters[0].ServerlessV2ScalingConfiguration
+	sv := cl.ServerlessV2ScalingConfiguration
 	if sv == nil || aws.ToFloat64(sv.MaxCapacity) <= t.ACUBaseline {
 		return nil
 	}
