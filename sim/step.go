@@ -138,21 +138,16 @@ func (t *Traffic) UsersAt(now time.Time) float64 {
 
 // classCapacityACU maps provisioned classes to an ACU equivalent (1 ACU is
 // about 2 GiB of memory with matching CPU), so one capacity model serves
-// both kinds of instance.
+// both kinds of instance. It runs every tick for every provisioned
+// instance, so its tables are package variables, built once.
 func classCapacityACU(class string) (float64, bool) {
-	sizes := map[string]float64{
-		"medium": 2, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64,
-		"8xlarge": 128, "12xlarge": 192, "16xlarge": 256, "24xlarge": 384,
-	}
-	families := map[string]bool{"db.r5": true, "db.r6g": true, "db.r6i": true, "db.r7g": true, "db.r7i": true,
-		"db.r8g": true, "db.t3": true, "db.t4g": true, "db.x2g": true}
 	for i := len(class) - 1; i > 0; i-- {
 		if class[i] == '.' {
 			fam, size := class[:i], class[i+1:]
-			if !families[fam] {
+			if !classFamilies[fam] {
 				return 0, false
 			}
-			v, ok := sizes[size]
+			v, ok := classSizes[size]
 			if (fam == "db.t3" || fam == "db.t4g") && size != "medium" && size != "large" {
 				return 0, false
 			}
@@ -161,6 +156,15 @@ func classCapacityACU(class string) (float64, bool) {
 	}
 	return 0, false
 }
+
+var (
+	classSizes = map[string]float64{
+		"medium": 2, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64,
+		"8xlarge": 128, "12xlarge": 192, "16xlarge": 256, "24xlarge": 384,
+	}
+	classFamilies = map[string]bool{"db.r5": true, "db.r6g": true, "db.r6i": true, "db.r7g": true, "db.r7i": true,
+		"db.r8g": true, "db.t3": true, "db.t4g": true, "db.x2g": true}
+)
 
 // ValidInstanceClass reports whether CreateDBInstance accepts the class.
 func ValidInstanceClass(class string) bool {
