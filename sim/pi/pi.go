@@ -253,8 +253,8 @@ func aggregate(s *sim.PISeries, qs []query, in *GetResourceMetricsInput, period 
 	}
 	out := &GetResourceMetricsOutput{AlignedStartTime: EpochSeconds{start}, AlignedEndTime: EpochSeconds{end}, Identifier: s.ResourceID}
 	type acc struct {
-		sum, wsum, secs, min, max float64
-		n                         int
+		wsum, secs, min, max float64
+		n                    int
 	}
 	nb := int(end.Sub(start) / period)
 	buckets := make([][]acc, len(qs))
