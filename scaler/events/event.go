@@ -8,8 +8,10 @@ package events
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 )
@@ -100,12 +102,7 @@ func (e *Event) Validate(now time.Time, lim Limits) error {
 	case e.MinACU > e.MaxACU:
 		return fmt.Errorf("event %s: min_acu %g above max_acu %g", e.ID, e.MinACU, e.MaxACU)
 	}
-	groups := make([]string, 0, len(e.ASGDesired))
-	for g := range e.ASGDesired {
-		groups = append(groups, g)
-	}
-	sort.Strings(groups)
-	for _, g := range groups {
+	for _, g := range e.groups() {
 		if lim.ASG == nil || !lim.ASG(g) {
 			return fmt.Errorf("event %s: asg %s is not in the scaler's asgs (for the cluster's account and region)", e.ID, g)
 		}
@@ -114,6 +111,15 @@ func (e *Event) Validate(now time.Time, lim Limits) error {
 		}
 	}
 	return nil
+}
+
+// groups are the event's Auto Scaling groups, sorted (errors and
+// answers name them in a stable order).
+func (e *Event) groups() []string { return slices.Sorted(maps.Keys(e.ASGDesired)) }
+
+// scheduledActions names the event's up and down scheduled actions.
+func (e *Event) scheduledActions() (up, down string) {
+	return "aurora-surge-" + e.ID + "-up", "aurora-surge-" + e.ID + "-down"
 }
 
 // Phase is where an event stands at a time.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -154,11 +153,12 @@ func (r *Reconciler) Schedule(ctx context.Context, e Event) error {
 	if err != nil {
 		return err
 	}
+	upName, downName := e.scheduledActions()
 	for g, want := range e.ASGDesired {
 		actions := []*autoscaling.PutScheduledUpdateGroupActionInput{
-			{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String("aurora-surge-" + e.ID + "-up"), StartTime: aws.Time(up),
+			{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String(upName), StartTime: aws.Time(up),
 				DesiredCapacity: aws.Int32(want), MinSize: aws.Int32(want)},
-			{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String("aurora-surge-" + e.ID + "-down"), StartTime: aws.Time(down),
+			{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String(downName), StartTime: aws.Time(down),
 				DesiredCapacity: aws.Int32(e.Baseline.ASGDesired[g]), MinSize: aws.Int32(e.Baseline.ASGMin[g])},
 		}
 		for _, a := range actions {
@@ -304,13 +304,8 @@ func (r *Reconciler) Revert(ctx context.Context, e Event, scaleIn bool) (Undo, e
 	if err != nil {
 		return u, err
 	}
-	groups := make([]string, 0, len(e.ASGDesired))
-	for g := range e.ASGDesired {
-		groups = append(groups, g)
-	}
-	sort.Strings(groups)
-	upName, downName := "aurora-surge-"+e.ID+"-up", "aurora-surge-"+e.ID+"-down"
-	for _, g := range groups {
+	upName, downName := e.scheduledActions()
+	for _, g := range e.groups() {
 		out, err := asgc.DescribeScheduledActions(ctx, &autoscaling.DescribeScheduledActionsInput{AutoScalingGroupName: aws.String(g), ScheduledActionNames: []string{upName, downName}})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("DescribeScheduledActions %s: %w", g, err))
@@ -334,16 +329,17 @@ func (r *Reconciler) Revert(ctx context.Context, e Event, scaleIn bool) (Undo, e
 				}
 			}
 			u.Reverted = append(u.Reverted, fmt.Sprintf("asg %s: scheduled capacity %d cancelled before it ran", g, e.ASGDesired[g]))
-		case downPending && !downAt.After(now.Add(revertASGDelay)):
-			u.Reverted = append(u.Reverted, fmt.Sprintf("asg %s: back to desired %d, min %d at %s (scheduled action %s)", g, e.Baseline.ASGDesired[g], e.Baseline.ASGMin[g], downAt.UTC().Format(time.RFC3339), downName))
 		case downPending:
-			// The scale-up ran: bring the revert forward.
-			at := now.Add(revertASGDelay)
-			_, err := asgc.PutScheduledUpdateGroupAction(ctx, &autoscaling.PutScheduledUpdateGroupActionInput{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String(downName),
-				StartTime: aws.Time(at), DesiredCapacity: aws.Int32(e.Baseline.ASGDesired[g]), MinSize: aws.Int32(e.Baseline.ASGMin[g])})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("PutScheduledUpdateGroupAction %s %s: %w", g, downName, err))
-				continue
+			// The scale-up ran: bring the revert forward unless it is due soon.
+			at := downAt
+			if soon := now.Add(revertASGDelay); at.After(soon) {
+				at = soon
+				_, err := asgc.PutScheduledUpdateGroupAction(ctx, &autoscaling.PutScheduledUpdateGroupActionInput{AutoScalingGroupName: aws.String(g), ScheduledActionName: aws.String(downName),
+					StartTime: aws.Time(at), DesiredCapacity: aws.Int32(e.Baseline.ASGDesired[g]), MinSize: aws.Int32(e.Baseline.ASGMin[g])})
+				if err != nil {
+					errs = append(errs, fmt.Errorf("PutScheduledUpdateGroupAction %s %s: %w", g, downName, err))
+					continue
+				}
 			}
 			u.Reverted = append(u.Reverted, fmt.Sprintf("asg %s: back to desired %d, min %d at %s (scheduled action %s)", g, e.Baseline.ASGDesired[g], e.Baseline.ASGMin[g], at.UTC().Format(time.RFC3339), downName))
 		default:
