@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/backtest/policy"
@@ -10,10 +11,11 @@ import (
 // baseline adapts a policy users would pick instead (backtest/policy) to
 // the harness.
 type baseline struct {
-	p policy.Policy
+	p   policy.Policy
+	log *slog.Logger
 }
 
-func newBaseline(ctx context.Context, name string, emu *emulator, fleet Fleet, params *Params) (controller, error) {
+func newBaseline(ctx context.Context, name string, emu *emulator, fleet Fleet, params *Params, log *slog.Logger) (controller, error) {
 	cfg, err := emu.AWSConfig(ctx, fleet.Region)
 	if err != nil {
 		return nil, err
@@ -23,7 +25,7 @@ func newBaseline(ctx context.Context, name string, emu *emulator, fleet Fleet, p
 	if err != nil {
 		return nil, err
 	}
-	return &baseline{p: p}, nil
+	return &baseline{p: p, log: log}, nil
 }
 
 func (b *baseline) Name() string { return b.p.Name() }
@@ -31,7 +33,9 @@ func (b *baseline) Name() string { return b.p.Name() }
 // Tick keeps going after an AWS error: the policy retries at its next
 // tick, as a real controller would.
 func (b *baseline) Tick(ctx context.Context, now time.Time) error {
-	_ = b.p.Tick(ctx, now)
+	if err := b.p.Tick(ctx, now); err != nil {
+		b.log.Warn("policy tick failed; retrying at the next tick", "policy", b.p.Name(), "at", now, "err", err)
+	}
 	return nil
 }
 

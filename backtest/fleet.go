@@ -15,8 +15,7 @@ import (
 type Fleet struct {
 	Account     string
 	Region      string
-	Clusters    []string
-	ClusterDefs []FleetCluster
+	ClusterDefs []FleetCluster // sorted by id
 	ASGs        []FleetASG
 	Onset       time.Time // traffic.event_start
 	End         time.Time // the last keyframe: load back at its baseline
@@ -43,6 +42,15 @@ type FleetASG struct {
 type RecordRef struct {
 	ZoneID string
 	Name   string
+}
+
+// Clusters are the clusters' ids.
+func (f Fleet) Clusters() []string {
+	out := make([]string, 0, len(f.ClusterDefs))
+	for _, c := range f.ClusterDefs {
+		out = append(out, c.ID)
+	}
+	return out
 }
 
 func (f Fleet) asgNames() []string {
@@ -102,8 +110,7 @@ func fleetOf(w *sim.World) (Fleet, error) {
 		for _, k := range fd.Traffic.Keyframes {
 			c.PeakUsers = max(c.PeakUsers, k.Users)
 		}
-		c.ReadRecord = readRecord(sc, truth, fd.Cluster.ID)
-		f.Clusters = append(f.Clusters, c.ID)
+		c.ReadRecord = readRecord(sc, truth, fd.Cluster.ID, fd.Traffic.ReadEndpoint)
 		f.ClusterDefs = append(f.ClusterDefs, c)
 		for _, g := range fd.ASGs {
 			f.ASGs = append(f.ASGs, FleetASG{Name: g.Name, Tier: g.Tier, TargetGroup: g.TargetGroup, Desired: g.Desired, Min: g.Min, Max: g.Max,
@@ -125,13 +132,27 @@ func fleetOf(w *sim.World) (Fleet, error) {
 	if len(sc.Accounts) > 0 {
 		f.Account = sc.Accounts[0].ID
 	}
-	sort.Strings(f.Clusters)
+	sort.Slice(f.ClusterDefs, func(i, j int) bool { return f.ClusterDefs[i].ID < f.ClusterDefs[j].ID })
 	return f, nil
 }
 
-// readRecord finds the CNAME the scenario points at the cluster's reader
-// endpoint: the name the applications read through.
-func readRecord(sc *sim.Scenario, truth sim.Truth, cluster string) *RecordRef {
+// readRecord finds the record the applications read through: the
+// traffic's read_endpoint when it names a record of a hosted zone, else a
+// CNAME the scenario points at the cluster's reader endpoint.
+func readRecord(sc *sim.Scenario, truth sim.Truth, cluster, readEndpoint string) *RecordRef {
+	if readEndpoint != "" && !strings.HasPrefix(readEndpoint, "${") {
+		name := strings.TrimSuffix(readEndpoint, ".") + "."
+		for _, at := range truth.Accounts {
+			for _, zt := range at.HostedZones {
+				for _, r := range zt.Served {
+					if strings.EqualFold(r.Name, name) {
+						return &RecordRef{ZoneID: zt.ID, Name: r.Name}
+					}
+				}
+			}
+		}
+		return nil
+	}
 	// The world expands the placeholder when it starts.
 	want := map[string]bool{"${reader_endpoint:" + cluster + "}": true}
 	if c, ok := truth.Cluster(cluster); ok {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -283,7 +284,7 @@ func (p *promServer) notify(_ context.Context, expr string, alerts ...*rules.Ale
 	for _, a := range alerts {
 		out := alerting.Alert{
 			Labels: map[string]string{}, Annotations: a.Annotations.Map(), StartsAt: a.FiredAt,
-			GeneratorURL: "http://prometheus:9090/graph?g0.expr=" + urlQueryEscape(expr) + "&g0.tab=1",
+			GeneratorURL: "http://prometheus:9090/graph?g0.expr=" + url.QueryEscape(expr) + "&g0.tab=1",
 		}
 		a.Labels.Range(func(l labels.Label) { out.Labels[l.Name] = l.Value })
 		p.ext.Range(func(l labels.Label) {

@@ -131,6 +131,7 @@ func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []
 	}
 	base := tl[0]
 	var addedAt time.Time
+	atOnset := sampleAt(tl, f.Onset)
 	for i, s := range tl {
 		if s.ReaderCPU > 70 {
 			r.ReaderCPUOver70Minutes += step.Minutes()
@@ -147,8 +148,7 @@ func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []
 		// a reader more than the onset had, a higher max ACU, an ASG
 		// instance more in service.
 		if addedAt.IsZero() && !s.At.Before(f.Onset) {
-			at := sampleAt(tl, f.Onset)
-			if s.ReadersUp > at.ReadersUp || s.MaxACU > at.MaxACU || s.ASGInService > at.ASGInService {
+			if s.ReadersUp > atOnset.ReadersUp || s.MaxACU > atOnset.MaxACU || s.ASGInService > atOnset.ASGInService {
 				addedAt = s.At
 			}
 		}

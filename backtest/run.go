@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -243,28 +242,6 @@ func newController(ctx context.Context, name string, emu *emulator, fleet Fleet,
 		l, err := newSurgeLoop(name, emu, fleet, o.Repo, params.Surge, name == "surge+schedule", o.Log)
 		return l, time.Second, err
 	}
-	c, err := newBaseline(ctx, name, emu, fleet, params)
+	c, err := newBaseline(ctx, name, emu, fleet, params, o.Log)
 	return c, 10 * time.Second, err
-}
-
-// Firing lists the alerts firing at the last evaluation, sorted.
-func (l *surgeLoop) Firing() []string {
-	last := map[string]bool{}
-	var at time.Time
-	for i := len(l.alertLog) - 1; i >= 0; i-- {
-		a := l.alertLog[i]
-		if !at.IsZero() && !a.At.Equal(at) {
-			break
-		}
-		at = a.At
-		if a.Firing {
-			last[a.Alertname+"{"+a.Target+"}"] = true
-		}
-	}
-	out := make([]string, 0, len(last))
-	for k := range last {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -60,22 +60,6 @@ func (s *sleepers) Parked() int {
 	return len(s.waiting)
 }
 
-// Next is the earliest wake-up time, if any wait is parked.
-func (s *sleepers) Next() (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.waiting) == 0 {
-		return time.Time{}, false
-	}
-	t := s.waiting[0].until
-	for _, w := range s.waiting[1:] {
-		if w.until.Before(t) {
-			t = w.until
-		}
-	}
-	return t, true
-}
-
 // WakeOne releases the earliest due wait (ties in the order they were
 // parked) and reports whether there was one; the caller lets it run to
 // its next park before waking another, which keeps concurrent procedures

@@ -3,7 +3,6 @@ package backtest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -12,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,6 @@ type surgeLoop struct {
 	procs     *scaler.Procedures
 	events    *events.Service
 	sleep     *sleepers
-	clusters  []string
 	eventsDir string
 
 	next        map[string]time.Time // next due time per periodic task
@@ -76,28 +76,10 @@ type surgeLoop struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 
-	alertLog      []AlertEvent
-	notified      []NotificationEvent
+	webhook       http.Handler // the scaler's handler, built once
+	lastEval      time.Time
 	seenDecisions map[string]bool
 	actions       []Action
-}
-
-// AlertEvent is an alert as Prometheus sent it at one evaluation.
-type AlertEvent struct {
-	At        time.Time `json:"at"`
-	Alertname string    `json:"alertname"`
-	Action    string    `json:"action,omitempty"`
-	Target    string    `json:"target,omitempty"`
-	Firing    bool      `json:"firing"`
-}
-
-// NotificationEvent is a webhook Alertmanager delivered.
-type NotificationEvent struct {
-	At       time.Time `json:"at"`
-	Receiver string    `json:"receiver"`
-	Status   string    `json:"status"`
-	Alerts   []string  `json:"alerts"`
-	Answer   int       `json:"answer"`
 }
 
 func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params SurgeParams, schedule bool, log *slog.Logger) (*surgeLoop, error) {
@@ -119,7 +101,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 		return nil, err
 	}
 	l.expCfg.Targets = []collector.Target{{
-		Regions: []string{fleet.Region}, Clusters: collector.Selector{Names: fleet.Clusters},
+		Regions: []string{fleet.Region}, Clusters: collector.Selector{Names: fleet.Clusters()},
 		ASGs: collector.Selector{Names: fleet.asgNames()}, Route53Records: fleet.ReadRecordNames(),
 	}}
 	if l.pipeline, err = collector.NewPipeline(ctx, awsCfg, l.expCfg, collector.PipelineOptions{Clock: emu.Clock, Log: log, DNSServer: emu.DNS}); err != nil {
@@ -198,9 +180,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 	}
 	l.scaler = scaler.New(scaler.Options{Config: scfg, Cloud: cloud, Busy: l.procs.Busy, Clock: emu.Clock, Log: log, Registerer: scalerReg,
 		DataAge: scaler.PrometheusDataAge{URL: promURL}})
-	for _, c := range scfg.Clusters {
-		l.clusters = append(l.clusters, c.Name)
-	}
+	l.webhook = l.scaler.Handler()
 	l.prom.addTarget("aurora_exporter", "aurora_exporter:9853", expReg)
 	l.prom.addTarget("aurora_scaler", "aurora_scaler:9854", scalerReg)
 
@@ -277,10 +257,7 @@ func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
 	}
 	if l.due("evaluate", now, l.prom.cfg.EvaluationInterval) {
 		alerts := l.prom.Evaluate(now)
-		for _, a := range alerts {
-			l.alertLog = append(l.alertLog, AlertEvent{At: now, Alertname: a.Labels["alertname"], Action: a.Labels["action"],
-				Target: firstNonEmpty(a.Labels["db_cluster"], a.Labels["cluster"], a.Labels["asg"]), Firing: a.EndsAt.After(now)})
-		}
+		l.lastEval = now
 		if len(alerts) > 0 {
 			if err := l.am.Put(now, alerts); err != nil {
 				// Alertmanager answers 400 for the bad ones and keeps the rest.
@@ -289,7 +266,7 @@ func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
 		}
 	}
 	for _, n := range l.am.Advance(now) {
-		l.deliver(ctx, now, n)
+		l.deliver(ctx, n)
 	}
 	// The event loop runs beside the rest, as in the binary: its safe
 	// scale-in waits (parked on the clock) inside a reconcile pass.
@@ -306,19 +283,21 @@ func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// deliver hands a notification to its receiver: the scaler's webhook
-// handler for the scaler, a record for people.
-func (l *surgeLoop) deliver(ctx context.Context, now time.Time, n alerting.Notification) {
-	ev := NotificationEvent{At: now, Receiver: n.Receiver, Status: notificationStatus(n.Body), Alerts: notificationAlerts(n.Body)}
-	if strings.HasSuffix(n.URL, "/webhook") {
-		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(n.Body)).WithContext(ctx)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		l.scaler.Handler().ServeHTTP(rec, req)
-		ev.Answer = rec.Code
-		l.scaler.Drain(ctx)
+// deliver hands a notification for the scaler to its webhook handler and
+// works what it queued; receivers for people have no webhook here.
+func (l *surgeLoop) deliver(ctx context.Context, n alerting.Notification) {
+	if !strings.HasSuffix(n.URL, "/webhook") {
+		return
 	}
-	l.notified = append(l.notified, ev)
+	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(n.Body)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	l.webhook.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		// Alertmanager would retry; the scaler counts it in its metrics.
+		l.log.Warn("the scaler refused a notification", "status", rec.Code, "answer", strings.TrimSpace(rec.Body.String()))
+	}
+	l.scaler.Drain(ctx)
 }
 
 // settle wakes the procedures' due waits one at a time and lets each run
@@ -500,15 +479,6 @@ func (p SurgeParams) eventsFor(fleet Fleet, sc *sim.Scenario, scfg *scaler.Confi
 	return out
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 func ceilDiv(a, b float64) int {
 	if b <= 0 {
 		return 0
@@ -516,27 +486,26 @@ func ceilDiv(a, b float64) int {
 	return int(math.Ceil(a/b - 1e-9))
 }
 
-// webhookBody is the part of Alertmanager's v4 webhook the timeline keeps.
-type webhookBody struct {
-	Status string `json:"status"`
-	Alerts []struct {
-		Status string            `json:"status"`
-		Labels map[string]string `json:"labels"`
-	} `json:"alerts"`
-}
-
-func decodeBody(b []byte) webhookBody {
-	var w webhookBody
-	_ = json.Unmarshal(b, &w)
-	return w
-}
-
-func notificationStatus(b []byte) string { return decodeBody(b).Status }
-
-func notificationAlerts(b []byte) []string {
-	var out []string
-	for _, a := range decodeBody(b).Alerts {
-		out = append(out, a.Status+" "+a.Labels["alertname"])
+// Firing lists the alerts Prometheus holds firing at its last evaluation,
+// read from its ALERTS series like /alerts shows them, sorted.
+func (l *surgeLoop) Firing() []string {
+	if l.lastEval.IsZero() {
+		return nil
 	}
-	return out
+	vec, err := l.prom.Query(l.ctx, `ALERTS{alertstate="firing"}`, l.lastEval)
+	if err != nil {
+		l.log.Warn("reading ALERTS", "err", err)
+		return nil
+	}
+	out := make([]string, 0, len(vec))
+	for _, s := range vec {
+		m := s.Metric
+		target := m.Get("db_cluster")
+		if target == "" {
+			target = m.Get("asg")
+		}
+		out = append(out, m.Get("alertname")+"{"+target+"}")
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }

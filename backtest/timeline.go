@@ -29,7 +29,7 @@ type Sample struct {
 // buckets are the same for every cluster).
 func appStats(w *sim.World, f Fleet) sim.AppStats {
 	var sum sim.AppStats
-	for _, c := range f.Clusters {
+	for _, c := range f.Clusters() {
 		st, ok := w.AppStats(f.Account, f.Region, c)
 		if !ok {
 			continue
@@ -56,7 +56,7 @@ func observe(w *sim.World, f Fleet) Sample {
 	t := w.Truth()
 	s := Sample{At: t.Now}
 	want := map[string]bool{}
-	for _, c := range f.Clusters {
+	for _, c := range f.Clusters() {
 		want[c] = true
 	}
 	asgs := map[string]bool{}
