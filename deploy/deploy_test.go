@@ -96,16 +96,13 @@ func TestProductConfigsParse(t *testing.T) {
 	if _, err := collector.LoadConfig("aurora_exporter/aurora_exporter.yml"); err != nil {
 		t.Error(err)
 	}
-	if _, err := scaler.LoadConfig("aurora_scaler/aurora_scaler.yml"); err != nil {
-		t.Error(err)
-	}
-	// The scaler's token file and Alertmanager's credentials_file are the
-	// same file of the same volume: both sides must read the same secret.
-	c := loadCompose(t)
 	sc, err := scaler.LoadConfig("aurora_scaler/aurora_scaler.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The scaler's token file and Alertmanager's credentials_file are the
+	// same file of the same volume: both sides must read the same secret.
+	c := loadCompose(t)
 	am, _ := os.ReadFile("alertmanager/alertmanager.yml")
 	m := regexp.MustCompile(`credentials_file:\s*(\S+)`).FindSubmatch(am)
 	if m == nil {
