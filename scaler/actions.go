@@ -228,7 +228,7 @@ func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*Cluster
 		inst := Instance{
 			ID: iid, Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
 			Tier: int(aws.ToInt32(in.PromotionTier)), Writer: cl.IsWriter(iid), From: -1,
-			Managed: tags[TagManaged] == "true", DecisionID: tags[TagDecisionID],
+			Managed: tags[rdsfleet.TagManaged] == "true", DecisionID: tags[TagDecisionID],
 		}
 		inst.DecidedAt, _ = time.Parse(time.RFC3339Nano, tags[TagDecidedAt])
 		if n, err := strconv.Atoi(tags[TagFrom]); err == nil {
@@ -369,7 +369,7 @@ func (a *AWS) addReaders(ctx context.Context, d Decision) error {
 			Engine:               engine,
 			PromotionTier:        aws.Int32(ManagedTier),
 			Tags: []rdstypes.Tag{
-				{Key: aws.String(TagManaged), Value: aws.String("true")},
+				{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")},
 				{Key: aws.String(TagDecisionID), Value: aws.String(d.ID)},
 				{Key: aws.String(TagDecidedAt), Value: aws.String(d.At.UTC().Format(time.RFC3339Nano))},
 				{Key: aws.String(TagFrom), Value: aws.String(strconv.Itoa(int(d.From)))},

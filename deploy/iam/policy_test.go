@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aurora-surge/aurora-surge/collector"
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/scaler"
 	"github.com/aurora-surge/aurora-surge/scaler/events"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
@@ -403,8 +404,8 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 			continue
 		}
 		created++
-		if !slices.Contains(in.Tags, sim.Tag{Key: "aurora-surge:managed", Value: "true"}) {
-			t.Errorf("instance %s created without aurora-surge:managed=true: %v", in.ID, in.Tags)
+		if !slices.Contains(in.Tags, sim.Tag{Key: rdsfleet.TagManaged, Value: "true"}) {
+			t.Errorf("instance %s created without %s=true: %v", in.ID, rdsfleet.TagManaged, in.Tags)
 		}
 	}
 	for _, in := range initial.Instances {
@@ -421,8 +422,8 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	// the scaler created (their tag), and what it creates must carry it.
 	p := readPolicy(t, "aurora-scaler-policy.json")
 	for _, c := range []struct{ action, key string }{
-		{"rds:DeleteDBInstance", "aws:ResourceTag/aurora-surge:managed"},
-		{"rds:CreateDBInstance", "aws:RequestTag/aurora-surge:managed"},
+		{"rds:DeleteDBInstance", "aws:ResourceTag/" + rdsfleet.TagManaged},
+		{"rds:CreateDBInstance", "aws:RequestTag/" + rdsfleet.TagManaged},
 		{"rds:AddTagsToResource", "aws:TagKeys"},
 		{"rds:ModifyDBCluster", "aws:ResourceTag/aurora-surge:scaler"},
 		{"rds:FailoverDBCluster", "aws:ResourceTag/aurora-surge:scaler"},
