@@ -82,9 +82,8 @@ clusters:
 			if err != nil {
 				t.Fatal(err)
 			}
-			cloud.UseProcedures(procs)
 			h := newHarness(t, env, func(o *Options) {
-				o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
+				o.Config, o.Cloud, o.Busy = cfg, withProcedures(cloud, procs), procs.Busy
 				o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, value)}
 			})
 			db := rds.NewFromConfig(awsCfg)

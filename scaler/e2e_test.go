@@ -69,7 +69,7 @@ func newHarness(t *testing.T, env *simtest.Env, mod func(*Options)) *harness {
 	if mod != nil {
 		mod(&o)
 	}
-	s := New(o)
+	s := newScaler(o)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &harness{env: env, s: s, srv: srv}

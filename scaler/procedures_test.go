@@ -58,9 +58,8 @@ clusters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloud.UseProcedures(procs)
 	h := newHarness(t, env, func(o *Options) {
-		o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
+		o.Config, o.Cloud, o.Busy = cfg, withProcedures(cloud, procs), procs.Busy
 		o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "30")}
 	})
 	// The avalanche added a scaler-managed reader and raised max ACU.

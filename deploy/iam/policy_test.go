@@ -296,12 +296,17 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	cfg := parse(fmt.Sprintf("read_record: {zone_id: %q, name: db-read.app.internal.}", aws.ToString(zones.HostedZones[0].Id)))
 	cfgCustom := parse("drain_custom_endpoint: events-reporting")
 
-	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
-	cloud.UseAccounts(cfg.Accounts)
+	wait := func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil }
+	parts, err := scaler.New(ctx, cfg, scaler.PartsOptions{AWS: awsCfg, Retry: scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond},
+		Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: token, EventsFile: filepath.Join(t.TempDir(), "scaler-events.json"),
+		Resolver: dns, Wait: wait, Poll: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud, procs := parts.AWS, parts.Procedures
 	if err := cloud.VerifyAccounts(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	wait := func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil }
 	newProcs := func(c *scaler.Config) *scaler.Procedures {
 		p, err := scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: c, AWS: cloud, Resolver: dns, Wait: wait, Poll: 5 * time.Second, Registerer: prometheus.NewRegistry()})
 		if err != nil {
@@ -309,13 +314,11 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 		}
 		return p
 	}
-	procs := newProcs(cfg)
-	cloud.UseProcedures(procs)
 	procs.Resume(ctx) // what a starting scaler does; nothing to resume here
 	procs.Wait()
 
 	// Webhook actions.
-	s := scaler.New(scaler.Options{Config: cfg, Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: token, Cloud: cloud, Busy: procs.Busy})
+	s := parts.Scaler
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	deliver := func(labels map[string]string, fingerprint string) {
