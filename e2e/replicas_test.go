@@ -49,7 +49,7 @@ fleets:
     cluster:
       id: events-db
       serverless_v2: {min_acu: 0.5, max_acu: 40}
-      tags: {app: events, "aurora-surge/managed": "true"}
+      tags: {app: events}
       instances:
         - {id: events-db-writer, class: db.serverless, tier: 1, az: us-east-1a, writer: true}
         - {id: events-db-reader-1, class: db.serverless, tier: 1, az: us-east-1b}
@@ -315,8 +315,11 @@ func promHas(promAddr, expr string) bool {
 // readers goes to replica A, then to replica B once every change has
 // taken effect and every cooldown has passed, then to A again after a
 // kill -9 and a restart. The demand does not change in between, so AWS,
-// read through the SDK from aurora_sim, must change once: the first
-// delivery meets the demand, and the copies find nothing left to do.
+// read through the SDK from aurora_sim, must change once per dimension
+// (max ACU, web capacity, readers) across the three deliveries: the
+// delivery that acts meets the demand, and the copies find nothing left
+// to do. Today's increment per alert fails it (ACU 40 -> 48 -> 56 -> 64,
+// web 5 -> 6 -> 7 -> 8).
 //
 // Real processes: aurora_sim, two aurora_scaler, Prometheus with the
 // rules bundle scraping a stand-in exporter that reports a fixed demand
@@ -471,35 +474,20 @@ dns_server: %s
 		}
 	}
 
-	before := settle()
-	t.Logf("before: %v", before)
+	states := []fleetState{settle()}
+	steps := []string{"before"}
+	t.Logf("before: %v", states[0])
+	step := func(name string) {
+		t.Helper()
+		st := settle()
+		t.Logf("after %s: %v", name, st)
+		states, steps = append(states, st), append(steps, name)
+	}
 
 	deliver(replicaA, "replica A")
-	first := settle()
-	t.Logf("after replica A: %v", first)
-	if first.maxACU == before.maxACU || first.desired == before.desired || len(first.readers()) == len(before.readers()) {
-		t.Fatalf("the first delivery did not meet the demand it was sent for (every dimension must change once): before %v, after %v", before, first)
-	}
-
-	// compare fails on every dimension a copy changed again.
-	compare := func(after string, prev, st fleetState) {
-		t.Helper()
-		if st.maxACU != prev.maxACU {
-			t.Errorf("after %s: max ACU %g -> %g, another change for the same demand (first delivery: %g -> %g)", after, prev.maxACU, st.maxACU, before.maxACU, first.maxACU)
-		}
-		if st.desired != prev.desired {
-			t.Errorf("after %s: web desired %d -> %d, another change for the same demand (first delivery: %d -> %d)", after, prev.desired, st.desired, before.desired, first.desired)
-		}
-		if !slices.Equal(st.readers(), prev.readers()) {
-			t.Errorf("after %s: readers %v -> %v, another change for the same demand (first delivery: %v -> %v)", after, prev.readers(), st.readers(), before.readers(), first.readers())
-		}
-	}
-
+	step("the notification to replica A")
 	deliver(replicaB, "replica B")
-	second := settle()
-	t.Logf("after replica B: %v", second)
-	compare("the copy to replica B", first, second)
-
+	step("the copy to replica B")
 	if err := syscall.Kill(pidA, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -508,8 +496,32 @@ dns_server: %s
 	}
 	startReplica(replicaA, "a")
 	deliver(replicaA, "replica A after kill -9 and restart")
-	third := settle()
-	t.Logf("after replica A restarted: %v", third)
-	compare("the copy to replica A restarted", second, third)
+	step("the copy to replica A restarted")
+
+	// Per dimension, the demand (above capacity at the start, fixed
+	// since) is met by exactly one change: none means the scaler never
+	// acted on it, more than one that a copy acted again. Which delivery
+	// makes it is not prescribed (a guardrail may refuse the first).
+	for _, dim := range []struct {
+		name string
+		of   func(fleetState) string
+	}{
+		{"max ACU", func(s fleetState) string { return fmt.Sprint(s.maxACU) }},
+		{"web desired capacity", func(s fleetState) string { return fmt.Sprint(s.desired) }},
+		{"readers", func(s fleetState) string { return fmt.Sprint(s.readers()) }},
+	} {
+		var changes []string
+		for i := 1; i < len(states); i++ {
+			if from, to := dim.of(states[i-1]), dim.of(states[i]); from != to {
+				changes = append(changes, fmt.Sprintf("%s -> %s after %s", from, to, steps[i]))
+			}
+		}
+		switch {
+		case len(changes) == 0:
+			t.Errorf("%s never changed (%s): a demand above capacity was never acted on, so this test shows nothing", dim.name, dim.of(states[0]))
+		case len(changes) > 1:
+			t.Errorf("%s changed %d times for the same demand: %s", dim.name, len(changes), strings.Join(changes, "; "))
+		}
+	}
 	t.Logf("took %s", time.Since(began).Round(time.Second))
 }
