@@ -309,6 +309,139 @@ func promHas(promAddr, expr string) bool {
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil && len(body.Data.Result) > 0
 }
 
+// replayRig reads the fleet through the SDK, waits for Prometheus to see
+// it, and delivers the replayed notification.
+type replayRig struct {
+	t        *testing.T
+	rds      *rds.Client
+	asg      *autoscaling.Client
+	prom     string // host:port
+	startsAt time.Time
+}
+
+func (r *replayRig) fleet() fleetState {
+	r.t.Helper()
+	st, err := readFleet(context.Background(), r.rds, r.asg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return st
+}
+
+// settle waits for every change to take effect in AWS and in
+// Prometheus, which also lets the test's 1 s cooldowns pass.
+func (r *replayRig) settle() fleetState {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	st := r.fleet()
+	for !st.settled() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("fleet not settled within 30 s: %v %+v", st, st.instances)
+		}
+		time.Sleep(250 * time.Millisecond)
+		st = r.fleet()
+	}
+	r.waitForSignals(st)
+	return st
+}
+
+// waitForSignals waits until Prometheus has every signal, recorded
+// through the rules, for the fleet as it stands.
+func (r *replayRig) waitForSignals(st fleetState) {
+	r.t.Helper()
+	exprs := []string{
+		fmt.Sprintf(`aurora_cluster_serverless_max_capacity_acu{db_cluster="events-db"} == %g`, st.maxACU),
+		fmt.Sprintf(`count(aurora_instance_info{db_cluster="events-db",role="reader",status="available"}) == %d`, len(st.readers())),
+		fmt.Sprintf(`aurora_asg_in_service_instances{asg="events-web"} == %d`, st.inService),
+		`db_cluster:aurora_reader_cpu_utilization:ratio`,
+		`db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max`,
+		`asg:aurora_asg_requests_per_instance_per_minute:sum`,
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, e := range exprs {
+		for !promHas(r.prom, e) {
+			if time.Now().After(deadline) {
+				r.t.Fatalf("Prometheus has no %s within 20 s", e)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	// One more evaluation of the rules on the scrape just seen.
+	time.Sleep(2 * time.Second)
+}
+
+// deliver posts the notification to the replica at addr and waits until
+// it has decided every alert (whatever the outcome).
+func (r *replayRig) deliver(addr, who string) {
+	r.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", bytes.NewReader(replayNotification(r.startsAt)))
+	req.Header.Set("Authorization", "Bearer replay-token")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("%s: webhook %d %s", who, resp.StatusCode, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got struct {
+			Decisions []struct {
+				Action, Outcome, Reason, Result string
+			} `json:"decisions"`
+		}
+		_ = json.Unmarshal(proctest.Get(r.t, "http://"+addr+"/api/v1/decisions"), &got)
+		var decided []string
+		for _, d := range got.Decisions {
+			if slices.Contains(replayActions, d.Action) && !slices.Contains(decided, d.Action) {
+				decided = append(decided, d.Action)
+			}
+		}
+		if len(decided) == len(replayActions) {
+			for _, d := range got.Decisions {
+				r.t.Logf("%s: %s %s %s: %s", who, d.Action, d.Outcome, d.Result, d.Reason)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%s decided only %v within 30 s: %+v", who, decided, got.Decisions)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// changedOnce lists, per dimension (max ACU, web capacity, readers), a
+// problem unless the states show exactly one change; steps[i] names what
+// led to states[i].
+func changedOnce(states []fleetState, steps []string) []string {
+	var problems []string
+	for _, dim := range []struct {
+		name string
+		of   func(fleetState) string
+	}{
+		{"max ACU", func(s fleetState) string { return fmt.Sprint(s.maxACU) }},
+		{"web desired capacity", func(s fleetState) string { return fmt.Sprint(s.desired) }},
+		{"readers", func(s fleetState) string { return fmt.Sprint(s.readers()) }},
+	} {
+		var changes []string
+		for i := 1; i < len(states); i++ {
+			if from, to := dim.of(states[i-1]), dim.of(states[i]); from != to {
+				changes = append(changes, fmt.Sprintf("%s -> %s after %s", from, to, steps[i]))
+			}
+		}
+		switch {
+		case len(changes) == 0:
+			problems = append(problems, fmt.Sprintf("%s never changed (%s): a demand above capacity was never acted on, so this test shows nothing", dim.name, dim.of(states[0])))
+		case len(changes) > 1:
+			problems = append(problems, fmt.Sprintf("%s changed %d times for the same demand: %s", dim.name, len(changes), strings.Join(changes, "; ")))
+		}
+	}
+	return problems
+}
+
 // TestReplayAcrossReplicasAndRestartChangesAWSOnce is issue 10's "exactly
 // once across replicas and restarts": the same notification (same
 // fingerprints and startsAt) asking for more max ACU, web instances and
@@ -346,15 +479,6 @@ func TestReplayAcrossReplicasAndRestartChangesAWSOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	db, as := rds.NewFromConfig(awsCfg), autoscaling.NewFromConfig(awsCfg)
-	fleet := func() fleetState {
-		t.Helper()
-		st, err := readFleet(ctx, db, as)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
-
 	exporter := httptest.NewServer(demandExporter{rds: db, asg: as, demand: replayDemand})
 	t.Cleanup(exporter.Close)
 	promAddr := proctest.FreeAddr(t)
@@ -392,101 +516,19 @@ dns_server: %s
 	pidA := startReplica(replicaA, "a")
 	startReplica(replicaB, "b")
 
-	// Prometheus has every signal, recorded through the rules, for the
-	// fleet as it stands.
-	waitForSignals := func(st fleetState) {
-		t.Helper()
-		exprs := []string{
-			fmt.Sprintf(`aurora_cluster_serverless_max_capacity_acu{db_cluster="events-db"} == %g`, st.maxACU),
-			fmt.Sprintf(`count(aurora_instance_info{db_cluster="events-db",role="reader",status="available"}) == %d`, len(st.readers())),
-			fmt.Sprintf(`aurora_asg_in_service_instances{asg="events-web"} == %d`, st.inService),
-			`db_cluster:aurora_reader_cpu_utilization:ratio`,
-			`db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max`,
-			`asg:aurora_asg_requests_per_instance_per_minute:sum`,
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for _, e := range exprs {
-			for !promHas(promAddr, e) {
-				if time.Now().After(deadline) {
-					t.Fatalf("Prometheus has no %s within 20 s", e)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-		}
-		// One more evaluation of the rules on the scrape just seen.
-		time.Sleep(2 * time.Second)
-	}
-	// settle waits for every change to take effect in AWS and in
-	// Prometheus, and for the cooldowns to pass.
-	settle := func() fleetState {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		st := fleet()
-		for !st.settled() {
-			if time.Now().After(deadline) {
-				t.Fatalf("fleet not settled within 30 s: %v %+v", st, st.instances)
-			}
-			time.Sleep(250 * time.Millisecond)
-			st = fleet()
-		}
-		waitForSignals(st)
-		return st
-	}
-	deliver := func(addr, who string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", bytes.NewReader(replayNotification(began.Add(-10*time.Minute))))
-		req.Header.Set("Authorization", "Bearer replay-token")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: webhook %d %s", who, resp.StatusCode, body)
-		}
-		// Every alert decided (whatever the outcome) before AWS is read.
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			var got struct {
-				Decisions []struct {
-					Action, Outcome, Reason, Result string
-				} `json:"decisions"`
-			}
-			_ = json.Unmarshal(proctest.Get(t, "http://"+addr+"/api/v1/decisions"), &got)
-			var decided []string
-			for _, d := range got.Decisions {
-				if slices.Contains(replayActions, d.Action) && !slices.Contains(decided, d.Action) {
-					decided = append(decided, d.Action)
-				}
-			}
-			if len(decided) == len(replayActions) {
-				for _, d := range got.Decisions {
-					t.Logf("%s: %s %s %s: %s", who, d.Action, d.Outcome, d.Result, d.Reason)
-				}
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s decided only %v within 30 s: %+v", who, decided, got.Decisions)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-
-	states := []fleetState{settle()}
+	r := &replayRig{t: t, rds: db, asg: as, prom: promAddr, startsAt: began.Add(-10 * time.Minute)}
+	states := []fleetState{r.settle()}
 	steps := []string{"before"}
 	t.Logf("before: %v", states[0])
 	step := func(name string) {
-		t.Helper()
-		st := settle()
+		st := r.settle()
 		t.Logf("after %s: %v", name, st)
 		states, steps = append(states, st), append(steps, name)
 	}
 
-	deliver(replicaA, "replica A")
+	r.deliver(replicaA, "replica A")
 	step("the notification to replica A")
-	deliver(replicaB, "replica B")
+	r.deliver(replicaB, "replica B")
 	step("the copy to replica B")
 	if err := syscall.Kill(pidA, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -495,33 +537,45 @@ dns_server: %s
 		time.Sleep(50 * time.Millisecond)
 	}
 	startReplica(replicaA, "a")
-	deliver(replicaA, "replica A after kill -9 and restart")
+	r.deliver(replicaA, "replica A after kill -9 and restart")
 	step("the copy to replica A restarted")
 
 	// Per dimension, the demand (above capacity at the start, fixed
 	// since) is met by exactly one change: none means the scaler never
 	// acted on it, more than one that a copy acted again. Which delivery
 	// makes it is not prescribed (a guardrail may refuse the first).
-	for _, dim := range []struct {
-		name string
-		of   func(fleetState) string
-	}{
-		{"max ACU", func(s fleetState) string { return fmt.Sprint(s.maxACU) }},
-		{"web desired capacity", func(s fleetState) string { return fmt.Sprint(s.desired) }},
-		{"readers", func(s fleetState) string { return fmt.Sprint(s.readers()) }},
-	} {
-		var changes []string
-		for i := 1; i < len(states); i++ {
-			if from, to := dim.of(states[i-1]), dim.of(states[i]); from != to {
-				changes = append(changes, fmt.Sprintf("%s -> %s after %s", from, to, steps[i]))
-			}
-		}
-		switch {
-		case len(changes) == 0:
-			t.Errorf("%s never changed (%s): a demand above capacity was never acted on, so this test shows nothing", dim.name, dim.of(states[0]))
-		case len(changes) > 1:
-			t.Errorf("%s changed %d times for the same demand: %s", dim.name, len(changes), strings.Join(changes, "; "))
-		}
+	for _, problem := range changedOnce(states, steps) {
+		t.Error(problem)
 	}
 	t.Logf("took %s", time.Since(began).Round(time.Second))
+}
+
+// TestChangedOnceCountsEveryDimension: the replicas test's verdict says
+// "never", "once" (nothing) and "several times" apart, per dimension.
+func TestChangedOnceCountsEveryDimension(t *testing.T) {
+	at := func(acu float64, desired int, readers ...string) fleetState {
+		st := fleetState{maxACU: acu, desired: desired, instances: []instanceState{{id: "w", writer: true}}}
+		for _, id := range readers {
+			st.instances = append(st.instances, instanceState{id: id})
+		}
+		return st
+	}
+	steps := []string{"before", "A", "B", "A restarted"}
+	once := []fleetState{at(40, 5, "r1"), at(48, 6, "r1", "r2"), at(48, 6, "r1", "r2"), at(48, 6, "r1", "r2")}
+	if p := changedOnce(once, steps); len(p) != 0 {
+		t.Errorf("one change per dimension reported as %v", p)
+	}
+	deferred := []fleetState{at(40, 5, "r1"), at(48, 5, "r1"), at(48, 6, "r1", "r2"), at(48, 6, "r1", "r2")}
+	if p := changedOnce(deferred, steps); len(p) != 0 {
+		t.Errorf("a change made by the second delivery reported as %v", p)
+	}
+	today := []fleetState{at(40, 5, "r1"), at(48, 6, "r1", "r2"), at(56, 7, "r1", "r2"), at(64, 8, "r1", "r2")}
+	p := changedOnce(today, steps)
+	if len(p) != 2 || !strings.Contains(p[0], "max ACU changed 3 times") || !strings.Contains(p[1], "web desired capacity changed 3 times") {
+		t.Errorf("increments per copy reported as %v", p)
+	}
+	never := []fleetState{at(40, 5, "r1"), at(40, 5, "r1"), at(40, 5, "r1"), at(40, 5, "r1")}
+	if p := changedOnce(never, steps); len(p) != 3 || !strings.Contains(p[2], "readers never changed") {
+		t.Errorf("no change at all reported as %v", p)
+	}
 }
