@@ -140,46 +140,33 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 		return nil, err
 	}
 	scalerReg := prometheus.NewRegistry()
-	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond})
-	cloud.UseAccounts(scfg.Accounts)
-	cloud.Log = log
 	l.sleep = newSleepers(emu.Clock)
-	if l.procs, err = scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: scfg, AWS: cloud, Log: log, Registerer: scalerReg,
-		Wait: l.sleep.Wait, Poll: 5 * time.Second, Clock: emu.Clock}); err != nil {
-		return nil, err
-	}
-	cloud.UseProcedures(l.procs)
 	if l.eventsDir, err = os.MkdirTemp("", "aurora-backtest-events-"); err != nil {
 		return nil, err
 	}
-	rec := recordingEvents{clients: cloud.EventClients(scfg), now: emu.Clock.Now, record: l.record}
-	store, err := events.OpenStore(filepath.Join(l.eventsDir, "events.json"))
+	parts, err := scaler.New(ctx, scfg, scaler.PartsOptions{
+		AWS: awsCfg, Retry: scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond}, Clock: emu.Clock, Log: log,
+		Registerer: scalerReg, EventsFile: filepath.Join(l.eventsDir, "events.json"), DataAge: scaler.PrometheusDataAge{URL: promURL},
+		Wait: l.sleep.Wait, Poll: 5 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	l.events = &events.Service{
-		Store: store,
-		Reconciler: &events.Reconciler{Clients: rec.Clients, Clock: emu.Clock, Leads: events.DefaultLeads(), Log: log,
-			ScaleIn: func(ctx context.Context, cluster string, readers int) error {
-				err := l.procs.ScaleIn(ctx, cluster, readers)
-				a := Action{At: emu.Clock.Now(), Kind: "remove_readers", Target: cluster, From: float64(readers + 1), To: float64(readers),
-					Reason: "scheduled event: back to the baseline readers (safe drain)"}
-				if err != nil {
-					a.Refused = "error: " + err.Error()
-				}
-				l.record(a)
-				return err
-			}},
-		Limits: scfg.EventLimits,
-		Scope: func(c string) (string, string) {
-			if t, ok := scfg.Cluster(c, "", ""); ok {
-				return t.Account, t.Region
-			}
-			return "", ""
-		},
+	l.procs, l.events, l.scaler = parts.Procedures, parts.Events, parts.Scaler
+	// The event reconciler's calls and drains are recorded as the
+	// backtest's actions.
+	rec := recordingEvents{clients: parts.AWS.EventClients(scfg), now: emu.Clock.Now, record: l.record}
+	l.events.Reconciler.Clients = rec.Clients
+	l.events.Reconciler.ScaleIn = func(ctx context.Context, cluster string, readers int) error {
+		err := l.procs.ScaleIn(ctx, cluster, readers)
+		a := Action{At: emu.Clock.Now(), Kind: "remove_readers", Target: cluster, From: float64(readers + 1), To: float64(readers),
+			Reason: "scheduled event: back to the baseline readers (safe drain)"}
+		if err != nil {
+			a.Refused = "error: " + err.Error()
+		}
+		l.record(a)
+		return err
 	}
-	l.scaler = scaler.New(scaler.Options{Config: scfg, Cloud: cloud, Busy: l.procs.Busy, Clock: emu.Clock, Log: log, Registerer: scalerReg,
-		DataAge: scaler.PrometheusDataAge{URL: promURL}})
 	l.webhook = l.scaler.Handler()
 	l.prom.addTarget("aurora_exporter", "aurora_exporter:9853", expReg)
 	l.prom.addTarget("aurora_scaler", "aurora_scaler:9854", scalerReg)

@@ -66,10 +66,6 @@ type AWS struct {
 	roles   map[string]AccountRole
 	assumed map[string]aws.Config
 
-	// procs runs remove_readers as the safe scale-in; nil: not executed.
-	procs *Procedures
-	ended procedureListeners
-
 	// Log receives warnings about changes made but not recorded in AWS.
 	Log *slog.Logger
 }
@@ -79,9 +75,6 @@ func (a *AWS) warn(msg string, args ...any) {
 		a.Log.Warn(msg, args...)
 	}
 }
-
-// UseProcedures lets Execute start the multi-step procedures.
-func (a *AWS) UseProcedures(p *Procedures) { a.procs = p }
 
 // NewAWS builds clients from a loaded configuration (whose HTTPClient the
 // caller has wrapped with awshttp.Wrap).
@@ -228,7 +221,7 @@ func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*Cluster
 		inst := Instance{
 			ID: iid, Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
 			Tier: int(aws.ToInt32(in.PromotionTier)), Writer: cl.IsWriter(iid), From: -1,
-			Managed: tags[TagManaged] == "true", DecisionID: tags[TagDecisionID],
+			Managed: tags[rdsfleet.TagManaged] == "true", DecisionID: tags[TagDecisionID],
 		}
 		inst.DecidedAt, _ = time.Parse(time.RFC3339Nano, tags[TagDecidedAt])
 		if n, err := strconv.Atoi(tags[TagFrom]); err == nil {
@@ -334,15 +327,9 @@ func (a *AWS) Execute(ctx context.Context, d Decision) error {
 		}
 		return nil
 	case ActionRemoveReaders:
-		if a.procs == nil {
-			return fmt.Errorf("%w: safe reader scale-in needs the procedures runner", ErrNotImplemented)
-		}
-		// Starts the drain-then-delete procedure; it reports its own
-		// outcome (aurora_scaler_procedures_total, OnProcedureEnd) when done.
-		if err := a.procs.StartScaleIn(d); err != nil {
-			return err
-		}
-		return ErrStarted
+		// Not a single call: the procedures runner drains then deletes
+		// (withProcedures, which New wires in front of this adapter).
+		return fmt.Errorf("%w: safe reader scale-in needs the procedures runner", ErrNotImplemented)
 	}
 	return fmt.Errorf("%w: action %s", ErrNotImplemented, d.Action)
 }
@@ -369,7 +356,7 @@ func (a *AWS) addReaders(ctx context.Context, d Decision) error {
 			Engine:               engine,
 			PromotionTier:        aws.Int32(ManagedTier),
 			Tags: []rdstypes.Tag{
-				{Key: aws.String(TagManaged), Value: aws.String("true")},
+				{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")},
 				{Key: aws.String(TagDecisionID), Value: aws.String(d.ID)},
 				{Key: aws.String(TagDecidedAt), Value: aws.String(d.At.UTC().Format(time.RFC3339Nano))},
 				{Key: aws.String(TagFrom), Value: aws.String(strconv.Itoa(int(d.From)))},

@@ -90,7 +90,7 @@ func newBenchHarness(b *testing.B, env *simtest.Env, mod func(*Options)) *harnes
 	o := Options{Config: cfg, Clock: env.World.Clock(), BearerToken: testToken,
 		Cloud: NewAWS(env.Config(b, "us-east-1"), RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})}
 	mod(&o)
-	s := New(o)
+	s := newScaler(o)
 	srv := httptestServer(b, s.Handler())
 	return &harness{env: env, s: s, srv: srv}
 }

@@ -204,101 +204,199 @@ var (
 	hostedZoneID = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
 )
 
+// failer reports a problem at a path of the configuration file, so the
+// error names file:line:column (yamlconf.Failer).
+type failer func(msg string, path ...any) error
+
+// under is the failer of one node: paths are relative to it.
+func (f failer) under(path ...any) failer {
+	return func(msg string, rest ...any) error {
+		return f(msg, append(append([]any{}, path...), rest...)...)
+	}
+}
+
+// firstError runs checks in order and returns the first error.
+func firstError(checks ...func() error) error {
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validate checks the file section by section; each section's function
+// names the field and the bound it broke.
 func (c *Config) validate(name string, root *yaml.Node) error {
-	fail := yamlconf.Failer(name, root)
+	fail := failer(yamlconf.Failer(name, root))
 	if len(c.Clusters) == 0 && len(c.ASGs) == 0 {
 		return fail("at least one target is required (clusters: [...] or asgs: [...]); the scaler only touches what is listed")
 	}
-	seen := map[string]bool{}
-	// place checks what every target has: its account, region, and that
-	// it is listed once.
-	place := func(list, kind string, i int, name, account, region string) error {
-		if !accountID.MatchString(account) {
-			return fail(fmt.Sprintf("account %q must be a 12-digit AWS account id", account), list, i, "account")
-		}
-		if !regionName.MatchString(region) {
-			return fail(fmt.Sprintf("%q is not an AWS region name", region), list, i, "region")
-		}
-		key := kind + "/" + account + "/" + region + "/" + name
-		if seen[key] {
-			return fail(fmt.Sprintf("%s %s is listed twice", kind, name), list, i)
-		}
-		seen[key] = true
-		return nil
+	return firstError(
+		func() error { return c.validateClusters(fail) },
+		func() error { return c.validateASGs(fail) },
+		func() error { return c.validateGuardrails(fail) },
+		func() error { return validateDNSServer(fail, c.DNSServer) },
+		func() error { return validateAccounts(fail, c.Accounts) },
+		func() error { return validateGrafana(fail, c.Grafana) },
+		func() error { return validateHTTPURL(fail, "prometheus_url", c.PrometheusURL) },
+	)
+}
+
+// targetPlaces checks what every target has: its account, region, and
+// that it is listed once.
+type targetPlaces map[string]bool
+
+func (seen targetPlaces) check(at failer, kind, name, account, region string) error {
+	if !accountID.MatchString(account) {
+		return at(fmt.Sprintf("account %q must be a 12-digit AWS account id", account), "account")
 	}
-	halfACU := func(v float64) bool { return v*2 == float64(int(v*2)) }
-	for i, t := range c.Clusters {
-		if !identifier.MatchString(t.Name) || strings.Contains(t.Name, "--") || strings.HasSuffix(t.Name, "-") {
-			return fail(fmt.Sprintf("cluster name %q is not a DB cluster identifier", t.Name), "clusters", i, "name")
-		}
-		if err := place("clusters", "cluster", i, t.Name, t.Account, t.Region); err != nil {
+	if !regionName.MatchString(region) {
+		return at(fmt.Sprintf("%q is not an AWS region name", region), "region")
+	}
+	key := kind + "/" + account + "/" + region + "/" + name
+	if seen[key] {
+		return at(fmt.Sprintf("%s %s is listed twice", kind, name))
+	}
+	seen[key] = true
+	return nil
+}
+
+// halfACU: Aurora Serverless v2 capacities go in steps of 0.5 ACU.
+func halfACU(v float64) bool { return v*2 == float64(int(v*2)) }
+
+// Bounds the sections are checked against.
+const (
+	maxACU         = 256 // Aurora Serverless v2's largest max capacity
+	maxASGStep     = 100
+	maxScaleOutCD  = time.Hour
+	maxScaleInCD   = 24 * time.Hour
+	maxStabilizing = 24 * time.Hour
+)
+
+func (c *Config) validateClusters(fail failer) error {
+	seen := targetPlaces{}
+	for i := range c.Clusters {
+		t, at := &c.Clusters[i], fail.under("clusters", i)
+		if err := firstError(
+			func() error { return validateClusterName(at, t.Name) },
+			func() error { return seen.check(at, "cluster", t.Name, t.Account, t.Region) },
+			func() error { return validateReaderBounds(at, t) },
+			func() error { return validateACUBounds(at, t) },
+			func() error { return validateDrain(at, t) },
+			func() error { return validateWriterClasses(at, t.WriterClasses) },
+		); err != nil {
 			return err
 		}
-		if t.MaxReaders < 1 || t.MaxReaders > MaxAuroraReaders {
-			return fail(fmt.Sprintf("max_readers %d outside [1, %d] (Aurora's limit is %d readers)", t.MaxReaders, MaxAuroraReaders, MaxAuroraReaders), "clusters", i, "max_readers")
-		}
-		if t.MinReaders < 1 || t.MinReaders > t.MaxReaders {
-			return fail(fmt.Sprintf("min_readers %d outside [1, max_readers]: a cluster without readers stops AWS reader auto scaling", t.MinReaders), "clusters", i, "min_readers")
-		}
-		if t.ReaderClass != "" && !instanceType.MatchString(t.ReaderClass) {
-			return fail(fmt.Sprintf("reader_class %q is not a DB instance class (db.serverless, db.r6g.large, ...)", t.ReaderClass), "clusters", i, "reader_class")
-		}
-		if t.ACUStep <= 0 || t.ACUStep > 256 || !halfACU(t.ACUStep) {
-			return fail(fmt.Sprintf("acu_step %g must be a positive multiple of 0.5", t.ACUStep), "clusters", i, "acu_step")
-		}
-		if t.ACUCeiling == 0 {
-			return fail("acu_ceiling is required: raise_max_acu never goes above it", "clusters", i)
-		}
-		if t.ACUCeiling < 1 || t.ACUCeiling > 256 || !halfACU(t.ACUCeiling) {
-			return fail(fmt.Sprintf("acu_ceiling %g must be a multiple of 0.5 in [1, 256]", t.ACUCeiling), "clusters", i, "acu_ceiling")
-		}
-		if t.ACUBaseline < 0 || t.ACUBaseline > t.ACUCeiling || !halfACU(t.ACUBaseline) {
-			return fail(fmt.Sprintf("acu_baseline %g must be a multiple of 0.5 not above acu_ceiling", t.ACUBaseline), "clusters", i, "acu_baseline")
-		}
-		if t.ReadRecord != nil && t.DrainCustomEndpoint != "" {
-			return fail("read_record and drain_custom_endpoint are alternatives: name one drain", "clusters", i, "drain_custom_endpoint")
-		}
-		if r := t.ReadRecord; r != nil && (!hostedZoneID.MatchString(strings.TrimPrefix(r.ZoneID, "/hostedzone/")) || r.Name == "") {
-			return fail("read_record needs zone_id (Z...) and name", "clusters", i, "read_record")
-		}
-		for j, class := range t.WriterClasses {
-			if !instanceType.MatchString(class) {
-				return fail(fmt.Sprintf("writer class %q is not a DB instance class", class), "clusters", i, "writer_classes", j)
-			}
+	}
+	return nil
+}
+
+func validateClusterName(at failer, name string) error {
+	if !identifier.MatchString(name) || strings.Contains(name, "--") || strings.HasSuffix(name, "-") {
+		return at(fmt.Sprintf("cluster name %q is not a DB cluster identifier (a letter, then up to 62 letters, digits or single hyphens, no hyphen at the end)", name), "name")
+	}
+	return nil
+}
+
+func validateReaderBounds(at failer, t *ClusterTarget) error {
+	if t.MaxReaders < 1 || t.MaxReaders > MaxAuroraReaders {
+		return at(fmt.Sprintf("max_readers %d outside [1, %d] (Aurora's limit is %d readers)", t.MaxReaders, MaxAuroraReaders, MaxAuroraReaders), "max_readers")
+	}
+	if t.MinReaders < 1 || t.MinReaders > t.MaxReaders {
+		return at(fmt.Sprintf("min_readers %d outside [1, max_readers %d]: a cluster without readers stops AWS reader auto scaling", t.MinReaders, t.MaxReaders), "min_readers")
+	}
+	if t.ReaderClass != "" && !instanceType.MatchString(t.ReaderClass) {
+		return at(fmt.Sprintf("reader_class %q is not a DB instance class (db.serverless, db.r6g.large, ...)", t.ReaderClass), "reader_class")
+	}
+	return nil
+}
+
+func validateACUBounds(at failer, t *ClusterTarget) error {
+	if t.ACUStep <= 0 || t.ACUStep > maxACU || !halfACU(t.ACUStep) {
+		return at(fmt.Sprintf("acu_step %g must be a multiple of 0.5 in (0, %d]", t.ACUStep, maxACU), "acu_step")
+	}
+	if t.ACUCeiling == 0 {
+		return at("acu_ceiling is required: raise_max_acu never goes above it")
+	}
+	if t.ACUCeiling < 1 || t.ACUCeiling > maxACU || !halfACU(t.ACUCeiling) {
+		return at(fmt.Sprintf("acu_ceiling %g must be a multiple of 0.5 in [1, %d]", t.ACUCeiling, maxACU), "acu_ceiling")
+	}
+	if t.ACUBaseline < 0 || t.ACUBaseline > t.ACUCeiling || !halfACU(t.ACUBaseline) {
+		return at(fmt.Sprintf("acu_baseline %g must be a multiple of 0.5 in [0, acu_ceiling %g]", t.ACUBaseline, t.ACUCeiling), "acu_baseline")
+	}
+	return nil
+}
+
+func validateDrain(at failer, t *ClusterTarget) error {
+	if t.ReadRecord != nil && t.DrainCustomEndpoint != "" {
+		return at("read_record and drain_custom_endpoint are alternatives: name one drain", "drain_custom_endpoint")
+	}
+	if r := t.ReadRecord; r != nil && (!hostedZoneID.MatchString(strings.TrimPrefix(r.ZoneID, "/hostedzone/")) || r.Name == "") {
+		return at("read_record needs zone_id (Z...) and name", "read_record")
+	}
+	return nil
+}
+
+func validateWriterClasses(at failer, classes []string) error {
+	for j, class := range classes {
+		if !instanceType.MatchString(class) {
+			return at(fmt.Sprintf("writer class %q is not a DB instance class", class), "writer_classes", j)
 		}
 	}
+	return nil
+}
+
+func (c *Config) validateASGs(fail failer) error {
+	seen := targetPlaces{}
 	for i, t := range c.ASGs {
+		at := fail.under("asgs", i)
 		if !asgName.MatchString(t.Name) {
-			return fail(fmt.Sprintf("asg name %q is not an Auto Scaling group name", t.Name), "asgs", i, "name")
+			return at(fmt.Sprintf("asg name %q is not an Auto Scaling group name (1 to 255 printable ASCII characters)", t.Name), "name")
 		}
-		if err := place("asgs", "asg", i, t.Name, t.Account, t.Region); err != nil {
+		if err := seen.check(at, "asg", t.Name, t.Account, t.Region); err != nil {
 			return err
 		}
-		if t.MaxStep < 1 || t.MaxStep > 100 {
-			return fail(fmt.Sprintf("max_step %d outside [1, 100]", t.MaxStep), "asgs", i, "max_step")
+		if t.MaxStep < 1 || t.MaxStep > maxASGStep {
+			return at(fmt.Sprintf("max_step %d outside [1, %d]", t.MaxStep, maxASGStep), "max_step")
 		}
 	}
-	if c.Cooldowns.ScaleOut < 0 || c.Cooldowns.ScaleOut > time.Hour {
-		return fail("scale_out cooldown must be in [0, 1h]", "cooldowns", "scale_out")
+	return nil
+}
+
+// validateGuardrails checks the cooldowns, the stabilisation window, the
+// breaker and the data age every scale-in relies on.
+func (c *Config) validateGuardrails(fail failer) error {
+	if cd := c.Cooldowns.ScaleOut; cd < 0 || cd > maxScaleOutCD {
+		return fail(fmt.Sprintf("scale_out cooldown %s must be in [0, %s]", cd, maxScaleOutCD), "cooldowns", "scale_out")
 	}
-	if c.Cooldowns.ScaleIn < 0 || c.Cooldowns.ScaleIn > 24*time.Hour {
-		return fail("scale_in cooldown must be in [0, 24h]", "cooldowns", "scale_in")
+	if cd := c.Cooldowns.ScaleIn; cd < 0 || cd > maxScaleInCD {
+		return fail(fmt.Sprintf("scale_in cooldown %s must be in [0, %s]", cd, maxScaleInCD), "cooldowns", "scale_in")
 	}
-	if c.StabilizationWindow < 0 || c.StabilizationWindow > 24*time.Hour {
-		return fail("stabilization_window must be in [0, 24h]", "stabilization_window")
+	if w := c.StabilizationWindow; w < 0 || w > maxStabilizing {
+		return fail(fmt.Sprintf("stabilization_window %s must be in [0, %s]", w, maxStabilizing), "stabilization_window")
 	}
 	if c.MaxActionsPerHour < 1 {
-		return fail("max_actions_per_hour must be at least 1", "max_actions_per_hour")
+		return fail(fmt.Sprintf("max_actions_per_hour %d must be at least 1", c.MaxActionsPerHour), "max_actions_per_hour")
 	}
 	if c.MaxDataAge <= 0 {
-		return fail("max_data_age must be positive", "max_data_age")
+		return fail(fmt.Sprintf("max_data_age %s must be positive", c.MaxDataAge), "max_data_age")
 	}
-	if c.DNSServer != "" {
-		if _, _, err := net.SplitHostPort(c.DNSServer); err != nil {
-			return fail(fmt.Sprintf("dns_server %q must be host:port", c.DNSServer), "dns_server")
-		}
+	return nil
+}
+
+func validateDNSServer(fail failer, server string) error {
+	if server == "" {
+		return nil
 	}
-	for i, a := range c.Accounts {
+	if _, _, err := net.SplitHostPort(server); err != nil {
+		return fail(fmt.Sprintf("dns_server %q must be host:port", server), "dns_server")
+	}
+	return nil
+}
+
+func validateAccounts(fail failer, accounts []AccountRole) error {
+	for i, a := range accounts {
 		if !accountID.MatchString(a.ID) {
 			return fail(fmt.Sprintf("account id %q must be 12 digits", a.ID), "accounts", i, "id")
 		}
@@ -306,11 +404,20 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 			return fail(fmt.Sprintf("role_arn %q must be a role of account %s", a.RoleARN, a.ID), "accounts", i, "role_arn")
 		}
 	}
-	if g := c.Grafana; g != nil && !strings.HasPrefix(g.URL, "http://") && !strings.HasPrefix(g.URL, "https://") {
+	return nil
+}
+
+func validateGrafana(fail failer, g *GrafanaConfig) error {
+	if g != nil && !strings.HasPrefix(g.URL, "http://") && !strings.HasPrefix(g.URL, "https://") {
 		return fail(fmt.Sprintf("grafana url %q must start with http:// or https://", g.URL), "grafana", "url")
 	}
-	if c.PrometheusURL != "" && !strings.HasPrefix(c.PrometheusURL, "http://") && !strings.HasPrefix(c.PrometheusURL, "https://") {
-		return fail(fmt.Sprintf("prometheus_url %q must start with http:// or https://", c.PrometheusURL), "prometheus_url")
+	return nil
+}
+
+// validateHTTPURL checks an optional URL the scaler calls.
+func validateHTTPURL(fail failer, field, u string) error {
+	if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return fail(fmt.Sprintf("%s %q must start with http:// or https://", field, u), field)
 	}
 	return nil
 }

@@ -98,3 +98,46 @@ asgs:
 		t.Fatal("limits for an unconfigured cluster")
 	}
 }
+
+// TestConfigErrorsNameTheFieldAndTheBound: every section's check says
+// which field broke which bound, at the field's line.
+func TestConfigErrorsNameTheFieldAndTheBound(t *testing.T) {
+	const cluster = "clusters:\n  - name: a\n    account: \"123456789012\"\n    region: us-east-1\n    acu_ceiling: 64\n"
+	const asg = "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\n"
+	for _, tc := range []struct {
+		name, yaml string
+		line       int
+		msg        string
+	}{
+		{"cluster name", "clusters:\n  - name: a--b\n    account: \"123456789012\"\n    region: us-east-1\n    acu_ceiling: 64\n", 2, `cluster name "a--b" is not a DB cluster identifier`},
+		{"min readers", cluster + "    max_readers: 3\n    min_readers: 4\n", 7, "min_readers 4 outside [1, max_readers 3]"},
+		{"reader class", cluster + "    reader_class: r6g\n", 6, `reader_class "r6g" is not a DB instance class`},
+		{"acu step", cluster + "    acu_step: 300\n", 6, "acu_step 300 must be a multiple of 0.5 in (0, 256]"},
+		{"acu step half", cluster + "    acu_step: 0.3\n", 6, "acu_step 0.3 must be a multiple of 0.5"},
+		{"acu ceiling", "clusters:\n  - name: a\n    account: \"123456789012\"\n    region: us-east-1\n    acu_ceiling: 512\n", 5, "acu_ceiling 512 must be a multiple of 0.5 in [1, 256]"},
+		{"acu baseline", cluster + "    acu_baseline: 80\n", 6, "acu_baseline 80 must be a multiple of 0.5 in [0, acu_ceiling 64]"},
+		{"writer class", cluster + "    writer_classes: [db.r6g.large, big]\n", 6, `writer class "big" is not a DB instance class`},
+		{"asg name", "asgs:\n  - {name: \"\", account: \"123456789012\", region: us-east-1}\n", 2, `asg name "" is not an Auto Scaling group name`},
+		{"asg step", "asgs:\n  - name: web\n    account: \"123456789012\"\n    region: us-east-1\n    max_step: 101\n", 5, "max_step 101 outside [1, 100]"},
+		{"scale out cooldown", asg + "cooldowns:\n  scale_out: 2h\n", 4, "scale_out cooldown 2h0m0s must be in [0, 1h0m0s]"},
+		{"scale in cooldown", asg + "cooldowns:\n  scale_in: -1s\n", 4, "scale_in cooldown -1s must be in [0, 24h0m0s]"},
+		{"stabilization", asg + "stabilization_window: 25h\n", 3, "stabilization_window 25h0m0s must be in [0, 24h0m0s]"},
+		{"breaker", asg + "max_actions_per_hour: -1\n", 3, "max_actions_per_hour -1 must be at least 1"},
+		{"data age", asg + "max_data_age: -1m\n", 3, "max_data_age -1m0s must be positive"},
+		{"dns server", asg + "dns_server: 127.0.0.1\n", 3, `dns_server "127.0.0.1" must be host:port`},
+		{"account id", asg + "accounts:\n  - {id: \"1\", role_arn: \"arn:aws:iam::1:role/x\"}\n", 4, `account id "1" must be 12 digits`},
+		{"grafana without url", asg + "grafana:\n  api_key_file: k\n", 3, `grafana url "" must start with http://`},
+		{"grafana url", asg + "grafana:\n  url: grafana:3000\n", 4, `grafana url "grafana:3000" must start with http://`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("s.yml", []byte(tc.yaml))
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a ConfigError", err)
+			}
+			if ce.Line != tc.line || !strings.Contains(ce.Msg, tc.msg) {
+				t.Errorf("got %v, want line %d containing %q", err, tc.line, tc.msg)
+			}
+		})
+	}
+}

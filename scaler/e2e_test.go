@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/sim"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
@@ -68,7 +69,7 @@ func newHarness(t *testing.T, env *simtest.Env, mod func(*Options)) *harness {
 	if mod != nil {
 		mod(&o)
 	}
-	s := New(o)
+	s := newScaler(o)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &harness{env: env, s: s, srv: srv}
@@ -219,7 +220,7 @@ func TestAddReadersEndToEnd(t *testing.T) {
 	for _, tg := range got.Tags {
 		tags[tg.Key] = tg.Value
 	}
-	if tags[TagManaged] != "true" || tags[TagDecisionID] != d.ID {
+	if tags[rdsfleet.TagManaged] != "true" || tags[TagDecisionID] != d.ID {
 		t.Errorf("tags %v", tags)
 	}
 	if seen := readerAnswers(t, dnsAddr, c.ReaderEndpoint); seen[id] || !seen["events-db-reader-1"] {

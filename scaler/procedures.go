@@ -46,6 +46,7 @@ type Procedures struct {
 
 	runs    *prometheus.CounterVec
 	running *prometheus.GaugeVec
+	ended   procedureListeners
 
 	mu     sync.Mutex
 	ctx    context.Context
@@ -105,16 +106,16 @@ type procedureListeners struct {
 
 // OnProcedureEnd registers fn for every procedure's end; the Scaler uses
 // it to complete its decisions.
-func (a *AWS) OnProcedureEnd(fn func(ProcedureEnd)) {
-	a.ended.mu.Lock()
-	defer a.ended.mu.Unlock()
-	a.ended.fns = append(a.ended.fns, fn)
+func (p *Procedures) OnProcedureEnd(fn func(ProcedureEnd)) {
+	p.ended.mu.Lock()
+	defer p.ended.mu.Unlock()
+	p.ended.fns = append(p.ended.fns, fn)
 }
 
-func (a *AWS) procedureEnded(e ProcedureEnd) {
-	a.ended.mu.Lock()
-	fns := slices.Clone(a.ended.fns)
-	a.ended.mu.Unlock()
+func (p *Procedures) procedureEnded(e ProcedureEnd) {
+	p.ended.mu.Lock()
+	fns := slices.Clone(p.ended.fns)
+	p.ended.mu.Unlock()
 	for _, fn := range fns {
 		fn(e)
 	}
@@ -276,7 +277,7 @@ func (p *Procedures) start(t *ClusterTarget, name, decision string, fn func(ctx 
 		delete(p.active, key)
 		p.mu.Unlock()
 		if decision != "" {
-			p.aws.procedureEnded(ProcedureEnd{DecisionID: decision, Procedure: name, Cluster: t.Name, Outcome: outcome, Error: msg, At: p.clock.Now()})
+			p.procedureEnded(ProcedureEnd{DecisionID: decision, Procedure: name, Cluster: t.Name, Outcome: outcome, Error: msg, At: p.clock.Now()})
 		}
 	}()
 	return nil

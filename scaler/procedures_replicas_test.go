@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 	"github.com/aurora-surge/aurora-surge/sim"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
@@ -48,7 +49,7 @@ clusters:
 	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String("events-db-surge-0001"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
 		DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-		Tags: []rdstypes.Tag{{Key: aws.String(procedure.ManagedTagKey), Value: aws.String("true")}},
+		Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +83,8 @@ func newReplica(t *testing.T, env *simtest.Env, cfg *Config, dnsAddr, holder str
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloud.UseProcedures(procs)
 	h := newHarness(t, env, func(o *Options) {
-		o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
+		o.Config, o.Cloud, o.Busy = cfg, withProcedures(cloud, procs), procs.Busy
 		o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "30")}
 	})
 	return replica{harness: h, procs: procs}

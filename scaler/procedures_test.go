@@ -14,6 +14,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
@@ -57,9 +58,8 @@ clusters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloud.UseProcedures(procs)
 	h := newHarness(t, env, func(o *Options) {
-		o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
+		o.Config, o.Cloud, o.Busy = cfg, withProcedures(cloud, procs), procs.Busy
 		o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "30")}
 	})
 	// The avalanche added a scaler-managed reader and raised max ACU.
@@ -67,7 +67,7 @@ clusters:
 	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String("events-db-surge-0001"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
 		DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-		Tags: []rdstypes.Tag{{Key: aws.String(procedure.ManagedTagKey), Value: aws.String("true")}},
+		Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ clusters:
 		if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
 			DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-			Tags: []rdstypes.Tag{{Key: aws.String(procedure.ManagedTagKey), Value: aws.String("true")}},
+			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -125,8 +125,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// New builds a Scaler; Run (or Drain in tests) works its queue.
-func New(o Options) *Scaler {
+// newScaler builds a Scaler (New wires it); Run (or Drain) works its queue.
+func newScaler(o Options) *Scaler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}

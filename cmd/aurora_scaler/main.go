@@ -31,7 +31,6 @@ import (
 	"github.com/aurora-surge/aurora-surge/internal/awshttp"
 	"github.com/aurora-surge/aurora-surge/internal/webserve"
 	"github.com/aurora-surge/aurora-surge/scaler"
-	"github.com/aurora-surge/aurora-surge/scaler/events"
 )
 
 func main() {
@@ -123,84 +122,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("aurora_scaler"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second})
-	cloud.UseAccounts(cfg.Accounts)
-	err = waitForAWS(ctx, log, f.awsWait, 2*time.Second, func(ctx context.Context) error { return cloud.VerifyAccounts(ctx, cfg) })
+	parts, err := scaler.New(ctx, cfg, scaler.PartsOptions{
+		AWS: awsCfg, Retry: scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second},
+		Clock: realClock{}, Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
+		EventsFile: f.eventsFile, EventsInterval: f.eventsEvery,
+	})
+	if err != nil {
+		log.Error("wiring the scaler", "err", err)
+		return 1
+	}
+	err = waitForAWS(ctx, log, f.awsWait, 2*time.Second, func(ctx context.Context) error { return parts.AWS.VerifyAccounts(ctx, cfg) })
 	if err != nil {
 		// Acting with credentials of another account than the target's
 		// would change the wrong fleet or fail at the worst moment.
 		log.Error("AWS accounts", "err", err)
 		return 1
 	}
-	procs, err := scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: cfg, AWS: cloud, Log: log, Registerer: reg})
-	if err != nil {
-		log.Error("procedures", "err", err)
-		return 1
-	}
-	cloud.UseProcedures(procs)
-	store, err := events.OpenStore(f.eventsFile)
-	if err != nil {
-		log.Error("events", "err", err)
-		return 1
-	}
-	eventSvc := &events.Service{
-		Store: store,
-		Reconciler: &events.Reconciler{Clients: cloud.EventClients(cfg), Clock: realClock{}, Leads: events.DefaultLeads(), Log: log,
-			ScaleIn: procs.ScaleIn},
-		Limits: cfg.EventLimits,
-		Scope: func(c string) (string, string) {
-			if t, ok := cfg.Cluster(c, "", ""); ok {
-				return t.Account, t.Region
-			}
-			return "", ""
-		},
-	}
-	reg.MustRegister(eventSvc)
-	var annot *scaler.Annotator
-	if g := cfg.Grafana; g != nil {
-		key := ""
-		if g.APIKeyFile != "" {
-			if key, err = scaler.ReadBearerToken(g.APIKeyFile); err != nil {
-				log.Error("grafana api key", "err", err)
-				return 1
-			}
-		}
-		if annot, err = scaler.NewAnnotator(g.URL, key, log, reg); err != nil {
-			log.Error("grafana", "err", err)
-			return 1
-		}
-		go annot.Run(ctx)
-	}
-	cloud.Log = log
-	opts := scaler.Options{
-		Config: cfg, Cloud: cloud, Busy: procs.Busy, Annotator: annot,
-		Clock: realClock{}, Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
-	}
-	if cfg.PrometheusURL != "" {
-		opts.DataAge = scaler.PrometheusDataAge{URL: cfg.PrometheusURL}
-	}
-	s := scaler.New(opts)
-	log.Info("starting aurora_scaler", "version", version.Info(), "config", f.configFile, "scaler", s.String())
-	go s.Run(ctx)
-	acting := func() bool { return !s.Paused() && !f.dryRun && !cfg.DryRun }
-	if !acting() {
-		log.Warn("paused or dry run: interrupted drains are not resumed and event steps are not applied until resumed")
-	} else {
-		// A drain a previous process left is finished (or rolled back)
-		// before anything else touches the cluster.
-		procs.Resume(ctx)
-	}
-	go eventSvc.Run(ctx, f.eventsEvery, acting)
+	log.Info("starting aurora_scaler", "version", version.Info(), "config", f.configFile, "scaler", parts.Scaler.String())
+	parts.Run(ctx)
 
 	mux := http.NewServeMux()
 	mux.Handle(f.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	api := s.Handler()
+	api := parts.Handler()
 	mux.Handle("/webhook", api)
 	mux.Handle("/api/v1/", api)
-	eventsAPI := s.RequireAuth(eventSvc.Handler())
-	mux.Handle("/api/v1/events", eventsAPI)
-	mux.Handle("/api/v1/events/", eventsAPI)
-	mux.Handle("/api/v1/writer", s.RequireAuth(procs.WriterHandler()))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Ready\n") })
 	// Alertmanager's default webhook timeout is 10s: answer well within.

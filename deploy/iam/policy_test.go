@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aurora-surge/aurora-surge/collector"
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/scaler"
 	"github.com/aurora-surge/aurora-surge/scaler/events"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
@@ -295,12 +296,17 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	cfg := parse(fmt.Sprintf("read_record: {zone_id: %q, name: db-read.app.internal.}", aws.ToString(zones.HostedZones[0].Id)))
 	cfgCustom := parse("drain_custom_endpoint: events-reporting")
 
-	cloud := scaler.NewAWS(awsCfg, scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
-	cloud.UseAccounts(cfg.Accounts)
+	wait := func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil }
+	parts, err := scaler.New(ctx, cfg, scaler.PartsOptions{AWS: awsCfg, Retry: scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond},
+		Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: token, EventsFile: filepath.Join(t.TempDir(), "scaler-events.json"),
+		Resolver: dns, Wait: wait, Poll: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud, procs := parts.AWS, parts.Procedures
 	if err := cloud.VerifyAccounts(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	wait := func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil }
 	newProcs := func(c *scaler.Config) *scaler.Procedures {
 		p, err := scaler.NewProcedures(ctx, scaler.ProcedureOptions{Config: c, AWS: cloud, Resolver: dns, Wait: wait, Poll: 5 * time.Second, Registerer: prometheus.NewRegistry()})
 		if err != nil {
@@ -308,13 +314,11 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 		}
 		return p
 	}
-	procs := newProcs(cfg)
-	cloud.UseProcedures(procs)
 	procs.Resume(ctx) // what a starting scaler does; nothing to resume here
 	procs.Wait()
 
 	// Webhook actions.
-	s := scaler.New(scaler.Options{Config: cfg, Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: token, Cloud: cloud, Busy: procs.Busy})
+	s := parts.Scaler
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	deliver := func(labels map[string]string, fingerprint string) {
@@ -403,8 +407,8 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 			continue
 		}
 		created++
-		if !slices.Contains(in.Tags, sim.Tag{Key: "aurora-surge:managed", Value: "true"}) {
-			t.Errorf("instance %s created without aurora-surge:managed=true: %v", in.ID, in.Tags)
+		if !slices.Contains(in.Tags, sim.Tag{Key: rdsfleet.TagManaged, Value: "true"}) {
+			t.Errorf("instance %s created without %s=true: %v", in.ID, rdsfleet.TagManaged, in.Tags)
 		}
 	}
 	for _, in := range initial.Instances {
@@ -421,8 +425,8 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	// the scaler created (their tag), and what it creates must carry it.
 	p := readPolicy(t, "aurora-scaler-policy.json")
 	for _, c := range []struct{ action, key string }{
-		{"rds:DeleteDBInstance", "aws:ResourceTag/aurora-surge:managed"},
-		{"rds:CreateDBInstance", "aws:RequestTag/aurora-surge:managed"},
+		{"rds:DeleteDBInstance", "aws:ResourceTag/" + rdsfleet.TagManaged},
+		{"rds:CreateDBInstance", "aws:RequestTag/" + rdsfleet.TagManaged},
 		{"rds:AddTagsToResource", "aws:TagKeys"},
 		{"rds:ModifyDBCluster", "aws:ResourceTag/aurora-surge:scaler"},
 		{"rds:FailoverDBCluster", "aws:ResourceTag/aurora-surge:scaler"},

@@ -15,7 +15,10 @@ import (
 )
 
 // TagManaged marks instances the scaler created; only those are ever
-// removed by it.
+// removed by it. It is the one name of that tag in the code: the scaler,
+// its procedures and the event reconciler write it, and the IAM policy
+// (deploy/iam) conditions on the same key, so the key never changes
+// (existing fleets carry it).
 const TagManaged = "aurora-surge:managed"
 
 // DescribeAPI is the part of the RDS client Describe needs.

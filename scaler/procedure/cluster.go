@@ -21,10 +21,6 @@ import (
 	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
-// ManagedTagKey marks instances the scaler created; only those are ever
-// removed by it.
-const ManagedTagKey = rdsfleet.TagManaged
-
 // RDSAPI is what the procedures call on RDS.
 type RDSAPI interface {
 	DescribeDBClusters(context.Context, *rds.DescribeDBClustersInput, ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)

@@ -12,6 +12,7 @@ import (
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 	"github.com/aurora-surge/aurora-surge/sim"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
@@ -45,7 +46,7 @@ func startFleet(t *testing.T) *fleet {
 		if _, err := f.rds.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
 			DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-			Tags: []rdstypes.Tag{{Key: aws.String(procedure.ManagedTagKey), Value: aws.String("true")}},
+			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
 		}); err != nil {
 			t.Fatal(err)
 		}

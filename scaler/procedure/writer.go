@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
 // WriterResize moves the writer to another instance class the way the
@@ -56,7 +58,7 @@ func RunWriterResize(ctx context.Context, d Deps, p WriterResize) (WriterResult,
 		_, err := d.RDS.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(p.Cluster), Engine: aws.String(st.Engine),
 			DBInstanceClass: aws.String(p.Class), PromotionTier: aws.Int32(0),
-			Tags: []rdstypes.Tag{{Key: aws.String(ManagedTagKey), Value: aws.String("true")}},
+			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
 		})
 		if err != nil && apiCode(err) != "DBInstanceAlreadyExists" {
 			return res, fmt.Errorf("CreateDBInstance %s: %w", id, err)
