@@ -115,4 +115,7 @@ func (p *Pipeline) Rendered() *Rendered {
 func (p *Pipeline) CollectSelf(ch chan<- prometheus.Metric) {
 	p.Exporter.collectSelf(p.Exporter.Snapshot(), ch)
 	p.CloudWatch.Collect(ch)
+	if p.EnhancedMonitoring != nil {
+		p.EnhancedMonitoring.Collect(ch)
+	}
 }
