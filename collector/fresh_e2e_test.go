@@ -157,6 +157,9 @@ func TestFreshSourcesMatchTruth(t *testing.T) {
 	for _, c := range calls {
 		count[c.Service+"/"+c.Operation] += float64(c.Count)
 	}
+	if one(t, s.gather(t), "aurora_exporter_performance_insights_not_authorized_instances") != 0 {
+		t.Error("instances counted as refused in a healthy fleet")
+	}
 	if count["logs/FilterLogEvents"] != 2 || count["pi/GetResourceMetrics"] != 4 {
 		t.Errorf("one refresh of each made %v; want 2 FilterLogEvents (one per scope), 4 GetResourceMetrics (one per instance with PI)", count)
 	}
@@ -309,5 +312,8 @@ func TestPerformanceInsightsTurnedOffSinceDiscovery(t *testing.T) {
 	one(t, got, "aurora_instance_db_load_average_active_sessions", "db_instance", "shop-db-writer")
 	if one(t, got, "aurora_exporter_aws_calls_total", "service", "PI", "operation", "GetResourceMetrics", "outcome", "error") < 1 {
 		t.Fatal("the refused call is not counted")
+	}
+	if one(t, got, "aurora_exporter_performance_insights_not_authorized_instances") != 1 {
+		t.Fatal("the instance refused is not counted")
 	}
 }

@@ -187,4 +187,7 @@ func (p *Pipeline) Collect(ch chan<- prometheus.Metric) {
 	if p.EnhancedMonitoring != nil {
 		p.EnhancedMonitoring.Collect(ch)
 	}
+	if p.PerformanceInsights != nil {
+		p.PerformanceInsights.Collect(ch)
+	}
 }

@@ -118,4 +118,7 @@ func (p *Pipeline) CollectSelf(ch chan<- prometheus.Metric) {
 	if p.EnhancedMonitoring != nil {
 		p.EnhancedMonitoring.Collect(ch)
 	}
+	if p.PerformanceInsights != nil {
+		p.PerformanceInsights.Collect(ch)
+	}
 }

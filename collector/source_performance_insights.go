@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/aurora-surge/aurora-surge/internal/awspi"
@@ -46,16 +47,24 @@ type PerformanceInsightsSource struct {
 
 	mu   sync.Mutex
 	last map[string]PISample // last good per instance
+
+	denied prometheus.Gauge
 }
 
 func NewPerformanceInsightsSource(clients *ClientSet, discovery *Discovery, cfg PerformanceInsightsConfig, clock Clock) *PerformanceInsightsSource {
-	s := &PerformanceInsightsSource{clients: clients, discovery: discovery, cfg: cfg, clock: clock, last: map[string]PISample{}}
+	s := &PerformanceInsightsSource{clients: clients, discovery: discovery, cfg: cfg, clock: clock, last: map[string]PISample{},
+		denied: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "aurora_exporter", Name: "performance_insights_not_authorized_instances",
+			Help: "Instances discovery lists with Performance Insights on whose last GetResourceMetrics answered NotAuthorizedException (turned off since discovery, or no pi:GetResourceMetrics permission); they fall back to CloudWatch.",
+		})}
 	empty := map[string]PISample{}
 	s.samples.Store(&empty)
 	return s
 }
 
 func (s *PerformanceInsightsSource) Name() string { return "performance_insights" }
+
+func (s *PerformanceInsightsSource) Collect(ch chan<- prometheus.Metric) { s.denied.Collect(ch) }
 
 // Samples is the newest values per DbiResourceId.
 func (s *PerformanceInsightsSource) Samples() map[string]PISample { return *s.samples.Load() }
@@ -179,6 +188,7 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 		}
 	}
 	s.last = next
+	s.denied.Set(float64(len(denied)))
 	served := make(map[string]PISample, len(next))
 	for k, v := range next {
 		served[k] = v
