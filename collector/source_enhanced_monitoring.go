@@ -122,6 +122,7 @@ func NewEnhancedMonitoringSource(clients *ClientSet, discovery *Discovery, cfg E
 
 func (s *EnhancedMonitoringSource) Name() string { return "enhanced_monitoring" }
 
+func (s *EnhancedMonitoringSource) Describe(ch chan<- *prometheus.Desc) { s.rejected.Describe(ch) }
 func (s *EnhancedMonitoringSource) Collect(ch chan<- prometheus.Metric) { s.rejected.Collect(ch) }
 
 // Samples is the newest document per DbiResourceId.

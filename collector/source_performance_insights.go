@@ -64,6 +64,7 @@ func NewPerformanceInsightsSource(clients *ClientSet, discovery *Discovery, cfg 
 
 func (s *PerformanceInsightsSource) Name() string { return "performance_insights" }
 
+func (s *PerformanceInsightsSource) Describe(ch chan<- *prometheus.Desc) { s.denied.Describe(ch) }
 func (s *PerformanceInsightsSource) Collect(ch chan<- prometheus.Metric) { s.denied.Collect(ch) }
 
 // Samples is the newest values per DbiResourceId.
