@@ -27,7 +27,12 @@ const maxStreamsPerFilter = 100
 // next read starts: Enhanced Monitoring documents of different instances
 // reach CloudWatch Logs with different delays, so one delivered late may
 // be older than another already seen.
-const deliverySkew = 10 * time.Second
+const deliverySkew = 5 * time.Second
+
+// filterPageEvents bounds one FilterLogEvents page (AWS stops at 1 MB,
+// about 400 documents; the limit keeps a page's memory bounded whatever
+// the service does).
+const filterPageEvents = 1000
 
 // OSSample is the newest Enhanced Monitoring document of an instance,
 // reduced to what the families use.
@@ -257,6 +262,7 @@ func (s *EnhancedMonitoringSource) readBatch(ctx context.Context, api logsAPI, b
 		LogGroupName:   aws.String(EnhancedMonitoringLogGroup),
 		LogStreamNames: batch,
 		StartTime:      aws.Int64(start.UnixMilli()),
+		Limit:          aws.Int32(filterPageEvents),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
