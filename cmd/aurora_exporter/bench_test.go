@@ -159,7 +159,9 @@ refresh:
 func sampleValue(body []byte, series string) float64 {
 	for _, line := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(line, series+" ") {
-			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			// The value follows the series; a label value may hold spaces
+			// (service="CloudWatch Logs").
+			v, _ := strconv.ParseFloat(strings.Fields(line[len(series):])[0], 64)
 			return v
 		}
 	}
