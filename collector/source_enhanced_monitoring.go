@@ -29,10 +29,10 @@ const maxStreamsPerFilter = 100
 // be older than another already seen.
 const deliverySkew = 5 * time.Second
 
-// filterPageEvents bounds one FilterLogEvents page (AWS stops at 1 MB,
-// about 400 documents; the limit keeps a page's memory bounded whatever
-// the service does).
-const filterPageEvents = 1000
+// filterPageEvents bounds one FilterLogEvents page: AWS stops a page at
+// 1 MB (400-650 documents of 1.5-2.5 KB), and the limit keeps a page's
+// memory near that whatever the service does (aurora_sim pages by count).
+const filterPageEvents = 500
 
 // OSSample is the newest Enhanced Monitoring document of an instance,
 // reduced to what the families use.
