@@ -317,3 +317,34 @@ func TestPerformanceInsightsTurnedOffSinceDiscovery(t *testing.T) {
 		t.Fatal("the instance refused is not counted")
 	}
 }
+
+// TestFreshSourcesRerenderOnlyWithData: in a fleet without the features
+// the fresh sources refresh every few seconds with nothing to read, and
+// must not re-render the families each time; with data they do.
+func TestFreshSourcesRerenderOnlyWithData(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		sc       func(t *testing.T) *sim.Scenario
+		rerender bool
+	}{
+		{"features off", func(t *testing.T) *sim.Scenario { sc, _ := sim.LoadScenario("steady"); return sc }, false},
+		{"features on", freshScenario, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startFreshStack(t, c.sc(t), freshConfig)
+			s.advance(t, time.Minute, 5*time.Second)
+			if _, err := s.p.Render(); err != nil {
+				t.Fatal(err)
+			}
+			s.env.Advance(t, 5*time.Second)
+			for _, src := range []collector.Source{s.p.EnhancedMonitoring, s.p.PerformanceInsights} {
+				if err := s.p.Runner.RefreshOnce(ctx, src); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if did, _ := s.p.Render(); did != c.rerender {
+				t.Fatalf("re-rendered %v after the fresh sources refreshed, want %v", did, c.rerender)
+			}
+		})
+	}
+}

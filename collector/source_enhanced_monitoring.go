@@ -100,6 +100,7 @@ type EnhancedMonitoringSource struct {
 	clock     Clock
 
 	samples atomic.Pointer[map[string]OSSample] // by DbiResourceId
+	version atomic.Uint64                       // bumped when samples may have changed
 
 	mu sync.Mutex
 	// byScope keeps each scope's last good samples, so a scope that fails
@@ -229,9 +230,15 @@ func (s *EnhancedMonitoringSource) Refresh(ctx context.Context) error {
 	if len(errs) > 0 && len(fresh) == 0 && len(plan) > 0 {
 		return errors.Join(errs...)
 	}
+	if len(merged) > 0 || len(s.Samples()) > 0 {
+		s.version.Add(1)
+	}
 	s.samples.Store(&merged)
 	return errors.Join(errs...)
 }
+
+// DataVersion changes whenever Samples may have changed.
+func (s *EnhancedMonitoringSource) DataVersion() uint64 { return s.version.Load() }
 
 // readScope reads the scope's streams from start, 100 per call, and
 // returns prev updated with the newest document per stream.

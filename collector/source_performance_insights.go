@@ -44,6 +44,7 @@ type PerformanceInsightsSource struct {
 	clock     Clock
 
 	samples atomic.Pointer[map[string]PISample] // by DbiResourceId
+	version atomic.Uint64                       // bumped when samples may have changed
 
 	mu   sync.Mutex
 	last map[string]PISample // last good per instance
@@ -194,6 +195,12 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 	for k, v := range next {
 		served[k] = v
 	}
+	if len(served) > 0 || len(s.Samples()) > 0 {
+		s.version.Add(1)
+	}
 	s.samples.Store(&served)
 	return errors.Join(errs...)
 }
+
+// DataVersion changes whenever Samples may have changed.
+func (s *PerformanceInsightsSource) DataVersion() uint64 { return s.version.Load() }
