@@ -348,3 +348,34 @@ func TestFreshSourcesRerenderOnlyWithData(t *testing.T) {
 		})
 	}
 }
+
+// TestSilentStreamFallsBack: a stream that stops delivering while the API
+// answers (monitoring turned off behind discovery's back, an instance that
+// no longer writes) is dropped after the look-back, and the instance
+// falls back to its next source instead of serving an old document.
+func TestSilentStreamFallsBack(t *testing.T) {
+	s := startFreshStack(t, freshScenario(t), freshConfig)
+	s.advance(t, time.Minute, 5*time.Second)
+	if src := signalSource(t, s.gather(t), "shop-db-writer"); src != "enhanced_monitoring" {
+		t.Fatalf("writer starts on %s", src)
+	}
+	s.env.World.InRegion(sim.CallContext{Account: "123456789012", Region: "us-east-1"}, func(r *sim.Region, _ time.Time) *sim.APIError {
+		r.Instances["shop-db-writer"].MonitoringInterval = 0
+		return nil
+	})
+	for range 14 { // 70 s, past the 1 m look-back; discovery not refreshed
+		s.env.Advance(t, 5*time.Second)
+		for _, src := range []collector.Source{s.p.EnhancedMonitoring, s.p.PerformanceInsights} {
+			if err := s.p.Runner.RefreshOnce(ctx, src); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := s.gather(t)
+	if src := signalSource(t, got, "shop-db-writer"); src != "performance_insights" {
+		t.Fatalf("silent stream: writer's signal from %s, want performance_insights", src)
+	}
+	if age := one(t, got, "aurora_instance_fresh_signal_age_seconds", "db_instance", "shop-db-writer"); age > 15 {
+		t.Fatalf("writer's fresh signal %gs old after falling back", age)
+	}
+}

@@ -205,13 +205,18 @@ func (s *EnhancedMonitoringSource) Refresh(ctx context.Context) error {
 	next := map[Scope]map[string]OSSample{}
 	for scope, ids := range plan {
 		vals, ok := fresh[scope]
+		// A stream silent for longer than the look-back (an instance
+		// rebooting, its monitoring broken) is dropped and the instance
+		// falls back; a failed read keeps the last good data instead,
+		// bounded by stale_after as every source's.
+		oldest := now.Add(-max(s.cfg.Window, 2*longest[scope]))
 		if !ok {
-			vals = s.byScope[scope] // failed: last good data
+			vals, oldest = s.byScope[scope], time.Time{}
 		}
 		// Only instances still selected with the feature on are served.
 		kept := map[string]OSSample{}
 		for _, id := range ids {
-			if v, ok := vals[id]; ok {
+			if v, ok := vals[id]; ok && !v.Time.Before(oldest) {
 				kept[id] = v
 				if v.Time.After(s.newest[scope]) {
 					s.newest[scope] = v.Time
