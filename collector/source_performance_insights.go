@@ -143,7 +143,9 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 	for scope, ids := range byScope {
 		sc := clients[scope]
 		if sc == nil {
+			mu.Lock()
 			errs = append(errs, fmt.Errorf("no clients for %s/%s", scope.Account, scope.Region))
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
