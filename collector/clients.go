@@ -10,8 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/aurora-surge/aurora-surge/internal/awspi"
 )
 
 // The AWS operations each source uses, as small interfaces defined where
@@ -33,6 +36,14 @@ type cloudwatchAPI interface {
 	cloudwatch.GetMetricDataAPIClient
 }
 
+type logsAPI interface {
+	cloudwatchlogs.FilterLogEventsAPIClient
+}
+
+type piAPI interface {
+	GetResourceMetrics(ctx context.Context, in *awspi.GetResourceMetricsInput) (*awspi.GetResourceMetricsOutput, error)
+}
+
 type stsAPI interface {
 	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, opts ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
@@ -44,6 +55,8 @@ type ScopeClients struct {
 	RDS         rdsAPI
 	AutoScaling autoscalingAPI
 	CloudWatch  cloudwatchAPI
+	Logs        logsAPI // Enhanced Monitoring (log group RDSOSMetrics)
+	PI          piAPI   // Performance Insights
 }
 
 // ClientSet builds and caches clients per target and region. The account
@@ -88,6 +101,8 @@ func NewClientSet(ctx context.Context, base aws.Config, targets []Target) (*Clie
 				RDS:         rds.NewFromConfig(rc),
 				AutoScaling: autoscaling.NewFromConfig(rc),
 				CloudWatch:  cloudwatch.NewFromConfig(rc),
+				Logs:        cloudwatchlogs.NewFromConfig(rc),
+				PI:          awspi.New(rc),
 			})
 		}
 	}

@@ -20,6 +20,10 @@ type Config struct {
 	Refresh    RefreshConfig    `yaml:"refresh"`
 	CloudWatch CloudWatchConfig `yaml:"cloudwatch"`
 	DNS        DNSConfig        `yaml:"dns"`
+	// The fresh sources: per-second OS and DB load signals for the
+	// instances that have the features on.
+	EnhancedMonitoring  EnhancedMonitoringConfig  `yaml:"enhanced_monitoring"`
+	PerformanceInsights PerformanceInsightsConfig `yaml:"performance_insights"`
 }
 
 // Target is one account and set of regions to watch.
@@ -52,6 +56,10 @@ type RefreshConfig struct {
 	Discovery  time.Duration `yaml:"discovery_interval"`
 	CloudWatch time.Duration `yaml:"cloudwatch_interval"`
 	DNS        time.Duration `yaml:"dns_interval"`
+	// EnhancedMonitoring and PerformanceInsights are the fresh sources'
+	// intervals: a fresh signal is worth only as much as its polling.
+	EnhancedMonitoring  time.Duration `yaml:"enhanced_monitoring_interval"`
+	PerformanceInsights time.Duration `yaml:"performance_insights_interval"`
 	// StaleAfter bounds static stability: a failing source's last good
 	// values are served (with their age) for this long, then dropped.
 	StaleAfter time.Duration `yaml:"stale_after"`
@@ -81,15 +89,37 @@ type DNSConfig struct {
 	Samples int `yaml:"samples"`
 }
 
+type EnhancedMonitoringConfig struct {
+	// Enabled runs the source (it makes no call while no selected
+	// instance has Enhanced Monitoring on).
+	Enabled bool `yaml:"enabled"`
+	// Window bounds how far back a FilterLogEvents looks: the first read
+	// of a scope, and the limit when the newest document seen is older.
+	Window time.Duration `yaml:"window"`
+}
+
+type PerformanceInsightsConfig struct {
+	Enabled bool `yaml:"enabled"`
+	// Window is how far back each GetResourceMetrics looks (1 s periods;
+	// a period is served a few seconds after it ends).
+	Window time.Duration `yaml:"window"`
+	// Concurrency limits GetResourceMetrics calls in flight per account
+	// and region (one call per instance per refresh).
+	Concurrency int `yaml:"concurrency"`
+}
+
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
 		Refresh: RefreshConfig{
 			Discovery: time.Minute, CloudWatch: time.Minute, DNS: 5 * time.Second,
+			EnhancedMonitoring: 5 * time.Second, PerformanceInsights: 10 * time.Second,
 			StaleAfter: 10 * time.Minute, Timeout: 30 * time.Second,
 		},
-		CloudWatch: CloudWatchConfig{Window: 10 * time.Minute, Period: time.Minute, Concurrency: 4},
-		DNS:        DNSConfig{Timeout: time.Second, Samples: 16},
+		CloudWatch:          CloudWatchConfig{Window: 10 * time.Minute, Period: time.Minute, Concurrency: 4},
+		DNS:                 DNSConfig{Timeout: time.Second, Samples: 16},
+		EnhancedMonitoring:  EnhancedMonitoringConfig{Enabled: true, Window: time.Minute},
+		PerformanceInsights: PerformanceInsightsConfig{Enabled: true, Window: time.Minute, Concurrency: 16},
 	}
 }
 
@@ -161,6 +191,10 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		{c.Refresh.Discovery, 5 * time.Second, []any{"refresh", "discovery_interval"}},
 		{c.Refresh.CloudWatch, 10 * time.Second, []any{"refresh", "cloudwatch_interval"}},
 		{c.Refresh.DNS, 500 * time.Millisecond, []any{"refresh", "dns_interval"}},
+		{c.Refresh.EnhancedMonitoring, time.Second, []any{"refresh", "enhanced_monitoring_interval"}},
+		{c.Refresh.PerformanceInsights, time.Second, []any{"refresh", "performance_insights_interval"}},
+		{c.EnhancedMonitoring.Window, 10 * time.Second, []any{"enhanced_monitoring", "window"}},
+		{c.PerformanceInsights.Window, 10 * time.Second, []any{"performance_insights", "window"}},
 		{c.Refresh.Timeout, time.Second, []any{"refresh", "timeout"}},
 		{c.DNS.Timeout, 10 * time.Millisecond, []any{"dns", "timeout"}},
 	} {
@@ -179,6 +213,15 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 	}
 	if c.CloudWatch.Concurrency < 1 || c.CloudWatch.Concurrency > 64 {
 		return fail("concurrency must be between 1 and 64", "cloudwatch", "concurrency")
+	}
+	if c.PerformanceInsights.Window > time.Hour {
+		return fail("window must be at most 1h: GetResourceMetrics at 1 s periods serves 1 h of data per call", "performance_insights", "window")
+	}
+	if c.EnhancedMonitoring.Window > time.Hour {
+		return fail("window must be at most 1h: a longer look-back reads documents no refresh needs", "enhanced_monitoring", "window")
+	}
+	if c.PerformanceInsights.Concurrency < 1 || c.PerformanceInsights.Concurrency > 64 {
+		return fail("concurrency must be between 1 and 64", "performance_insights", "concurrency")
 	}
 	if c.DNS.Samples < 1 || c.DNS.Samples > 64 {
 		return fail("samples must be between 1 and 64", "dns", "samples")

@@ -21,7 +21,9 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Refresh.CloudWatch.Seconds() != 60 || cfg.CloudWatch.Window.Minutes() != 10 || cfg.DNS.Samples != 16 {
+	if cfg.Refresh.CloudWatch.Seconds() != 60 || cfg.CloudWatch.Window.Minutes() != 10 || cfg.DNS.Samples != 16 ||
+		cfg.Refresh.EnhancedMonitoring.Seconds() != 5 || cfg.Refresh.PerformanceInsights.Seconds() != 10 ||
+		!cfg.EnhancedMonitoring.Enabled || !cfg.PerformanceInsights.Enabled {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -40,6 +42,9 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		{"bad period", goodConfig + "cloudwatch:\n  period: 90s\n", 10, "multiple of 60s"},
 		{"bad duration", "refresh:\n  dns_interval: soon\n", 2, "soon"},
 		{"syntax", "targets: [\n", 0, ""},
+		{"fresh interval", goodConfig + "  enhanced_monitoring_interval: 100ms\n", 9, "enhanced_monitoring_interval must be at least 1s"},
+		{"pi concurrency", goodConfig + "performance_insights:\n  concurrency: 0\n", 10, "concurrency"},
+		{"pi window", goodConfig + "performance_insights:\n  window: 2h\n", 10, "window must be at most 1h"},
 		{"proxy tags", "targets:\n  - regions: [us-east-1]\n    clusters: {names: [a]}\n    proxies: {tags: {a: b}}\n", 4, "proxies"},
 	}
 	for _, c := range cases {

@@ -14,6 +14,8 @@ type Exporter struct {
 	discovery  *Discovery
 	cloudwatch *CloudWatchSource
 	dns        *DNSSource
+	em         *EnhancedMonitoringSource
+	pi         *PerformanceInsightsSource
 	scrapers   []Scraper
 	staleAfter time.Duration
 	exportTS   bool
@@ -25,14 +27,17 @@ type Exporter struct {
 
 // ExporterOptions wires the parts.
 type ExporterOptions struct {
-	Runner           *Runner
-	Discovery        *Discovery
-	CloudWatch       *CloudWatchSource
-	DNS              *DNSSource // nil when DNS checks are disabled
-	Scrapers         []Scraper
-	StaleAfter       time.Duration
-	ExportTimestamps bool
-	Clock            Clock
+	Runner     *Runner
+	Discovery  *Discovery
+	CloudWatch *CloudWatchSource
+	DNS        *DNSSource // nil when DNS checks are disabled
+	// EnhancedMonitoring and PerformanceInsights are nil when off.
+	EnhancedMonitoring  *EnhancedMonitoringSource
+	PerformanceInsights *PerformanceInsightsSource
+	Scrapers            []Scraper
+	StaleAfter          time.Duration
+	ExportTimestamps    bool
+	Clock               Clock
 }
 
 func NewExporter(o ExporterOptions) *Exporter {
@@ -41,6 +46,7 @@ func NewExporter(o ExporterOptions) *Exporter {
 	}
 	return &Exporter{
 		runner: o.Runner, discovery: o.Discovery, cloudwatch: o.CloudWatch, dns: o.DNS, scrapers: o.Scrapers,
+		em: o.EnhancedMonitoring, pi: o.PerformanceInsights,
 		staleAfter: o.StaleAfter, exportTS: o.ExportTimestamps, clock: o.Clock,
 		up:           self("source_up", "1 if the source's last refresh succeeded.", "source"),
 		lastSuccess:  self("source_last_success_timestamp_seconds", "Unix time of the source's last successful refresh.", "source"),
@@ -55,6 +61,12 @@ func (e *Exporter) Sources() []string {
 	names := []string{e.discovery.Name(), e.cloudwatch.Name()}
 	if e.dns != nil {
 		names = append(names, e.dns.Name())
+	}
+	if e.em != nil {
+		names = append(names, e.em.Name())
+	}
+	if e.pi != nil {
+		names = append(names, e.pi.Name())
 	}
 	return names
 }
@@ -81,6 +93,12 @@ func (e *Exporter) Snapshot() *Snapshot {
 	}
 	if e.dns != nil && e.runner.Status(e.dns.Name()).Fresh(now, e.staleAfter) {
 		snap.DNS = e.dns.State()
+	}
+	if e.em != nil && e.runner.Status(e.em.Name()).Fresh(now, e.staleAfter) {
+		snap.OS = e.em.Samples()
+	}
+	if e.pi != nil && e.runner.Status(e.pi.Name()).Fresh(now, e.staleAfter) {
+		snap.PI = e.pi.Samples()
 	}
 	return snap
 }
@@ -133,5 +151,6 @@ func AllScrapers(period time.Duration) []Scraper {
 	return []Scraper{
 		newServerlessScraper(), newCPUScraper(), newConnectionsScraper(), newProxyScraper(),
 		newASGScraper(period), newDNSScraper(), newInfoScraper(),
+		newOSCPUScraper(), newDBLoadScraper(), newFreshSignalScraper(),
 	}
 }

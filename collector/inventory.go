@@ -68,6 +68,13 @@ type InstanceInfo struct {
 	Tier    int
 	Role    string // writer or reader, from the cluster's members
 	Address string // instance endpoint host name
+	// ResourceID is the DbiResourceId: Enhanced Monitoring's log stream
+	// and Performance Insights' identifier.
+	ResourceID string
+	// MonitoringInterval is Enhanced Monitoring's period in seconds (0: off).
+	MonitoringInterval int
+	// PerformanceInsights reports Performance Insights on.
+	PerformanceInsights bool
 }
 
 // Serverless reports a Serverless v2 instance.

@@ -34,7 +34,11 @@ type Pipeline struct {
 	Discovery  *Discovery
 	CloudWatch *CloudWatchSource
 	DNS        *DNSSource // nil when the dns scraper is disabled
-	Exporter   *Exporter
+	// The fresh sources; nil when off in the config or when every family
+	// they feed (os_cpu, db_load, fresh_signal) is disabled.
+	EnhancedMonitoring  *EnhancedMonitoringSource
+	PerformanceInsights *PerformanceInsightsSource
+	Exporter            *Exporter
 
 	clock   Clock
 	log     *slog.Logger
@@ -59,7 +63,7 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 	}
 	var scrapers []Scraper
 	var planners []QueryPlanner
-	dnsEnabled := false
+	dnsEnabled, freshEnabled := false, false
 	for _, s := range AllScrapers(cfg.CloudWatch.Period) {
 		if o.Enabled != nil && !o.Enabled(s.Name()) {
 			continue
@@ -67,6 +71,7 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 		scrapers = append(scrapers, s)
 		planners = append(planners, s)
 		dnsEnabled = dnsEnabled || s.Name() == "dns"
+		freshEnabled = freshEnabled || s.Name() == "os_cpu" || s.Name() == "db_load" || s.Name() == "fresh_signal"
 	}
 	p := &Pipeline{Config: cfg, Runner: NewRunner(o.Clock, o.Log, cfg.Refresh.Timeout), clock: o.Clock, log: o.Log}
 	p.Discovery = NewDiscovery(clients, o.Clock)
@@ -83,8 +88,15 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 		}
 		p.DNS = NewDNSSource(p.Discovery, dnsq.Resolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
 	}
+	if freshEnabled && cfg.EnhancedMonitoring.Enabled {
+		p.EnhancedMonitoring = NewEnhancedMonitoringSource(clients, p.Discovery, cfg.EnhancedMonitoring, o.Clock)
+	}
+	if freshEnabled && cfg.PerformanceInsights.Enabled {
+		p.PerformanceInsights = NewPerformanceInsightsSource(clients, p.Discovery, cfg.PerformanceInsights, o.Clock)
+	}
 	p.Exporter = NewExporter(ExporterOptions{
 		Runner: p.Runner, Discovery: p.Discovery, CloudWatch: p.CloudWatch, DNS: p.DNS, Scrapers: scrapers,
+		EnhancedMonitoring: p.EnhancedMonitoring, PerformanceInsights: p.PerformanceInsights,
 		StaleAfter: cfg.Refresh.StaleAfter, ExportTimestamps: cfg.CloudWatch.ExportTimestamps, Clock: o.Clock,
 	})
 	return p, nil
@@ -99,6 +111,12 @@ func (p *Pipeline) Run(ctx context.Context) {
 	go p.Runner.Run(ctx, p.CloudWatch, p.Config.Refresh.CloudWatch, true)
 	if p.DNS != nil {
 		go p.Runner.Run(ctx, p.DNS, p.Config.Refresh.DNS, true)
+	}
+	if p.EnhancedMonitoring != nil {
+		go p.Runner.Run(ctx, p.EnhancedMonitoring, p.Config.Refresh.EnhancedMonitoring, true)
+	}
+	if p.PerformanceInsights != nil {
+		go p.Runner.Run(ctx, p.PerformanceInsights, p.Config.Refresh.PerformanceInsights, true)
 	}
 	// Re-render the families when a refresh lands or data goes stale;
 	// the key check makes an idle tick nearly free.
@@ -135,6 +153,12 @@ func (p *Pipeline) sources() []Source {
 	if p.DNS != nil {
 		out = append(out, p.DNS)
 	}
+	if p.EnhancedMonitoring != nil {
+		out = append(out, p.EnhancedMonitoring)
+	}
+	if p.PerformanceInsights != nil {
+		out = append(out, p.PerformanceInsights)
+	}
 	return out
 }
 
@@ -160,4 +184,10 @@ func (p *Pipeline) Describe(chan<- *prometheus.Desc) {}
 func (p *Pipeline) Collect(ch chan<- prometheus.Metric) {
 	p.Exporter.Collect(ch)
 	p.CloudWatch.Collect(ch)
+	if p.EnhancedMonitoring != nil {
+		p.EnhancedMonitoring.Collect(ch)
+	}
+	if p.PerformanceInsights != nil {
+		p.PerformanceInsights.Collect(ch)
+	}
 }

@@ -41,9 +41,20 @@ func (p *Pipeline) renderKey(now time.Time) string {
 	var b bytes.Buffer
 	for _, src := range p.sources() {
 		st := p.Runner.Status(src.Name())
-		fmt.Fprintf(&b, "%s:%d:%t;", src.Name(), st.LastSuccess.UnixNano(), st.Fresh(now, p.Config.Refresh.StaleAfter))
+		changed := st.LastSuccess.UnixNano()
+		if v, ok := src.(versioned); ok {
+			changed = int64(v.DataVersion())
+		}
+		fmt.Fprintf(&b, "%s:%d:%t;", src.Name(), changed, st.Fresh(now, p.Config.Refresh.StaleAfter))
 	}
 	return b.String()
+}
+
+// versioned is a source that says when its data changed, so a refresh
+// that changed nothing (a fresh source while no instance has the
+// feature on, every 5 s) does not re-render a large fleet's families.
+type versioned interface {
+	DataVersion() uint64
 }
 
 type familiesCollector struct{ e *Exporter }
@@ -115,4 +126,10 @@ func (p *Pipeline) Rendered() *Rendered {
 func (p *Pipeline) CollectSelf(ch chan<- prometheus.Metric) {
 	p.Exporter.collectSelf(p.Exporter.Snapshot(), ch)
 	p.CloudWatch.Collect(ch)
+	if p.EnhancedMonitoring != nil {
+		p.EnhancedMonitoring.Collect(ch)
+	}
+	if p.PerformanceInsights != nil {
+		p.PerformanceInsights.Collect(ch)
+	}
 }

@@ -23,10 +23,14 @@ type Scraper interface {
 // Snapshot is what one /metrics request sees: each source's data if it is
 // fresh enough to serve, nil where a source is past the staleness limit.
 type Snapshot struct {
-	Now              time.Time
-	Inventory        *Inventory
-	Values           map[string]Datapoint
-	DNS              *DNSState
+	Now       time.Time
+	Inventory *Inventory
+	Values    map[string]Datapoint
+	DNS       *DNSState
+	// OS and PI are the fresh sources' newest samples by DbiResourceId
+	// (nil when the source is off or stale).
+	OS               map[string]OSSample
+	PI               map[string]PISample
 	ExportTimestamps bool
 }
 

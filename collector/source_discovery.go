@@ -205,6 +205,9 @@ func (d *Discovery) instances(ctx context.Context, sc *ScopeClients, clusters []
 				in.Class = aws.ToString(di.DBInstanceClass)
 				in.AZ = aws.ToString(di.AvailabilityZone)
 				in.Status = aws.ToString(di.DBInstanceStatus)
+				in.ResourceID = aws.ToString(di.DbiResourceId)
+				in.MonitoringInterval = int(aws.ToInt32(di.MonitoringInterval))
+				in.PerformanceInsights = aws.ToBool(di.PerformanceInsightsEnabled)
 				if di.Endpoint != nil {
 					in.Address = strings.ToLower(aws.ToString(di.Endpoint.Address))
 				}

@@ -14,10 +14,12 @@ import (
 )
 
 // fleetScenario is n copies of a 16-instance Serverless v2 cluster with a
-// proxy and two Auto Scaling groups under constant load.
+// proxy and two Auto Scaling groups under constant load, every instance
+// with Enhanced Monitoring at 5 s and Performance Insights on (the fresh
+// sources' worst case: all of them read).
 func fleetScenario(n int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: bench-%d\nfleets:\n  - name: f\n    count: %d\n    cluster:\n      id: db\n      serverless_v2: {min_acu: 0.5, max_acu: 32}\n      tags: {app: bench}\n      instances:\n", n, n)
+	fmt.Fprintf(&b, "name: bench-%d\nfleets:\n  - name: f\n    count: %d\n    cluster:\n      id: db\n      serverless_v2: {min_acu: 0.5, max_acu: 32}\n      tags: {app: bench}\n      monitoring_interval: 5\n      performance_insights: true\n      instances:\n", n, n)
 	b.WriteString("        - {id: db-w, class: db.serverless, tier: 1, writer: true}\n")
 	for i := 1; i < 16; i++ {
 		fmt.Fprintf(&b, "        - {id: db-r%02d, class: db.serverless, tier: %d}\n", i, min(i, 15))
@@ -54,6 +56,7 @@ func BenchmarkFleet(b *testing.B) {
 			webAddr, pid := startFleet(fb, exporter, simulator, n)
 			fb.Run("scrape", func(b *testing.B) {
 				metrics := "http://" + webAddr + "/metrics"
+				first, firstAt := scrape(b, metrics), time.Now()
 				var lat []time.Duration
 				b.ResetTimer()
 				for i := 0; i < max(b.N, 200); i++ {
@@ -71,7 +74,17 @@ func BenchmarkFleet(b *testing.B) {
 				sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 				p99 := lat[len(lat)*99/100]
 
+				// The fresh sources' calls per minute, over at least a minute.
+				time.Sleep(time.Until(firstAt.Add(time.Minute)))
 				body := scrape(b, metrics)
+				minutes := time.Since(firstAt).Minutes()
+				perMinute := func(series string) float64 {
+					return (sampleValue(body, series) - max(0, sampleValue(first, series))) / minutes
+				}
+				emCalls := perMinute(`aurora_exporter_aws_calls_total{operation="FilterLogEvents",outcome="success",service="CloudWatch Logs"}`)
+				piCalls := perMinute(`aurora_exporter_aws_calls_total{operation="GetResourceMetrics",outcome="success",service="PI"}`)
+				em := sampleValue(body, `aurora_exporter_source_refresh_duration_seconds{source="enhanced_monitoring"}`)
+				pi := sampleValue(body, `aurora_exporter_source_refresh_duration_seconds{source="performance_insights"}`)
 				calls := sampleValue(body, "aurora_exporter_getmetricdata_calls_last_refresh")
 				minimum := sampleValue(body, "aurora_exporter_getmetricdata_calls_minimum")
 				cw := sampleValue(body, `aurora_exporter_source_refresh_duration_seconds{source="cloudwatch"}`)
@@ -83,8 +96,15 @@ func BenchmarkFleet(b *testing.B) {
 				b.ReportMetric(disc, "discovery_refresh_s")
 				b.ReportMetric(float64(p99.Microseconds())/1000, "metrics_p99_ms")
 				b.ReportMetric(rss/(1<<20), "peak_rss_MiB")
+				b.ReportMetric(emCalls, "filterlogevents/min")
+				b.ReportMetric(piCalls, "getresourcemetrics/min")
 				fmt.Printf("clusters=%d instances=%d: GetMetricData calls %g (minimum %g), cloudwatch refresh %.3fs, discovery refresh %.3fs, /metrics p99 %.2fms over %d scrapes (%d bytes), peak RSS %.1f MiB\n",
 					n, n*16, calls, minimum, cw, disc, float64(p99.Microseconds())/1000, len(lat), len(body), rss/(1<<20))
+				fmt.Printf("clusters=%d instances=%d: fresh sources add FilterLogEvents %.1f/min (refresh %.3fs), GetResourceMetrics %.1f/min (refresh %.3fs)\n",
+					n, n*16, emCalls, em, piCalls, pi)
+				if emCalls <= 0 || piCalls <= 0 {
+					b.Errorf("the fresh sources made no calls (FilterLogEvents %g/min, GetResourceMetrics %g/min)", emCalls, piCalls)
+				}
 				if calls != minimum {
 					b.Errorf("GetMetricData calls %g, minimum %g", calls, minimum)
 				}
@@ -121,6 +141,8 @@ refresh:
   discovery_interval: 30s
   cloudwatch_interval: 15s
   dns_interval: 5s
+  enhanced_monitoring_interval: 5s
+  performance_insights_interval: 10s
   timeout: 60s
 `), 0o644)
 	awsEnv := []string{"AWS_ENDPOINT_URL=http://" + simAddr, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
@@ -137,7 +159,9 @@ refresh:
 func sampleValue(body []byte, series string) float64 {
 	for _, line := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(line, series+" ") {
-			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			// The value follows the series; a label value may hold spaces
+			// (service="CloudWatch Logs").
+			v, _ := strconv.ParseFloat(strings.Fields(line[len(series):])[0], 64)
 			return v
 		}
 	}

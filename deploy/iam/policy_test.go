@@ -40,6 +40,7 @@ var ctx = context.Background()
 var iamPrefix = map[string]string{
 	"rds": "rds", "monitoring": "cloudwatch", "autoscaling": "autoscaling",
 	"elasticloadbalancing": "elasticloadbalancing", "route53": "route53", "sts": "sts",
+	"logs": "logs", "pi": "pi",
 }
 
 // actionsCalled turns the emulator's call counts into IAM actions. Every
@@ -138,7 +139,7 @@ func knownPrefix(p string) bool {
 // readOnly: the verbs that change nothing.
 func readOnly(action string) bool {
 	op := strings.SplitN(action, ":", 2)[1]
-	for _, v := range []string{"Describe", "List", "Get"} {
+	for _, v := range []string{"Describe", "List", "Get", "Filter"} { // FilterLogEvents reads
 		if strings.HasPrefix(op, v) {
 			return true
 		}
@@ -220,7 +221,16 @@ dns:
 `
 
 func TestExporterPolicyMatchesItsCalls(t *testing.T) {
-	env := simtest.Start(t, "steady", awsapi.Services...)
+	// Enhanced Monitoring and Performance Insights on, so the fresh
+	// sources make their calls.
+	sc, err := sim.LoadScenario("steady")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range sc.Fleets {
+		sc.Fleets[i].Cluster.MonitoringInterval, sc.Fleets[i].Cluster.PerformanceInsights = 5, true
+	}
+	env := simtest.StartScenario(t, sc, awsapi.Services...)
 	dnsAddr := env.StartDNS(t)
 	cfg, err := collector.ParseConfig("iam.yml", []byte(strings.ReplaceAll(exporterConfig, "${dns}", dnsAddr)))
 	if err != nil {

@@ -44,6 +44,8 @@ func Exporter() (map[string]bool, error) {
 		collector.NewExporter(collector.ExporterOptions{}).Describe(ch)
 		collector.NewCallCounter().Describe(ch)
 		collector.NewCloudWatchSource(nil, nil, nil, collector.CloudWatchConfig{}, nil).Describe(ch)
+		collector.NewEnhancedMonitoringSource(nil, nil, collector.EnhancedMonitoringConfig{}, nil).Describe(ch)
+		collector.NewPerformanceInsightsSource(nil, nil, collector.PerformanceInsightsConfig{}, nil).Describe(ch)
 		close(ch)
 	}()
 	var bad error
