@@ -52,6 +52,10 @@ type RefreshConfig struct {
 	Discovery  time.Duration `yaml:"discovery_interval"`
 	CloudWatch time.Duration `yaml:"cloudwatch_interval"`
 	DNS        time.Duration `yaml:"dns_interval"`
+	// DiscoveryTriggerMinInterval: a DNS refresh that answers an instance
+	// discovery does not know refreshes discovery at once, at most once
+	// per this interval (0: never; discovery waits for its interval).
+	DiscoveryTriggerMinInterval time.Duration `yaml:"discovery_trigger_min_interval"`
 	// StaleAfter bounds static stability: a failing source's last good
 	// values are served (with their age) for this long, then dropped.
 	StaleAfter time.Duration `yaml:"stale_after"`
@@ -85,7 +89,7 @@ type DNSConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Refresh: RefreshConfig{
-			Discovery: time.Minute, CloudWatch: time.Minute, DNS: 5 * time.Second,
+			Discovery: time.Minute, CloudWatch: time.Minute, DNS: 5 * time.Second, DiscoveryTriggerMinInterval: 30 * time.Second,
 			StaleAfter: 10 * time.Minute, Timeout: 30 * time.Second,
 		},
 		CloudWatch: CloudWatchConfig{Window: 10 * time.Minute, Period: time.Minute, Concurrency: 4},
@@ -167,6 +171,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		if b.v < b.min {
 			return fail(fmt.Sprintf("%s must be at least %s", b.path[len(b.path)-1], b.min), b.path...)
 		}
+	}
+	if t := c.Refresh.DiscoveryTriggerMinInterval; t != 0 && t < time.Second {
+		return fail("discovery_trigger_min_interval must be 0 (off) or at least 1s", "refresh", "discovery_trigger_min_interval")
 	}
 	if c.Refresh.StaleAfter < c.Refresh.CloudWatch {
 		return fail("stale_after must be at least cloudwatch_interval, or every refresh would drop its own data", "refresh", "stale_after")

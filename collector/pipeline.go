@@ -35,6 +35,8 @@ type Pipeline struct {
 	CloudWatch *CloudWatchSource
 	DNS        *DNSSource // nil when the dns scraper is disabled
 	Exporter   *Exporter
+	// Trigger refreshes discovery when DNS is ahead of it.
+	Trigger *DiscoveryTrigger
 
 	clock   Clock
 	log     *slog.Logger
@@ -70,6 +72,7 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 	}
 	p := &Pipeline{Config: cfg, Runner: NewRunner(o.Clock, o.Log, cfg.Refresh.Timeout), clock: o.Clock, log: o.Log}
 	p.Discovery = NewDiscovery(clients, o.Clock)
+	p.Trigger = NewDiscoveryTrigger(o.Clock, cfg.Refresh.DiscoveryTriggerMinInterval)
 	p.CloudWatch = NewCloudWatchSource(clients, p.Discovery, planners, cfg.CloudWatch, o.Clock)
 	if dnsEnabled {
 		server := o.DNSServer
@@ -82,6 +85,11 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 			}
 		}
 		p.DNS = NewDNSSource(p.Discovery, dnsq.Resolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
+		p.DNS.OnUnknownInstances(func(ids []string) {
+			if p.Trigger.Request(ids) {
+				o.Log.Debug("DNS answers instances discovery does not know as serving; refreshing discovery", "db_instances", ids)
+			}
+		})
 	}
 	p.Exporter = NewExporter(ExporterOptions{
 		Runner: p.Runner, Discovery: p.Discovery, CloudWatch: p.CloudWatch, DNS: p.DNS, Scrapers: scrapers,
@@ -95,7 +103,7 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 func (p *Pipeline) Run(ctx context.Context) {
 	p.running.Store(true)
 	_ = p.Runner.RefreshOnce(ctx, p.Discovery)
-	go p.Runner.Run(ctx, p.Discovery, p.Config.Refresh.Discovery, false)
+	go p.runDiscovery(ctx)
 	go p.Runner.Run(ctx, p.CloudWatch, p.Config.Refresh.CloudWatch, true)
 	if p.DNS != nil {
 		go p.Runner.Run(ctx, p.DNS, p.Config.Refresh.DNS, true)
@@ -118,8 +126,27 @@ func (p *Pipeline) Run(ctx context.Context) {
 	}()
 }
 
-// RefreshAll refreshes each source once, in dependency order; tests on a
-// virtual clock drive the pipeline with it.
+// runDiscovery refreshes discovery on its interval and when the trigger
+// asks; one goroutine does both, so two discovery refreshes never overlap.
+func (p *Pipeline) runDiscovery(ctx context.Context) {
+	t := time.NewTicker(p.Config.Refresh.Discovery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = p.Runner.RefreshOnce(ctx, p.Discovery)
+		case <-p.Trigger.C():
+			p.Trigger.ran()
+			_ = p.Runner.RefreshOnce(ctx, p.Discovery)
+		}
+	}
+}
+
+// RefreshAll refreshes each source once, in dependency order, then the
+// discovery refresh DNS asked for, if any; tests on a virtual clock drive
+// the pipeline with it.
 func (p *Pipeline) RefreshAll(ctx context.Context) error {
 	var errs []error
 	for _, src := range p.sources() {
@@ -127,7 +154,47 @@ func (p *Pipeline) RefreshAll(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
 		}
 	}
+	if err := p.refreshTriggered(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// RefreshDue refreshes each source whose interval has passed on the
+// pipeline's clock since its last attempt, then the discovery refresh DNS
+// asked for: Run's schedule, for tests that move a virtual clock in small
+// steps.
+func (p *Pipeline) RefreshDue(ctx context.Context) error {
+	intervals := map[string]time.Duration{p.Discovery.Name(): p.Config.Refresh.Discovery, p.CloudWatch.Name(): p.Config.Refresh.CloudWatch}
+	if p.DNS != nil {
+		intervals[p.DNS.Name()] = p.Config.Refresh.DNS
+	}
+	now := p.clock.Now()
+	var errs []error
+	for _, src := range p.sources() {
+		last := p.Runner.Status(src.Name()).LastAttempt
+		if !last.IsZero() && now.Sub(last) < intervals[src.Name()] {
+			continue
+		}
+		if err := p.Runner.RefreshOnce(ctx, src); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
+		}
+	}
+	if err := p.refreshTriggered(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Pipeline) refreshTriggered(ctx context.Context) error {
+	if !p.Trigger.take() {
+		return nil
+	}
+	p.Trigger.ran()
+	if err := p.Runner.RefreshOnce(ctx, p.Discovery); err != nil {
+		return fmt.Errorf("%s (triggered): %w", p.Discovery.Name(), err)
+	}
+	return nil
 }
 
 func (p *Pipeline) sources() []Source {
@@ -155,9 +222,10 @@ func (p *Pipeline) Ready() bool {
 // Describe is unchecked: the set of families depends on the config.
 func (p *Pipeline) Describe(chan<- *prometheus.Desc) {}
 
-// Collect serves the exporter's series and the CloudWatch source's own
-// counters.
+// Collect serves the exporter's series and the CloudWatch source's and
+// the discovery trigger's own counters.
 func (p *Pipeline) Collect(ch chan<- prometheus.Metric) {
 	p.Exporter.Collect(ch)
 	p.CloudWatch.Collect(ch)
+	p.Trigger.Collect(ch)
 }

@@ -44,6 +44,7 @@ func Exporter() (map[string]bool, error) {
 		collector.NewExporter(collector.ExporterOptions{}).Describe(ch)
 		collector.NewCallCounter().Describe(ch)
 		collector.NewCloudWatchSource(nil, nil, nil, collector.CloudWatchConfig{}, nil).Describe(ch)
+		collector.NewDiscoveryTrigger(nil, 0).Describe(ch)
 		close(ch)
 	}()
 	var bad error
