@@ -249,6 +249,8 @@ func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
 	}
 	if l.pipeline.DNS != nil && l.due("dns", now, rc.DNS) {
 		_ = l.pipeline.Runner.RefreshOnce(ctx, l.pipeline.DNS)
+		// DNS ahead of discovery refreshes it at once, as Run does.
+		_ = l.pipeline.RefreshTriggered(ctx)
 	}
 	if l.due("scrape", now, l.prom.cfg.ScrapeInterval) {
 		if err := l.prom.Scrape(now); err != nil {

@@ -154,7 +154,7 @@ func (p *Pipeline) RefreshAll(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
 		}
 	}
-	if err := p.refreshTriggered(ctx); err != nil {
+	if err := p.RefreshTriggered(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -180,13 +180,15 @@ func (p *Pipeline) RefreshDue(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
 		}
 	}
-	if err := p.refreshTriggered(ctx); err != nil {
+	if err := p.RefreshTriggered(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-func (p *Pipeline) refreshTriggered(ctx context.Context) error {
+// RefreshTriggered runs the discovery refresh DNS asked for, if any, for
+// drivers that schedule the sources themselves (the backtest).
+func (p *Pipeline) RefreshTriggered(ctx context.Context) error {
 	if !p.Trigger.take() {
 		return nil
 	}
