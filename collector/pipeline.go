@@ -104,9 +104,8 @@ func (p *Pipeline) Run(ctx context.Context) {
 	p.running.Store(true)
 	_ = p.Runner.RefreshOnce(ctx, p.Discovery)
 	go p.runDiscovery(ctx)
-	go p.Runner.Run(ctx, p.CloudWatch, p.Config.Refresh.CloudWatch, true)
-	if p.DNS != nil {
-		go p.Runner.Run(ctx, p.DNS, p.Config.Refresh.DNS, true)
+	for _, s := range p.Schedule()[1:] {
+		go p.Runner.Run(ctx, s.Source, s.Every, true)
 	}
 	// Re-render the families when a refresh lands or data goes stale;
 	// the key check makes an idle tick nearly free.
@@ -165,19 +164,15 @@ func (p *Pipeline) RefreshAll(ctx context.Context) error {
 // asked for: Run's schedule, for tests that move a virtual clock in small
 // steps.
 func (p *Pipeline) RefreshDue(ctx context.Context) error {
-	intervals := map[string]time.Duration{p.Discovery.Name(): p.Config.Refresh.Discovery, p.CloudWatch.Name(): p.Config.Refresh.CloudWatch}
-	if p.DNS != nil {
-		intervals[p.DNS.Name()] = p.Config.Refresh.DNS
-	}
 	now := p.clock.Now()
 	var errs []error
-	for _, src := range p.sources() {
-		last := p.Runner.Status(src.Name()).LastAttempt
-		if !last.IsZero() && now.Sub(last) < intervals[src.Name()] {
+	for _, s := range p.Schedule() {
+		last := p.Runner.Status(s.Source.Name()).LastAttempt
+		if !last.IsZero() && now.Sub(last) < s.Every {
 			continue
 		}
-		if err := p.Runner.RefreshOnce(ctx, src); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
+		if err := p.Runner.RefreshOnce(ctx, s.Source); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Source.Name(), err))
 		}
 	}
 	if err := p.RefreshTriggered(ctx); err != nil {
@@ -187,7 +182,8 @@ func (p *Pipeline) RefreshDue(ctx context.Context) error {
 }
 
 // RefreshTriggered runs the discovery refresh DNS asked for, if any, for
-// drivers that schedule the sources themselves (the backtest).
+// drivers that schedule the sources themselves (RefreshAll, RefreshDue,
+// the backtest).
 func (p *Pipeline) RefreshTriggered(ctx context.Context) error {
 	if !p.Trigger.take() {
 		return nil
@@ -199,10 +195,28 @@ func (p *Pipeline) RefreshTriggered(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pipeline) sources() []Source {
-	out := []Source{p.Discovery, p.CloudWatch}
+// Scheduled is a source and its refresh interval.
+type Scheduled struct {
+	Source Source
+	Every  time.Duration
+}
+
+// Schedule is every source with its interval, discovery first (the others
+// plan from its inventory). Run, RefreshAll, RefreshDue and the backtest
+// refresh what is listed here.
+func (p *Pipeline) Schedule() []Scheduled {
+	rc := p.Config.Refresh
+	out := []Scheduled{{p.Discovery, rc.Discovery}, {p.CloudWatch, rc.CloudWatch}}
 	if p.DNS != nil {
-		out = append(out, p.DNS)
+		out = append(out, Scheduled{p.DNS, rc.DNS})
+	}
+	return out
+}
+
+func (p *Pipeline) sources() []Source {
+	var out []Source
+	for _, s := range p.Schedule() {
+		out = append(out, s.Source)
 	}
 	return out
 }
