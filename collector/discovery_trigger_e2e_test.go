@@ -1,6 +1,7 @@
 package collector_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -100,3 +101,29 @@ func TestDiscoveryTriggerOffWaitsForTheInterval(t *testing.T) {
 }
 
 func fmtConfig(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+// TestRunRefreshesDiscoveryWhenAsked: in the running pipeline the request
+// is served by discovery's own loop, at once, not at the next interval.
+func TestRunRefreshesDiscoveryWhenAsked(t *testing.T) {
+	s := startStack(t, "field-avalanche", fmtConfig(triggerConfig, "30s"))
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	s.p.Run(runCtx)
+	before := s.p.Runner.Status("discovery").Refreshes
+	if !s.p.Trigger.Request([]string{"events-db-reader-9"}) {
+		t.Fatal("request refused")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.p.Runner.Status("discovery").Refreshes == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no discovery refresh within 10 s of the request (interval 5m)")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := one(t, s.gather(t), "aurora_exporter_discovery_triggered_refreshes_total"); got != 1 {
+		t.Errorf("triggered refreshes %g, want 1", got)
+	}
+	if s.p.Trigger.Request([]string{"events-db-reader-9"}) {
+		t.Error("a second request within 30 s (virtual) was queued")
+	}
+}
