@@ -56,13 +56,16 @@ type PolicyReport struct {
 
 // Report is report.json.
 type Report struct {
-	Scenario string         `json:"scenario"`
-	Seed     int64          `json:"seed"`
-	Start    time.Time      `json:"start"`
-	Onset    time.Time      `json:"onset"`
-	EventEnd time.Time      `json:"event_end"`
-	Stop     time.Time      `json:"stop"`
-	Policies []PolicyReport `json:"policies"`
+	Scenario string    `json:"scenario"`
+	Seed     int64     `json:"seed"`
+	Start    time.Time `json:"start"`
+	Onset    time.Time `json:"onset"`
+	EventEnd time.Time `json:"event_end"`
+	Stop     time.Time `json:"stop"`
+	// FreshSources is what --enhanced-monitoring / --performance-insights
+	// turned on for the run; absent when neither was given.
+	FreshSources *FreshSources  `json:"fresh_sources,omitempty"`
+	Policies     []PolicyReport `json:"policies"`
 	// Targets are the product's claims, checked on this run; a missed
 	// one says by how much.
 	Targets []Target `json:"targets"`
@@ -273,6 +276,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "# Backtest: %s (seed %d)\n\n", r.Scenario, r.Seed)
 	fmt.Fprintf(&b, "Onset %s, event end %s (+%s), run until %s.\n\n", r.Onset.Format("15:04:05"), r.EventEnd.Format("15:04:05"),
 		r.EventEnd.Sub(r.Onset), r.Stop.Format("15:04:05"))
+	if f := r.FreshSources; f != nil {
+		fmt.Fprintf(&b, "Fresh sources on every instance: %s.\n\n", f)
+	}
 	b.WriteString(MarkdownTable(r.Policies))
 	b.WriteString("\n" + MarkdownTargets(r.Targets))
 	_, err := io.WriteString(w, b.String())

@@ -44,6 +44,10 @@ type Options struct {
 	// simulated minute (the demo's live view), from the run's goroutine.
 	Progress       func(Frame)
 	ProgressPolicy string
+	// Fresh turns Enhanced Monitoring and Performance Insights on in the
+	// scenario's fleet before the worlds start (zero: as the scenario
+	// says).
+	Fresh FreshSources
 }
 
 // Frame is one minute of the live view.
@@ -94,6 +98,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := o.Fresh.Validate(); err != nil {
+		return nil, err
+	}
 	sc := withLead(o.Scenario, o.Lead)
 	if o.Seed != 0 {
 		sc.Params.Seed = o.Seed
@@ -115,6 +122,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		o.Fresh.apply(own)
 		go func() {
 			defer wg.Done()
 			tl, actions, fleet, event, err := runPolicy(ctx, own, name, params, o)
@@ -136,6 +144,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Report = Report{Scenario: sc.Name, Seed: sc.Params.Seed, Start: sc.Start, Onset: res.Fleet.Onset, EventEnd: res.Fleet.End,
 		Stop: res.Fleet.End.Add(o.After), Policies: reports, Targets: checkTargets(reports)}
+	if o.Fresh.On() {
+		fresh := o.Fresh
+		res.Report.FreshSources = &fresh
+	}
 	return res, nil
 }
 

@@ -227,16 +227,14 @@ func (l *surgeLoop) due(task string, now time.Time, every time.Duration) bool {
 // Alertmanager, webhooks to the scaler, event reconciliation, then the
 // background procedures up to their next wait.
 func (l *surgeLoop) Tick(ctx context.Context, now time.Time) error {
-	rc := l.expCfg.Refresh
-	if l.due("discovery", now, rc.Discovery) {
-		_ = l.pipeline.Runner.RefreshOnce(ctx, l.pipeline.Discovery)
+	// Every source the exporter schedules, on its interval, then the
+	// discovery refresh DNS asks for, as the exporter's Run does.
+	for _, s := range l.pipeline.Schedule() {
+		if l.due(s.Source.Name(), now, s.Every) {
+			_ = l.pipeline.Runner.RefreshOnce(ctx, s.Source)
+		}
 	}
-	if l.due("cloudwatch", now, rc.CloudWatch) {
-		_ = l.pipeline.Runner.RefreshOnce(ctx, l.pipeline.CloudWatch)
-	}
-	if l.pipeline.DNS != nil && l.due("dns", now, rc.DNS) {
-		_ = l.pipeline.Runner.RefreshOnce(ctx, l.pipeline.DNS)
-	}
+	_ = l.pipeline.RefreshTriggered(ctx)
 	if l.due("scrape", now, l.prom.cfg.ScrapeInterval) {
 		if err := l.prom.Scrape(now); err != nil {
 			return err

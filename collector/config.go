@@ -60,6 +60,10 @@ type RefreshConfig struct {
 	// intervals: a fresh signal is worth only as much as its polling.
 	EnhancedMonitoring  time.Duration `yaml:"enhanced_monitoring_interval"`
 	PerformanceInsights time.Duration `yaml:"performance_insights_interval"`
+	// DiscoveryTriggerMinInterval: a DNS refresh that answers an instance
+	// discovery does not know refreshes discovery at once, at most once
+	// per this interval (0: never; discovery waits for its interval).
+	DiscoveryTriggerMinInterval time.Duration `yaml:"discovery_trigger_min_interval"`
 	// StaleAfter bounds static stability: a failing source's last good
 	// values are served (with their age) for this long, then dropped.
 	StaleAfter time.Duration `yaml:"stale_after"`
@@ -112,7 +116,7 @@ type PerformanceInsightsConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Refresh: RefreshConfig{
-			Discovery: time.Minute, CloudWatch: time.Minute, DNS: 5 * time.Second,
+			Discovery: time.Minute, CloudWatch: time.Minute, DNS: 5 * time.Second, DiscoveryTriggerMinInterval: 30 * time.Second,
 			EnhancedMonitoring: 5 * time.Second, PerformanceInsights: 10 * time.Second,
 			StaleAfter: 10 * time.Minute, Timeout: 30 * time.Second,
 		},
@@ -201,6 +205,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		if b.v < b.min {
 			return fail(fmt.Sprintf("%s must be at least %s", b.path[len(b.path)-1], b.min), b.path...)
 		}
+	}
+	if t := c.Refresh.DiscoveryTriggerMinInterval; t != 0 && t < time.Second {
+		return fail("discovery_trigger_min_interval must be 0 (off) or at least 1s", "refresh", "discovery_trigger_min_interval")
 	}
 	if c.Refresh.StaleAfter < c.Refresh.CloudWatch {
 		return fail("stale_after must be at least cloudwatch_interval, or every refresh would drop its own data", "refresh", "stale_after")

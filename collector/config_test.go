@@ -23,7 +23,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if cfg.Refresh.CloudWatch.Seconds() != 60 || cfg.CloudWatch.Window.Minutes() != 10 || cfg.DNS.Samples != 16 ||
 		cfg.Refresh.EnhancedMonitoring.Seconds() != 5 || cfg.Refresh.PerformanceInsights.Seconds() != 10 ||
-		!cfg.EnhancedMonitoring.Enabled || !cfg.PerformanceInsights.Enabled {
+		!cfg.EnhancedMonitoring.Enabled || !cfg.PerformanceInsights.Enabled || cfg.Refresh.DiscoveryTriggerMinInterval.Seconds() != 30 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -40,6 +40,7 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		{"no selector", "targets:\n  - regions: [us-east-1]\n", 2, "clusters"},
 		{"bad role", "targets:\n  - regions: [us-east-1]\n    role_arn: nope\n    clusters: {names: [a]}\n", 3, "role_arn"},
 		{"bad period", goodConfig + "cloudwatch:\n  period: 90s\n", 10, "multiple of 60s"},
+		{"trigger too often", goodConfig + "  discovery_trigger_min_interval: 100ms\n", 9, "discovery_trigger_min_interval"},
 		{"bad duration", "refresh:\n  dns_interval: soon\n", 2, "soon"},
 		{"syntax", "targets: [\n", 0, ""},
 		{"fresh interval", goodConfig + "  enhanced_monitoring_interval: 100ms\n", 9, "enhanced_monitoring_interval must be at least 1s"},

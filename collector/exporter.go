@@ -89,7 +89,7 @@ func (e *Exporter) Snapshot() *Snapshot {
 		snap.Inventory = e.discovery.Inventory()
 	}
 	if e.runner.Status(e.cloudwatch.Name()).Fresh(now, e.staleAfter) {
-		snap.Values = e.cloudwatch.Values()
+		snap.CloudWatch = e.cloudwatch.Data()
 	}
 	if e.dns != nil && e.runner.Status(e.dns.Name()).Fresh(now, e.staleAfter) {
 		snap.DNS = e.dns.State()
@@ -133,14 +133,8 @@ func (e *Exporter) collectSelf(snap *Snapshot, ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(e.age, prometheus.GaugeValue, st.Age(snap.Now).Seconds(), name)
 		}
 	}
-	if snap.Values != nil {
-		newest := map[string]time.Time{}
-		for _, dp := range snap.Values {
-			if dp.Time.After(newest[dp.Family]) {
-				newest[dp.Family] = dp.Time
-			}
-		}
-		for family, t := range newest {
+	if snap.CloudWatch != nil {
+		for family, t := range snap.CloudWatch.Newest() {
 			ch <- prometheus.MustNewConstMetric(e.datapointAge, prometheus.GaugeValue, snap.Now.Sub(t).Seconds(), family)
 		}
 	}

@@ -53,31 +53,46 @@ func (s *asgScraper) cpuQuery(g *ASGInfo) MetricQuery {
 		Dims: []Dim{{"AutoScalingGroupName", g.Name}}, Stat: "Average"}
 }
 
-func (s *asgScraper) Queries(inv *Inventory) []MetricQuery {
-	var qs []MetricQuery
+func (s *asgScraper) Plan(inv *Inventory) FamilyPlan {
+	p := &seriesPlan{}
 	for _, g := range inv.ASGs {
-		qs = append(qs, s.cpuQuery(g))
+		p.add(s.cpu, 0.01, s.cpuQuery(g), func(ix *inventoryIndex) ([]string, bool) {
+			cur, ok := ix.asgs[scopedID{g.Scope, g.Name}]
+			if !ok {
+				return nil, false
+			}
+			return []string{cur.Account, cur.Region, cur.Name}, true
+		})
 		for _, tg := range g.TargetGroups {
-			qs = append(qs, s.tgQuery(g, tg))
+			// Labelled with the target group's current name, while the
+			// group still routes to it.
+			p.add(s.requests, 1/s.period.Seconds(), s.tgQuery(g, tg), func(ix *inventoryIndex) ([]string, bool) {
+				cur, ok := ix.asgs[scopedID{g.Scope, g.Name}]
+				if !ok {
+					return nil, false
+				}
+				for _, t := range cur.TargetGroups {
+					if t.Dimension == tg.Dimension {
+						return []string{cur.Account, cur.Region, cur.Name, t.Name}, true
+					}
+				}
+				return nil, false
+			})
 		}
 	}
-	return qs
+	return p
 }
 
 func (s *asgScraper) Collect(snap *Snapshot, ch chan<- prometheus.Metric) {
 	if snap.Inventory == nil {
 		return
 	}
-	perSecond := 1 / s.period.Seconds()
 	for _, g := range snap.Inventory.ASGs {
 		l := []string{g.Account, g.Region, g.Name}
 		snap.emitInventory(ch, s.desired, float64(g.Desired), l...)
 		snap.emitInventory(ch, s.inService, float64(g.InService), l...)
 		snap.emitInventory(ch, s.minSize, float64(g.Min), l...)
 		snap.emitInventory(ch, s.maxSize, float64(g.Max), l...)
-		snap.emitValue(ch, s.cpu, s.cpuQuery(g), 0.01, l...)
-		for _, tg := range g.TargetGroups {
-			snap.emitValue(ch, s.requests, s.tgQuery(g, tg), perSecond, g.Account, g.Region, g.Name, tg.Name)
-		}
 	}
+	snap.emitPlanned(ch, s.Name())
 }

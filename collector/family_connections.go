@@ -36,37 +36,25 @@ func (s *connectionsScraper) Describe(ch chan<- *prometheus.Desc) {
 
 var connectionMetrics = []string{"DatabaseConnections", "ReadLatency", "WriteLatency"}
 
-func (s *connectionsScraper) Queries(inv *Inventory) []MetricQuery {
-	var qs []MetricQuery
+func (s *connectionsScraper) Plan(inv *Inventory) FamilyPlan {
+	inst := map[string]*prometheus.Desc{"DatabaseConnections": s.instConns, "ReadLatency": s.instRead, "WriteLatency": s.instWrite}
+	role := map[string]*prometheus.Desc{"DatabaseConnections": s.roleConns, "ReadLatency": s.roleRead, "WriteLatency": s.roleWrite}
+	p := &seriesPlan{}
 	for _, c := range inv.Clusters {
 		for _, m := range connectionMetrics {
 			for _, r := range roles {
-				qs = append(qs, rdsQuery(s.Name(), c.Scope, m, "Average", clusterDim(c.ID), roleDim(r)))
+				p.add(role[m], 1, rdsQuery(s.Name(), c.Scope, m, "Average", clusterDim(c.ID), roleDim(r)), roleSeriesLabels(c, r))
 			}
 			for _, in := range c.Instances {
 				if queried(in) {
-					qs = append(qs, rdsQuery(s.Name(), c.Scope, m, "Average", instanceDim(in.ID)))
+					p.add(inst[m], 1, rdsQuery(s.Name(), c.Scope, m, "Average", instanceDim(in.ID)), instanceSeriesLabels(c, in))
 				}
 			}
 		}
 	}
-	return qs
+	return p
 }
 
 func (s *connectionsScraper) Collect(snap *Snapshot, ch chan<- prometheus.Metric) {
-	if snap.Inventory == nil {
-		return
-	}
-	inst := map[string]*prometheus.Desc{"DatabaseConnections": s.instConns, "ReadLatency": s.instRead, "WriteLatency": s.instWrite}
-	role := map[string]*prometheus.Desc{"DatabaseConnections": s.roleConns, "ReadLatency": s.roleRead, "WriteLatency": s.roleWrite}
-	for _, c := range snap.Inventory.Clusters {
-		for _, m := range connectionMetrics {
-			for _, r := range roles {
-				snap.emitValue(ch, role[m], rdsQuery(s.Name(), c.Scope, m, "Average", clusterDim(c.ID), roleDim(r)), 1, c.Account, c.Region, c.ID, r)
-			}
-			for _, in := range c.Instances {
-				snap.emitValue(ch, inst[m], rdsQuery(s.Name(), c.Scope, m, "Average", instanceDim(in.ID)), 1, c.Account, c.Region, c.ID, in.ID, in.Role)
-			}
-		}
-	}
+	snap.emitPlanned(ch, s.Name())
 }

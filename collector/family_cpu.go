@@ -24,31 +24,21 @@ func (s *cpuScraper) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.instance
 }
 
-func (s *cpuScraper) Queries(inv *Inventory) []MetricQuery {
-	var qs []MetricQuery
+func (s *cpuScraper) Plan(inv *Inventory) FamilyPlan {
+	p := &seriesPlan{}
 	for _, c := range inv.Clusters {
 		for _, r := range roles {
-			qs = append(qs, rdsQuery(s.Name(), c.Scope, "CPUUtilization", "Average", clusterDim(c.ID), roleDim(r)))
+			p.add(s.role, 0.01, rdsQuery(s.Name(), c.Scope, "CPUUtilization", "Average", clusterDim(c.ID), roleDim(r)), roleSeriesLabels(c, r))
 		}
 		for _, in := range c.Instances {
 			if queried(in) {
-				qs = append(qs, rdsQuery(s.Name(), c.Scope, "CPUUtilization", "Average", instanceDim(in.ID)))
+				p.add(s.instance, 0.01, rdsQuery(s.Name(), c.Scope, "CPUUtilization", "Average", instanceDim(in.ID)), instanceSeriesLabels(c, in))
 			}
 		}
 	}
-	return qs
+	return p
 }
 
 func (s *cpuScraper) Collect(snap *Snapshot, ch chan<- prometheus.Metric) {
-	if snap.Inventory == nil {
-		return
-	}
-	for _, c := range snap.Inventory.Clusters {
-		for _, r := range roles {
-			snap.emitValue(ch, s.role, rdsQuery(s.Name(), c.Scope, "CPUUtilization", "Average", clusterDim(c.ID), roleDim(r)), 0.01, c.Account, c.Region, c.ID, r)
-		}
-		for _, in := range c.Instances {
-			snap.emitValue(ch, s.instance, rdsQuery(s.Name(), c.Scope, "CPUUtilization", "Average", instanceDim(in.ID)), 0.01, c.Account, c.Region, c.ID, in.ID, in.Role)
-		}
-	}
+	snap.emitPlanned(ch, s.Name())
 }

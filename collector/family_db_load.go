@@ -24,7 +24,7 @@ func (s *dbLoadScraper) Name() string { return "db_load" }
 func (s *dbLoadScraper) Help() string {
 	return "DB load (average active sessions) per instance and role, and per vCPU, from Performance Insights."
 }
-func (s *dbLoadScraper) Queries(*Inventory) []MetricQuery { return nil }
+func (s *dbLoadScraper) Plan(*Inventory) FamilyPlan { return nil }
 func (s *dbLoadScraper) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.instance
 	ch <- s.role

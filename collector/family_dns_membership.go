@@ -25,9 +25,9 @@ func newDNSScraper() *dnsScraper {
 	}
 }
 
-func (s *dnsScraper) Name() string                     { return "dns" }
-func (s *dnsScraper) Help() string                     { return "DNS endpoint membership against the RDS API." }
-func (s *dnsScraper) Queries(*Inventory) []MetricQuery { return nil }
+func (s *dnsScraper) Name() string               { return "dns" }
+func (s *dnsScraper) Help() string               { return "DNS endpoint membership against the RDS API." }
+func (s *dnsScraper) Plan(*Inventory) FamilyPlan { return nil }
 func (s *dnsScraper) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{s.target, s.agrees, s.since, s.unexpected, s.missing} {
 		ch <- d

@@ -101,7 +101,7 @@ func (s *freshSignalScraper) Name() string { return "fresh_signal" }
 func (s *freshSignalScraper) Help() string {
 	return "Source and age of each instance's fresh signal (Enhanced Monitoring, Performance Insights or CloudWatch fallback)."
 }
-func (s *freshSignalScraper) Queries(*Inventory) []MetricQuery { return nil }
+func (s *freshSignalScraper) Plan(*Inventory) FamilyPlan { return nil }
 func (s *freshSignalScraper) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.source
 	ch <- s.age

@@ -21,7 +21,7 @@ func newInfoScraper() *infoScraper {
 
 func (s *infoScraper) Name() string                        { return "info" }
 func (s *infoScraper) Help() string                        { return "Cluster and instance info series." }
-func (s *infoScraper) Queries(*Inventory) []MetricQuery    { return nil }
+func (s *infoScraper) Plan(*Inventory) FamilyPlan          { return nil }
 func (s *infoScraper) Describe(ch chan<- *prometheus.Desc) { ch <- s.cluster; ch <- s.instance }
 
 func (s *infoScraper) Collect(snap *Snapshot, ch chan<- prometheus.Metric) {

@@ -21,7 +21,7 @@ func (s *osCPUScraper) Name() string { return "os_cpu" }
 func (s *osCPUScraper) Help() string {
 	return "OS CPU per instance and role from Enhanced Monitoring or Performance Insights."
 }
-func (s *osCPUScraper) Queries(*Inventory) []MetricQuery { return nil }
+func (s *osCPUScraper) Plan(*Inventory) FamilyPlan { return nil }
 func (s *osCPUScraper) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.role
 	ch <- s.instance

@@ -1,6 +1,10 @@
 package collector
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // proxyScraper: RDS Proxy client, database and session-pinned connections
 // and the pinning ratio (pinned / database connections: the proxy's
@@ -45,43 +49,78 @@ func (s *proxyScraper) proxyQuery(p *ProxyInfo, metric string, dims ...Dim) Metr
 	return rdsQuery(s.Name(), p.Scope, metric, "Average", append([]Dim{{"ProxyName", p.Name}}, dims...)...)
 }
 
-func (s *proxyScraper) Queries(inv *Inventory) []MetricQuery {
-	var qs []MetricQuery
+// proxyPlan keeps, per proxy and per target group and role, the queries
+// of its connections so the ratio is computed from the pair it planned.
+type proxyPlan struct {
+	queries []*PlannedQuery
+	proxies []proxySeries
+}
+
+type proxySeries struct {
+	proxy *ProxyInfo
+	// tg and role are empty for the proxy's own series.
+	tg, role            string
+	clients, db, pinned *PlannedQuery
+}
+
+func (p *proxyPlan) Queries() []*PlannedQuery { return p.queries }
+
+func (p *proxyPlan) plan(q MetricQuery) *PlannedQuery {
+	pq := &PlannedQuery{MetricQuery: q}
+	p.queries = append(p.queries, pq)
+	return pq
+}
+
+func (s *proxyScraper) Plan(inv *Inventory) FamilyPlan {
+	plan := &proxyPlan{}
 	for _, p := range inv.Proxies {
-		qs = append(qs, s.proxyQuery(p, "ClientConnections"), s.proxyQuery(p, "DatabaseConnections"),
-			s.proxyQuery(p, "DatabaseConnectionsCurrentlySessionPinned"))
+		plan.proxies = append(plan.proxies, proxySeries{proxy: p,
+			clients: plan.plan(s.proxyQuery(p, "ClientConnections")),
+			db:      plan.plan(s.proxyQuery(p, "DatabaseConnections")),
+			pinned:  plan.plan(s.proxyQuery(p, "DatabaseConnectionsCurrentlySessionPinned"))})
 		for _, tg := range p.TargetGroups {
 			for _, role := range proxyTargetRoles {
 				d := []Dim{{"TargetGroup", tg}, {"TargetRole", role}}
-				qs = append(qs, s.proxyQuery(p, "DatabaseConnections", d...), s.proxyQuery(p, "DatabaseConnectionsCurrentlySessionPinned", d...))
+				plan.proxies = append(plan.proxies, proxySeries{proxy: p, tg: tg, role: role,
+					db:     plan.plan(s.proxyQuery(p, "DatabaseConnections", d...)),
+					pinned: plan.plan(s.proxyQuery(p, "DatabaseConnectionsCurrentlySessionPinned", d...))})
 			}
 		}
 	}
-	return qs
+	return plan
 }
 
 func (s *proxyScraper) Collect(snap *Snapshot, ch chan<- prometheus.Metric) {
-	if snap.Inventory == nil {
+	plan, ok := snap.plan(s.Name()).(*proxyPlan)
+	if !ok {
 		return
 	}
-	for _, p := range snap.Inventory.Proxies {
-		l := []string{p.Account, p.Region, p.Name, p.Cluster}
-		snap.emitValue(ch, s.clients, s.proxyQuery(p, "ClientConnections"), 1, l...)
-		db, okDB := snap.emitValue(ch, s.db, s.proxyQuery(p, "DatabaseConnections"), 1, l...)
-		pinned, okP := snap.emitValue(ch, s.pinned, s.proxyQuery(p, "DatabaseConnectionsCurrentlySessionPinned"), 1, l...)
-		if okDB && okP && db > 0 {
-			snap.emit(ch, s.ratio, pinned/db, snap.Values[s.proxyQuery(p, "DatabaseConnections").Key()].Time, l...)
+	ix := snap.inventory()
+	for _, ps := range plan.proxies {
+		// Labelled as the proxy is now (its cluster may have been
+		// re-pointed), while it still has the target group.
+		p, ok := ix.proxies[scopedID{ps.proxy.Scope, ps.proxy.Name}]
+		if !ok {
+			continue
 		}
-		for _, tg := range p.TargetGroups {
-			for _, role := range proxyTargetRoles {
-				d := []Dim{{"TargetGroup", tg}, {"TargetRole", role}}
-				tl := append(append([]string(nil), l...), tg, role)
-				db, okDB := snap.emitValue(ch, s.tgDB, s.proxyQuery(p, "DatabaseConnections", d...), 1, tl...)
-				pinned, okP := snap.emitValue(ch, s.tgPinned, s.proxyQuery(p, "DatabaseConnectionsCurrentlySessionPinned", d...), 1, tl...)
-				if okDB && okP && db > 0 {
-					snap.emit(ch, s.tgRatio, pinned/db, snap.Values[s.proxyQuery(p, "DatabaseConnections", d...).Key()].Time, tl...)
-				}
+		l := []string{p.Account, p.Region, p.Name, p.Cluster}
+		if ps.tg == "" {
+			snap.emitValue(ch, s.clients, ps.clients, 1, l...)
+			db, okDB := snap.emitValue(ch, s.db, ps.db, 1, l...)
+			pinned, okP := snap.emitValue(ch, s.pinned, ps.pinned, 1, l...)
+			if okDB && okP && db > 0 {
+				snap.emit(ch, s.ratio, pinned/db, ps.db.Point.Time, l...)
 			}
+			continue
+		}
+		if !slices.Contains(p.TargetGroups, ps.tg) {
+			continue
+		}
+		tl := append(l, ps.tg, ps.role)
+		db, okDB := snap.emitValue(ch, s.tgDB, ps.db, 1, tl...)
+		pinned, okP := snap.emitValue(ch, s.tgPinned, ps.pinned, 1, tl...)
+		if okDB && okP && db > 0 {
+			snap.emit(ch, s.tgRatio, pinned/db, ps.db.Point.Time, tl...)
 		}
 	}
 }

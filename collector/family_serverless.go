@@ -30,18 +30,30 @@ func (s *serverlessScraper) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.maxACU
 }
 
-func (s *serverlessScraper) Queries(inv *Inventory) []MetricQuery {
-	var qs []MetricQuery
+func (s *serverlessScraper) Plan(inv *Inventory) FamilyPlan {
+	p := &seriesPlan{}
 	for _, c := range inv.Clusters {
 		for _, in := range c.Instances {
 			if in.Serverless() && queried(in) {
-				qs = append(qs,
-					rdsQuery(s.Name(), c.Scope, "ServerlessDatabaseCapacity", "Average", instanceDim(in.ID)),
-					rdsQuery(s.Name(), c.Scope, "ACUUtilization", "Average", instanceDim(in.ID)))
+				l := serverlessLabels(c, in)
+				p.add(s.acu, 1, rdsQuery(s.Name(), c.Scope, "ServerlessDatabaseCapacity", "Average", instanceDim(in.ID)), l)
+				p.add(s.utilization, 0.01, rdsQuery(s.Name(), c.Scope, "ACUUtilization", "Average", instanceDim(in.ID)), l)
 			}
 		}
 	}
-	return qs
+	return p
+}
+
+// serverlessLabels: an instance that stopped being Serverless v2 (a class
+// change) has no ACU series.
+func serverlessLabels(c *ClusterInfo, in *InstanceInfo) func(ix *inventoryIndex) ([]string, bool) {
+	return func(ix *inventoryIndex) ([]string, bool) {
+		cur, ok := ix.instances[scopedID{c.Scope, in.ID}]
+		if !ok || !cur.Serverless() {
+			return nil, false
+		}
+		return ix.instanceLabelsNow(c, in)
+	}
 }
 
 func (s *serverlessScraper) Collect(snap *Snapshot, ch chan<- prometheus.Metric) {
@@ -53,13 +65,6 @@ func (s *serverlessScraper) Collect(snap *Snapshot, ch chan<- prometheus.Metric)
 			snap.emitInventory(ch, s.minACU, c.MinACU, c.Account, c.Region, c.ID)
 			snap.emitInventory(ch, s.maxACU, c.MaxACU, c.Account, c.Region, c.ID)
 		}
-		for _, in := range c.Instances {
-			if !in.Serverless() {
-				continue
-			}
-			l := []string{c.Account, c.Region, c.ID, in.ID, in.Role}
-			snap.emitValue(ch, s.acu, rdsQuery(s.Name(), c.Scope, "ServerlessDatabaseCapacity", "Average", instanceDim(in.ID)), 1, l...)
-			snap.emitValue(ch, s.utilization, rdsQuery(s.Name(), c.Scope, "ACUUtilization", "Average", instanceDim(in.ID)), 0.01, l...)
-		}
 	}
+	snap.emitPlanned(ch, s.Name())
 }

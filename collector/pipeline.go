@@ -39,6 +39,8 @@ type Pipeline struct {
 	EnhancedMonitoring  *EnhancedMonitoringSource
 	PerformanceInsights *PerformanceInsightsSource
 	Exporter            *Exporter
+	// Trigger refreshes discovery when DNS is ahead of it.
+	Trigger *DiscoveryTrigger
 
 	clock   Clock
 	log     *slog.Logger
@@ -75,6 +77,7 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 	}
 	p := &Pipeline{Config: cfg, Runner: NewRunner(o.Clock, o.Log, cfg.Refresh.Timeout), clock: o.Clock, log: o.Log}
 	p.Discovery = NewDiscovery(clients, o.Clock)
+	p.Trigger = NewDiscoveryTrigger(o.Clock, cfg.Refresh.DiscoveryTriggerMinInterval)
 	p.CloudWatch = NewCloudWatchSource(clients, p.Discovery, planners, cfg.CloudWatch, o.Clock)
 	if dnsEnabled {
 		server := o.DNSServer
@@ -87,6 +90,11 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 			}
 		}
 		p.DNS = NewDNSSource(p.Discovery, dnsq.Resolver{Server: server, Timeout: cfg.DNS.Timeout}, cfg.DNS.Samples, o.Clock)
+		p.DNS.OnUnknownInstances(func(ids []string) {
+			if p.Trigger.Request(ids) {
+				o.Log.Debug("DNS answers instances discovery does not know as serving; refreshing discovery", "db_instances", ids)
+			}
+		})
 	}
 	if freshEnabled && cfg.EnhancedMonitoring.Enabled {
 		p.EnhancedMonitoring = NewEnhancedMonitoringSource(clients, p.Discovery, cfg.EnhancedMonitoring, o.Clock)
@@ -107,16 +115,9 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 func (p *Pipeline) Run(ctx context.Context) {
 	p.running.Store(true)
 	_ = p.Runner.RefreshOnce(ctx, p.Discovery)
-	go p.Runner.Run(ctx, p.Discovery, p.Config.Refresh.Discovery, false)
-	go p.Runner.Run(ctx, p.CloudWatch, p.Config.Refresh.CloudWatch, true)
-	if p.DNS != nil {
-		go p.Runner.Run(ctx, p.DNS, p.Config.Refresh.DNS, true)
-	}
-	if p.EnhancedMonitoring != nil {
-		go p.Runner.Run(ctx, p.EnhancedMonitoring, p.Config.Refresh.EnhancedMonitoring, true)
-	}
-	if p.PerformanceInsights != nil {
-		go p.Runner.Run(ctx, p.PerformanceInsights, p.Config.Refresh.PerformanceInsights, true)
+	go p.runDiscovery(ctx)
+	for _, s := range p.Schedule()[1:] {
+		go p.Runner.Run(ctx, s.Source, s.Every, true)
 	}
 	// Re-render the families when a refresh lands or data goes stale;
 	// the key check makes an idle tick nearly free.
@@ -136,8 +137,27 @@ func (p *Pipeline) Run(ctx context.Context) {
 	}()
 }
 
-// RefreshAll refreshes each source once, in dependency order; tests on a
-// virtual clock drive the pipeline with it.
+// runDiscovery refreshes discovery on its interval and when the trigger
+// asks; one goroutine does both, so two discovery refreshes never overlap.
+func (p *Pipeline) runDiscovery(ctx context.Context) {
+	t := time.NewTicker(p.Config.Refresh.Discovery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = p.Runner.RefreshOnce(ctx, p.Discovery)
+		case <-p.Trigger.C():
+			p.Trigger.ran()
+			_ = p.Runner.RefreshOnce(ctx, p.Discovery)
+		}
+	}
+}
+
+// RefreshAll refreshes each source once, in dependency order, then the
+// discovery refresh DNS asked for, if any; tests on a virtual clock drive
+// the pipeline with it.
 func (p *Pipeline) RefreshAll(ctx context.Context) error {
 	var errs []error
 	for _, src := range p.sources() {
@@ -145,19 +165,76 @@ func (p *Pipeline) RefreshAll(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
 		}
 	}
+	if err := p.RefreshTriggered(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
-func (p *Pipeline) sources() []Source {
-	out := []Source{p.Discovery, p.CloudWatch}
+// RefreshDue refreshes each source whose interval has passed on the
+// pipeline's clock since its last attempt, then the discovery refresh DNS
+// asked for: Run's schedule, for tests that move a virtual clock in small
+// steps.
+func (p *Pipeline) RefreshDue(ctx context.Context) error {
+	now := p.clock.Now()
+	var errs []error
+	for _, s := range p.Schedule() {
+		last := p.Runner.Status(s.Source.Name()).LastAttempt
+		if !last.IsZero() && now.Sub(last) < s.Every {
+			continue
+		}
+		if err := p.Runner.RefreshOnce(ctx, s.Source); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Source.Name(), err))
+		}
+	}
+	if err := p.RefreshTriggered(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// RefreshTriggered runs the discovery refresh DNS asked for, if any, for
+// drivers that schedule the sources themselves (RefreshAll, RefreshDue,
+// the backtest).
+func (p *Pipeline) RefreshTriggered(ctx context.Context) error {
+	if !p.Trigger.take() {
+		return nil
+	}
+	p.Trigger.ran()
+	if err := p.Runner.RefreshOnce(ctx, p.Discovery); err != nil {
+		return fmt.Errorf("%s (triggered): %w", p.Discovery.Name(), err)
+	}
+	return nil
+}
+
+// Scheduled is a source and its refresh interval.
+type Scheduled struct {
+	Source Source
+	Every  time.Duration
+}
+
+// Schedule is every source with its interval, discovery first (the others
+// plan from its inventory). Run, RefreshAll, RefreshDue and the backtest
+// refresh what is listed here.
+func (p *Pipeline) Schedule() []Scheduled {
+	rc := p.Config.Refresh
+	out := []Scheduled{{p.Discovery, rc.Discovery}, {p.CloudWatch, rc.CloudWatch}}
 	if p.DNS != nil {
-		out = append(out, p.DNS)
+		out = append(out, Scheduled{p.DNS, rc.DNS})
 	}
 	if p.EnhancedMonitoring != nil {
-		out = append(out, p.EnhancedMonitoring)
+		out = append(out, Scheduled{p.EnhancedMonitoring, rc.EnhancedMonitoring})
 	}
 	if p.PerformanceInsights != nil {
-		out = append(out, p.PerformanceInsights)
+		out = append(out, Scheduled{p.PerformanceInsights, rc.PerformanceInsights})
+	}
+	return out
+}
+
+func (p *Pipeline) sources() []Source {
+	var out []Source
+	for _, s := range p.Schedule() {
+		out = append(out, s.Source)
 	}
 	return out
 }
@@ -179,15 +256,9 @@ func (p *Pipeline) Ready() bool {
 // Describe is unchecked: the set of families depends on the config.
 func (p *Pipeline) Describe(chan<- *prometheus.Desc) {}
 
-// Collect serves the exporter's series and the CloudWatch source's own
-// counters.
+// Collect serves the exporter's series and the CloudWatch source's and
+// the discovery trigger's own counters.
 func (p *Pipeline) Collect(ch chan<- prometheus.Metric) {
-	p.Exporter.Collect(ch)
-	p.CloudWatch.Collect(ch)
-	if p.EnhancedMonitoring != nil {
-		p.EnhancedMonitoring.Collect(ch)
-	}
-	if p.PerformanceInsights != nil {
-		p.PerformanceInsights.Collect(ch)
-	}
+	p.CollectSelf(ch)
+	p.Exporter.collectFamilies(p.Exporter.Snapshot(), ch)
 }

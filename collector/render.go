@@ -122,7 +122,7 @@ func (p *Pipeline) Rendered() *Rendered {
 }
 
 // CollectSelf emits the series that must be computed per scrape: source
-// status and ages, and the CloudWatch source's counters.
+// status and ages, and the sources' and the discovery trigger's counters.
 func (p *Pipeline) CollectSelf(ch chan<- prometheus.Metric) {
 	p.Exporter.collectSelf(p.Exporter.Snapshot(), ch)
 	p.CloudWatch.Collect(ch)
@@ -132,4 +132,5 @@ func (p *Pipeline) CollectSelf(ch chan<- prometheus.Metric) {
 	if p.PerformanceInsights != nil {
 		p.PerformanceInsights.Collect(ch)
 	}
+	p.Trigger.Collect(ch)
 }

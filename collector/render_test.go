@@ -1,9 +1,13 @@
 package collector_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/aurora-surge/aurora-surge/collector"
 	"github.com/aurora-surge/aurora-surge/sim"
@@ -56,4 +60,90 @@ func renderedText(t *testing.T, r *collector.Rendered) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// servedText is what aurora_exporter serves on /metrics: the pre-rendered
+// families followed by the per-scrape series (CollectSelf).
+func servedText(t *testing.T, p *collector.Pipeline) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(selfCollector{p})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return renderedText(t, p.Rendered()) + b.String()
+}
+
+type selfCollector struct{ p *collector.Pipeline }
+
+func (c selfCollector) Describe(chan<- *prometheus.Desc)    {}
+func (c selfCollector) Collect(ch chan<- prometheus.Metric) { c.p.CollectSelf(ch) }
+
+// servedValue is the value of the one served series of name whose labels
+// contain every label="value" pair given.
+func servedValue(t *testing.T, text, name string, labels ...string) float64 {
+	t.Helper()
+	var found []float64
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		found = append(found, v)
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s%v: %d served series, want 1", name, labels, len(found))
+	}
+	return found[0]
+}
+
+// TestServedFreshSignalAgeMoves: while Enhanced Monitoring brings nothing
+// new (both fresh sources throttled), the nothing-changed rendering must not freeze the
+// signal's age, or the rules' freshness bound never drops a frozen value.
+func TestServedFreshSignalAgeMoves(t *testing.T) {
+	s := startFreshStack(t, freshScenario(t), freshConfig)
+	s.advance(t, 2*time.Minute, 5*time.Second)
+	if _, err := s.p.Render(); err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []string{"logs", "pi"} {
+		if _, err := s.env.World.InjectFault(sim.Fault{Kind: sim.FaultThrottle, Service: svc, Rate: 1}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.advanceFailing(t, 30*time.Second, 5*time.Second)
+	if _, err := s.p.Render(); err != nil {
+		t.Fatal(err)
+	}
+	if age := servedValue(t, servedText(t, s.p), "aurora_instance_fresh_signal_age_seconds", `db_instance="shop-db-writer"`); age < 25 {
+		t.Fatalf("served fresh signal age %gs after 30 s without a new document", age)
+	}
+}
+
+// TestServedTriggeredRefreshesCounter: the discovery trigger's counter is
+// per-scrape and must be on /metrics.
+func TestServedTriggeredRefreshesCounter(t *testing.T) {
+	s := startFreshStack(t, freshScenario(t), freshConfig)
+	s.advance(t, time.Minute, 5*time.Second)
+	if _, err := s.p.Render(); err != nil {
+		t.Fatal(err)
+	}
+	servedValue(t, servedText(t, s.p), "aurora_exporter_discovery_triggered_refreshes_total")
 }

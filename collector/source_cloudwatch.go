@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +31,9 @@ type MetricQuery struct {
 	Stat      string
 }
 
-// Key identifies the query's result in a snapshot.
+// Key identifies the series in CloudWatch: the source plans each series
+// once per refresh (families asking for the same one share the answer) and
+// orders its calls by it. Families never look values up by it.
 func (q MetricQuery) Key() string {
 	var b strings.Builder
 	b.WriteString(q.Scope.Account + "|" + q.Scope.Region + "|" + q.Namespace + "|" + q.Metric + "|" + q.Stat)
@@ -49,9 +50,97 @@ type Datapoint struct {
 	Family string
 }
 
-// QueryPlanner is what the CloudWatch source needs from the scrapers.
+// PlannedQuery is one CloudWatch query as a family planned it for one
+// refresh: asked under ID in GetMetricData and, once the refresh has
+// answered, holding the series' newest datapoint. A family keeps its
+// planned queries in its own plan and reads each value from the query it
+// planned.
+type PlannedQuery struct {
+	MetricQuery
+	// ID is the query's GetMetricData id, unique within its account and
+	// region for the refresh.
+	ID string
+	// Point is the newest datapoint; Answered is false when CloudWatch had
+	// none in the window.
+	Point    Datapoint
+	Answered bool
+}
+
+// FamilyPlan is one family's queries for one refresh, kept in the
+// family's own shape (which series each query feeds). The source fills
+// the datapoints in and publishes the plan; it is read-only after that.
+type FamilyPlan interface {
+	Queries() []*PlannedQuery
+}
+
+// QueryPlanner is what the CloudWatch source needs from a family: its
+// plan for an inventory (nil when it has no CloudWatch queries).
 type QueryPlanner interface {
-	Queries(inv *Inventory) []MetricQuery
+	Name() string
+	Plan(inv *Inventory) FamilyPlan
+}
+
+// CloudWatchData is what one refresh publishes: each family's plan with
+// its answers.
+type CloudWatchData struct {
+	plans map[string]FamilyPlan
+}
+
+// Plan is the named family's plan (nil when it planned nothing).
+func (d *CloudWatchData) Plan(family string) FamilyPlan {
+	if d == nil {
+		return nil
+	}
+	return d.plans[family]
+}
+
+// Newest is the time of the newest datapoint per family.
+func (d *CloudWatchData) Newest() map[string]time.Time {
+	out := map[string]time.Time{}
+	if d == nil {
+		return out
+	}
+	for _, p := range d.plans {
+		for _, q := range p.Queries() {
+			if q.Answered && q.Point.Time.After(out[q.Point.Family]) {
+				out[q.Point.Family] = q.Point.Time
+			}
+		}
+	}
+	return out
+}
+
+// Answered counts the queries CloudWatch answered.
+func (d *CloudWatchData) Answered() int {
+	n := 0
+	if d == nil {
+		return n
+	}
+	for _, p := range d.plans {
+		for _, q := range p.Queries() {
+			if q.Answered {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// newestByKey is the answered datapoints by series, for carrying a failed
+// scope's last good values into the next refresh.
+func (d *CloudWatchData) newestByKey(scope Scope) map[string]Datapoint {
+	out := map[string]Datapoint{}
+	if d == nil {
+		return out
+	}
+	for _, p := range d.plans {
+		for _, q := range p.Queries() {
+			if q.Answered && q.Scope == scope {
+				out[q.Key()] = q.Point
+			}
+		}
+	}
+	return out
 }
 
 // CloudWatchSource fetches every query of a refresh in
@@ -63,10 +152,7 @@ type CloudWatchSource struct {
 	cfg       CloudWatchConfig
 	clock     Clock
 
-	values atomic.Pointer[map[string]Datapoint]
-
-	mu      sync.Mutex
-	byScope map[Scope]map[string]Datapoint
+	data atomic.Pointer[CloudWatchData]
 
 	queries      prometheus.Counter
 	callsLast    prometheus.Gauge
@@ -76,7 +162,6 @@ type CloudWatchSource struct {
 func NewCloudWatchSource(clients *ClientSet, discovery *Discovery, planners []QueryPlanner, cfg CloudWatchConfig, clock Clock) *CloudWatchSource {
 	s := &CloudWatchSource{
 		clients: clients, discovery: discovery, planners: planners, cfg: cfg, clock: clock,
-		byScope: map[Scope]map[string]Datapoint{},
 		queries: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "aurora_exporter", Name: "getmetricdata_queries_total",
 			Help: "GetMetricData metric queries requested (the unit CloudWatch bills).",
@@ -90,8 +175,7 @@ func NewCloudWatchSource(clients *ClientSet, discovery *Discovery, planners []Qu
 			Help: "ceil(queries / 500) summed over accounts and regions for the last refresh: the fewest calls possible.",
 		}),
 	}
-	empty := map[string]Datapoint{}
-	s.values.Store(&empty)
+	s.data.Store(&CloudWatchData{plans: map[string]FamilyPlan{}})
 	return s
 }
 
@@ -109,24 +193,57 @@ func (s *CloudWatchSource) Collect(ch chan<- prometheus.Metric) {
 	s.callsMinimum.Collect(ch)
 }
 
-// Values is the newest datapoint of every series, by MetricQuery.Key.
-func (s *CloudWatchSource) Values() map[string]Datapoint { return *s.values.Load() }
+// Data is the newest refresh's plans and answers.
+func (s *CloudWatchSource) Data() *CloudWatchData { return s.data.Load() }
 
-// Plan lists the queries of a refresh grouped by scope, deduplicated.
-func (s *CloudWatchSource) Plan(inv *Inventory) map[Scope][]MetricQuery {
-	out := map[Scope][]MetricQuery{}
-	seen := map[string]bool{}
+// refreshPlan is a refresh's plans and the queries to ask, once per
+// series, grouped by scope and ordered by series.
+type refreshPlan struct {
+	plans map[string]FamilyPlan
+	ask   map[Scope][]*PlannedQuery
+	// same are the other planned queries of a series asked once.
+	same map[*PlannedQuery][]*PlannedQuery
+}
+
+// plan asks every family for its plan and gives each series one id.
+func (s *CloudWatchSource) plan(inv *Inventory) *refreshPlan {
+	rp := &refreshPlan{plans: map[string]FamilyPlan{}, ask: map[Scope][]*PlannedQuery{}, same: map[*PlannedQuery][]*PlannedQuery{}}
+	first := map[string]*PlannedQuery{}
+	keys := map[*PlannedQuery]string{}
 	for _, p := range s.planners {
-		for _, q := range p.Queries(inv) {
+		fp := p.Plan(inv)
+		if fp == nil {
+			continue
+		}
+		rp.plans[p.Name()] = fp
+		for _, q := range fp.Queries() {
 			k := q.Key()
-			if seen[k] {
+			if f, ok := first[k]; ok {
+				rp.same[f] = append(rp.same[f], q)
 				continue
 			}
-			seen[k] = true
-			out[q.Scope] = append(out[q.Scope], q)
+			first[k] = q
+			keys[q] = k
+			rp.ask[q.Scope] = append(rp.ask[q.Scope], q)
 		}
 	}
-	return out
+	for _, qs := range rp.ask {
+		// Sorted by series so a fleet's calls carry the same queries from
+		// one refresh to the next.
+		sort.Slice(qs, func(i, j int) bool { return keys[qs[i]] < keys[qs[j]] })
+		for i, q := range qs {
+			q.ID = fmt.Sprintf("q%d", i)
+		}
+	}
+	return rp
+}
+
+// answer records a series' datapoint on every query that planned it.
+func (rp *refreshPlan) answer(q *PlannedQuery, dp Datapoint) {
+	for _, pq := range append([]*PlannedQuery{q}, rp.same[q]...) {
+		pq.Point, pq.Answered = dp, true
+		pq.Point.Family = pq.Family
+	}
 }
 
 func (s *CloudWatchSource) Refresh(ctx context.Context) error {
@@ -134,7 +251,7 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 	if inv == nil {
 		return errors.New("no inventory yet (discovery has not succeeded)")
 	}
-	plan := s.Plan(inv)
+	plan := s.plan(inv)
 	clients := map[Scope]*ScopeClients{}
 	for _, sc := range s.clients.Scopes() {
 		clients[sc.Scope] = sc
@@ -144,13 +261,13 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 
 	type result struct {
 		scope  Scope
-		values map[string]Datapoint
+		values map[*PlannedQuery]Datapoint
 		calls  int
 		err    error
 	}
-	results := make(chan result, len(plan))
+	results := make(chan result, len(plan.ask))
 	minimum := 0
-	for scope, qs := range plan {
+	for scope, qs := range plan.ask {
 		minimum += (len(qs) + MaxQueriesPerCall - 1) / MaxQueriesPerCall
 		sc := clients[scope]
 		go func() {
@@ -164,52 +281,43 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 	}
 	var errs []error
 	calls := 0
-	fresh := map[Scope]map[string]Datapoint{}
-	for range plan {
+	answered := 0
+	prev := s.data.Load()
+	for range plan.ask {
 		r := <-results
 		calls += r.calls
 		if r.err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s: %w", r.scope.Account, r.scope.Region, r.err))
+			// A failed scope keeps its last good values (their age keeps
+			// growing, and the runner's staleness limit bounds how long
+			// they are served).
+			old := prev.newestByKey(r.scope)
+			for _, q := range plan.ask[r.scope] {
+				if dp, ok := old[q.Key()]; ok {
+					plan.answer(q, dp)
+				}
+			}
 			continue
 		}
-		fresh[r.scope] = r.values
+		answered++
+		for q, dp := range r.values {
+			plan.answer(q, dp)
+		}
 	}
 	s.callsLast.Set(float64(calls))
 	s.callsMinimum.Set(float64(minimum))
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Scopes no longer planned are dropped; failed scopes keep their last
-	// good values (their age keeps growing, and the runner's staleness
-	// limit bounds how long they are served).
-	next := map[Scope]map[string]Datapoint{}
-	for scope := range plan {
-		if v, ok := fresh[scope]; ok {
-			next[scope] = v
-		} else if old, ok := s.byScope[scope]; ok {
-			next[scope] = old
-		}
-	}
-	s.byScope = next
-	merged := map[string]Datapoint{}
-	for _, vals := range next {
-		for k, v := range vals {
-			merged[k] = v
-		}
-	}
-	if len(errs) > 0 && len(fresh) == 0 && len(plan) > 0 {
+	if len(errs) > 0 && answered == 0 && len(plan.ask) > 0 {
 		return errors.Join(errs...)
 	}
-	s.values.Store(&merged)
+	s.data.Store(&CloudWatchData{plans: plan.plans})
 	return errors.Join(errs...)
 }
 
 // fetchScope runs the scope's queries in chunks of 500, at most
 // cfg.Concurrency calls in flight, each paged with NextToken.
-func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs []MetricQuery, start, end time.Time) (map[string]Datapoint, int, error) {
-	sort.Slice(qs, func(i, j int) bool { return qs[i].Key() < qs[j].Key() })
+func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs []*PlannedQuery, start, end time.Time) (map[*PlannedQuery]Datapoint, int, error) {
 	type chunkResult struct {
-		vals  map[string]Datapoint
+		vals  map[*PlannedQuery]Datapoint
 		calls int
 		err   error
 	}
@@ -226,7 +334,7 @@ func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs
 			ch <- chunkResult{vals, calls, err}
 		}()
 	}
-	out := map[string]Datapoint{}
+	out := map[*PlannedQuery]Datapoint{}
 	calls := 0
 	var errs []error
 	for _, ch := range chunks {
@@ -248,15 +356,15 @@ func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs
 	return out, calls, nil
 }
 
-func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, chunk []MetricQuery, start, end time.Time) (map[string]Datapoint, int, error) {
+func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, chunk []*PlannedQuery, start, end time.Time) (map[*PlannedQuery]Datapoint, int, error) {
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(start), EndTime: aws.Time(end),
 		ScanBy: cwtypes.ScanByTimestampDescending,
 	}
-	ids := make(map[string]MetricQuery, len(chunk))
+	ids := make(map[string]*PlannedQuery, len(chunk))
 	period := int32(s.cfg.Period / time.Second)
-	for i, q := range chunk {
-		id := fmt.Sprintf("q%d", i)
+	for _, q := range chunk {
+		id := q.ID
 		ids[id] = q
 		dims := make([]cwtypes.Dimension, len(q.Dims))
 		for j, d := range q.Dims {
@@ -271,7 +379,7 @@ func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, ch
 		})
 	}
 	s.queries.Add(float64(len(chunk)))
-	out := map[string]Datapoint{}
+	out := map[*PlannedQuery]Datapoint{}
 	calls := 0
 	p := cloudwatch.NewGetMetricDataPaginator(api, in)
 	for p.HasMorePages() {
@@ -285,13 +393,12 @@ func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, ch
 			if !ok || len(r.Values) == 0 || len(r.Timestamps) == 0 {
 				continue
 			}
-			key := q.Key()
 			// Newest first (ScanBy descending); on later pages a series'
 			// older points arrive and must not overwrite the newest.
-			if prev, seen := out[key]; seen && !r.Timestamps[0].After(prev.Time) {
+			if prev, seen := out[q]; seen && !r.Timestamps[0].After(prev.Time) {
 				continue
 			}
-			out[key] = Datapoint{Value: r.Values[0], Time: r.Timestamps[0], Family: q.Family}
+			out[q] = Datapoint{Value: r.Values[0], Time: r.Timestamps[0], Family: q.Family}
 		}
 	}
 	return out, calls, nil

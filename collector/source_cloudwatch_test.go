@@ -81,14 +81,14 @@ func TestCloudWatchCallsAtTheMinimum(t *testing.T) {
 			t.Fatal(err)
 		}
 		queries := 0
-		for _, qs := range src.Plan(inv) {
+		for _, qs := range src.plan(inv).ask {
 			queries += len(qs)
 		}
 		want := (queries + 499) / 500
 		if int(fake.calls.Load()) != want {
 			t.Errorf("%d clusters: %d queries took %d calls, want ceil/500 = %d", clusters, queries, fake.calls.Load(), want)
 		}
-		if got := len(src.Values()); got != queries {
+		if got := src.Data().Answered(); got != queries {
 			t.Errorf("%d clusters: %d values for %d queries", clusters, got, queries)
 		}
 	}
@@ -107,9 +107,9 @@ func TestCloudWatchPagesAndKeepsNewest(t *testing.T) {
 	if fake.calls.Load() < 2 {
 		t.Fatalf("expected paging, got %d calls", fake.calls.Load())
 	}
-	for k, v := range src.Values() {
-		if v.Value < 0 || !v.Time.Equal(fake.t0) {
-			t.Fatalf("%s: kept an older datapoint %+v", k, v)
+	for _, q := range allPlanned(src.Data()) {
+		if !q.Answered || q.Point.Value < 0 || !q.Point.Time.Equal(fake.t0) {
+			t.Fatalf("%s: kept an older datapoint %+v", q.Key(), q.Point)
 		}
 	}
 }
@@ -117,3 +117,11 @@ func TestCloudWatchPagesAndKeepsNewest(t *testing.T) {
 type fixedClock struct{ t time.Time }
 
 func (c fixedClock) Now() time.Time { return c.t }
+
+func allPlanned(d *CloudWatchData) []*PlannedQuery {
+	var out []*PlannedQuery
+	for _, p := range d.plans {
+		out = append(out, p.Queries()...)
+	}
+	return out
+}

@@ -59,7 +59,17 @@ type DNSSource struct {
 	state atomic.Pointer[DNSState]
 	mu    sync.Mutex
 	since map[string]time.Time // endpoint name -> start of the current disagreement
+
+	// unknown is told, after a refresh, the instances DNS answered that
+	// the inventory does not list as serving (nil: nobody listens).
+	unknown func(ids []string)
 }
+
+// OnUnknownInstances sets who is told, after each refresh, which answered
+// instances the inventory does not know as serving: absent from it, or
+// listed in a state that does not serve yet (creating). The pipeline
+// refreshes discovery on it.
+func (s *DNSSource) OnUnknownInstances(f func(ids []string)) { s.unknown = f }
 
 func NewDNSSource(d *Discovery, r Resolver, samples int, clock Clock) *DNSSource {
 	return &DNSSource{discovery: d, resolver: r, samples: samples, clock: clock, since: map[string]time.Time{}}
@@ -181,7 +191,42 @@ func (s *DNSSource) Refresh(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.state.Store(&DNSState{At: now, Endpoints: states})
+	if s.unknown != nil {
+		if ids := unknownInstances(inv, states); len(ids) > 0 {
+			s.unknown(ids)
+		}
+	}
 	return nil
+}
+
+// unknownInstances are answered instances the inventory does not have, or
+// has in a state that does not serve yet: the inventory is behind DNS. An
+// instance the inventory lists as deleting (a removed reader lingering in
+// round robin) or available (an old writer in a failover window) is not
+// news to discovery.
+func unknownInstances(inv *Inventory, states []EndpointState) []string {
+	status := map[string]string{}
+	for _, c := range inv.Clusters {
+		for _, in := range c.Instances {
+			status[in.ID] = in.Status
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, st := range states {
+		for _, id := range st.Answered {
+			switch status[id] {
+			case "available", "deleting", "modifying", "rebooting":
+				continue
+			}
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // instanceOf maps a host name in an answer chain to an instance id: Aurora

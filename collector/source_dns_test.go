@@ -151,7 +151,7 @@ func TestSnapshotDropsStaleSources(t *testing.T) {
 	if exp.Snapshot().Inventory != nil {
 		t.Fatal("inventory past stale_after still served")
 	}
-	if exp.Snapshot().Values != nil {
+	if exp.Snapshot().CloudWatch != nil {
 		t.Fatal("CloudWatch values served though the source never succeeded")
 	}
 }

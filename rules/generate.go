@@ -67,6 +67,9 @@ type Readers struct {
 	ReadLatencySeconds float64  `yaml:"read_latency_seconds"`
 	EarlyWarningFor    Duration `yaml:"early_warning_for"`
 	KeepFiringFor      Duration `yaml:"keep_firing_for"`
+	FreshMaxAgeSeconds float64  `yaml:"fresh_max_age_seconds"`
+	FreshStepFor       Duration `yaml:"fresh_step_for"`
+	DBLoadPerVCPU      float64  `yaml:"db_load_per_vcpu"`
 }
 
 type Serverless struct {
@@ -77,10 +80,11 @@ type Serverless struct {
 }
 
 type Proxy struct {
-	PinnedRatio   float64  `yaml:"pinned_ratio"`
-	PinnedFor     Duration `yaml:"pinned_for"`
-	DerivWindow   Duration `yaml:"deriv_window"`
-	KeepFiringFor Duration `yaml:"keep_firing_for"`
+	PinnedRatio            float64  `yaml:"pinned_ratio"`
+	MinDatabaseConnections float64  `yaml:"min_database_connections"`
+	PinnedFor              Duration `yaml:"pinned_for"`
+	DerivWindow            Duration `yaml:"deriv_window"`
+	KeepFiringFor          Duration `yaml:"keep_firing_for"`
 }
 
 type Tier struct {
@@ -208,7 +212,7 @@ func (t *Thresholds) Validate() error {
 		"evaluation_interval":   t.EvaluationInterval,
 		"readers.scale_out_for": t.Readers.ScaleOutFor, "readers.scale_in_for": t.Readers.ScaleInFor,
 		"readers.step_for": t.Readers.StepFor, "readers.early_warning_for": t.Readers.EarlyWarningFor,
-		"readers.keep_firing_for": t.Readers.KeepFiringFor,
+		"readers.keep_firing_for": t.Readers.KeepFiringFor, "readers.fresh_step_for": t.Readers.FreshStepFor,
 		"serverless.near_max_for": t.Serverless.NearMaxFor, "serverless.at_max_for": t.Serverless.AtMaxFor,
 		"proxy.pinned_for": t.Proxy.PinnedFor, "proxy.deriv_window": t.Proxy.DerivWindow, "proxy.keep_firing_for": t.Proxy.KeepFiringFor,
 		"asg.cpu_for": t.ASG.CPUFor, "asg.requests_for": t.ASG.RequestsFor, "asg.step_for": t.ASG.StepFor,
@@ -233,6 +237,18 @@ func (t *Thresholds) Validate() error {
 	}
 	if !(r.Step1CPU < r.Step2CPU) {
 		add("readers.step1_cpu (%v) must be below readers.step2_cpu (%v)", r.Step1CPU, r.Step2CPU)
+	}
+	if !(r.FreshMaxAgeSeconds > 0) {
+		add("readers.fresh_max_age_seconds (%v) must be positive", r.FreshMaxAgeSeconds)
+	}
+	if r.FreshStepFor.Seconds() > r.StepFor.Seconds() {
+		add("readers.fresh_step_for (%s) must not exceed readers.step_for (%s): the fresh signal is never slower", r.FreshStepFor, r.StepFor)
+	}
+	if !(r.DBLoadPerVCPU > 0) {
+		add("readers.db_load_per_vcpu (%v) must be positive", r.DBLoadPerVCPU)
+	}
+	if !(t.Proxy.MinDatabaseConnections >= 0) {
+		add("proxy.min_database_connections (%v) must not be negative", t.Proxy.MinDatabaseConnections)
 	}
 	a := t.ASG
 	if !(a.Step2ClearRequestsPerMinute < a.Step2RequestsPerMinute && a.Step3ClearRequestsPerMinute < a.Step3RequestsPerMinute) {

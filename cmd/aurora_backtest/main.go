@@ -37,6 +37,7 @@ type flags struct {
 	after    time.Duration
 	live     string
 	pace     time.Duration
+	fresh    backtest.FreshSources
 	log      *promslog.Config
 }
 
@@ -52,12 +53,16 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("after", "How long to keep playing after the event's end.").Default("30m").DurationVar(&f.after)
 	app.Flag("live", "Print this policy's fleet, alerts and decisions minute by minute.").StringVar(&f.live)
 	app.Flag("pace", "Wall time per simulated minute of the live view (0: as fast as possible).").Default("0s").DurationVar(&f.pace)
+	app.Flag("enhanced-monitoring", "Turn Enhanced Monitoring on at this interval in seconds (1, 5, 10, 15, 30, 60) for every instance of the scenario; 0: as the scenario says.").Default("0").IntVar(&f.fresh.EnhancedMonitoringSeconds)
+	app.Flag("performance-insights", "Turn Performance Insights on for every instance of the scenario.").BoolVar(&f.fresh.PerformanceInsights)
 	promslogflag.AddFlags(app, f.log)
 	app.Version(version.Print("aurora_backtest"))
 	app.HelpFlag.Short('h')
 	app.ErrorWriter(stderr)
-	_, err := app.Parse(args)
-	return f, err
+	if _, err := app.Parse(args); err != nil {
+		return f, err
+	}
+	return f, f.fresh.Validate()
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -80,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	o := backtest.Options{Scenario: sc, Policies: policies, Seed: f.seed, Repo: backtest.RepoAt(f.repo), Params: f.params,
-		After: f.after, Log: promslog.New(f.log)}
+		After: f.after, Log: promslog.New(f.log), Fresh: f.fresh}
 	if f.live != "" {
 		o.ProgressPolicy = f.live
 		o.Progress = liveView(stdout, f.pace)

@@ -1,0 +1,83 @@
+package collector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// fleetInventory is testInventory with a proxy and an ASG (one target
+// group) per cluster, so every CloudWatch family has queries.
+func fleetInventory(clusters, instances int) *Inventory {
+	inv := testInventory(clusters, instances)
+	for _, c := range inv.Clusters {
+		inv.Proxies = append(inv.Proxies, &ProxyInfo{Scope: c.Scope, Name: c.ID + "-proxy", Cluster: c.ID, TargetGroups: []string{"default"}})
+		inv.ASGs = append(inv.ASGs, &ASGInfo{Scope: c.Scope, Name: c.ID + "-web", Min: 2, Max: 20, Desired: 4, InService: 4,
+			TargetGroups: []TargetGroupInfo{{Name: c.ID + "-tg", Dimension: "targetgroup/" + c.ID + "-tg/0123456789abcdef"}}})
+	}
+	return inv
+}
+
+// markRefreshed records a successful refresh of the named source.
+type markRefreshed string
+
+func (m markRefreshed) Name() string                  { return string(m) }
+func (m markRefreshed) Refresh(context.Context) error { return nil }
+
+// refreshedExporter is an exporter over inv whose CloudWatch source has
+// refreshed once against the fake (every query answered).
+func refreshedExporter(tb testing.TB, inv *Inventory) (*Exporter, *CloudWatchSource) {
+	tb.Helper()
+	fake := &fakeCloudWatch{perPage: 500, t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := fixedClock{fake.t0}
+	d := &Discovery{}
+	d.inv.Store(inv)
+	clients := &ClientSet{scopes: []*ScopeClients{{Scope: inv.Clusters[0].Scope, CloudWatch: fake}}}
+	scrapers := AllScrapers(time.Minute)
+	var ps []QueryPlanner
+	for _, s := range scrapers {
+		ps = append(ps, s)
+	}
+	src := NewCloudWatchSource(clients, d, ps, DefaultConfig().CloudWatch, clock)
+	runner := NewRunner(clock, discardLogger(), time.Minute)
+	if err := runner.RefreshOnce(context.Background(), markRefreshed("discovery")); err != nil {
+		tb.Fatal(err)
+	}
+	if err := runner.RefreshOnce(context.Background(), src); err != nil {
+		tb.Fatal(err)
+	}
+	return NewExporter(ExporterOptions{Runner: runner, Discovery: d, CloudWatch: src, Scrapers: scrapers,
+		StaleAfter: 10 * time.Minute, Clock: clock}), src
+}
+
+// BenchmarkCollect100Clusters is one collection of every family from a
+// 100-cluster x 16-instance inventory whose CloudWatch refresh answered
+// every query: the path that reads each family's values.
+func BenchmarkCollect100Clusters(b *testing.B) {
+	exp, _ := refreshedExporter(b, fleetInventory(100, 16))
+	ch := make(chan prometheus.Metric, 1<<16)
+	series := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		exp.Collect(ch)
+		series = len(ch)
+		for len(ch) > 0 {
+			<-ch
+		}
+	}
+	b.ReportMetric(float64(series), "series")
+}
+
+// BenchmarkCloudWatchRefresh100Clusters is one CloudWatch refresh (plan,
+// GetMetricData against an in-process fake, store) of the same inventory.
+func BenchmarkCloudWatchRefresh100Clusters(b *testing.B) {
+	_, src := refreshedExporter(b, fleetInventory(100, 16))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := src.Refresh(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
