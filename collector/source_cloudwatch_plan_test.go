@@ -87,9 +87,10 @@ func TestEmittedSeriesAreThePlannedSet(t *testing.T) {
 		t.Fatalf("%d planned queries, %d feed a series", len(allPlanned(data)), planned)
 	}
 	sort.Strings(want)
-	// The families' series without the ones made from the inventory alone.
+	// The families' series without the ones made from the inventory alone
+	// or from the fresh sources (the fallback marker is one per instance).
 	got := series(t, func(ch chan<- prometheus.Metric) { exp.collectFamilies(snap, ch) })
-	inventoryOnly := regexp.MustCompile(`^aurora_(cluster_serverless_(min|max)_capacity_acu|asg_(desired|in_service|min|max)_instances|cluster_info|instance_info)\{`)
+	inventoryOnly := regexp.MustCompile(`^aurora_(cluster_serverless_(min|max)_capacity_acu|asg_(desired|in_service|min|max)_instances|cluster_info|instance_info|instance_fresh_signal_source)\{`)
 	var fromCloudWatch []string
 	for _, s := range got {
 		if !inventoryOnly.MatchString(s) {
