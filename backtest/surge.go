@@ -179,7 +179,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 		},
 	}
 	l.scaler = scaler.New(scaler.Options{Config: scfg, Cloud: cloud, Busy: l.procs.Busy, Clock: emu.Clock, Log: log, Registerer: scalerReg,
-		DataAge: scaler.PrometheusDataAge{URL: promURL}})
+		DataAge: scaler.Prometheus{URL: promURL}})
 	l.webhook = l.scaler.Handler()
 	l.prom.addTarget("aurora_exporter", "aurora_exporter:9853", expReg)
 	l.prom.addTarget("aurora_scaler", "aurora_scaler:9854", scalerReg)

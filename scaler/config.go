@@ -74,6 +74,10 @@ type ClusterTarget struct {
 	MaxReaders int `yaml:"max_readers"`
 	// MinReaders bounds remove_readers; never below 1 (docs/field.md#reader-auto-scaling).
 	MinReaders int `yaml:"min_readers"`
+	// TargetCPU is the readers' CPU target (0-1) the desired reader count
+	// and max ACU are computed for (recommend.go); scale-in below 90 % of
+	// it. Default 0.30, the field's target-tracking target.
+	TargetCPU float64 `yaml:"target_cpu"`
 	// ReaderClass of new readers; empty: like the cluster's existing reader.
 	ReaderClass string  `yaml:"reader_class"`
 	ACUStep     float64 `yaml:"acu_step"`
@@ -104,8 +108,12 @@ type ASGTarget struct {
 	Name    string `yaml:"name"`
 	Account string `yaml:"account"`
 	Region  string `yaml:"region"`
-	// MaxStep bounds one action's step whatever the alert asks.
+	// MaxStep bounds how many instances one action adds or removes.
 	MaxStep int `yaml:"max_step"`
+	// TargetRequests is the requests per instance per minute the desired
+	// capacity is computed for (recommend.go); scale-in below 90 % of it.
+	// Default 1000, the field's web-tier target (800 for API tiers).
+	TargetRequests float64 `yaml:"target_requests_per_instance_per_minute"`
 }
 
 type Cooldowns struct {
@@ -133,11 +141,23 @@ func applyClusterDefaults(c *ClusterTarget) {
 	if c.ACUStep == 0 {
 		c.ACUStep = 8
 	}
+	if c.TargetCPU == 0 {
+		c.TargetCPU = DefaultTargetCPU
+	}
 }
+
+// Defaults of the demand targets (the field's target-tracking targets).
+const (
+	DefaultTargetCPU      = 0.30
+	DefaultTargetRequests = 1000
+)
 
 func applyASGDefaults(a *ASGTarget) {
 	if a.MaxStep == 0 {
 		a.MaxStep = 5
+	}
+	if a.TargetRequests == 0 {
+		a.TargetRequests = DefaultTargetRequests
 	}
 }
 
@@ -240,6 +260,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		if t.MinReaders < 1 || t.MinReaders > t.MaxReaders {
 			return fail(fmt.Sprintf("min_readers %d outside [1, max_readers]: a cluster without readers stops AWS reader auto scaling", t.MinReaders), "clusters", i, "min_readers")
 		}
+		if t.TargetCPU <= 0 || t.TargetCPU > 1 {
+			return fail(fmt.Sprintf("target_cpu %g must be a CPU ratio in (0, 1] (0.30 is 30 %%)", t.TargetCPU), "clusters", i, "target_cpu")
+		}
 		if t.ReaderClass != "" && !instanceType.MatchString(t.ReaderClass) {
 			return fail(fmt.Sprintf("reader_class %q is not a DB instance class (db.serverless, db.r6g.large, ...)", t.ReaderClass), "clusters", i, "reader_class")
 		}
@@ -276,6 +299,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 		}
 		if t.MaxStep < 1 || t.MaxStep > 100 {
 			return fail(fmt.Sprintf("max_step %d outside [1, 100]", t.MaxStep), "asgs", i, "max_step")
+		}
+		if t.TargetRequests <= 0 || t.TargetRequests > 1e6 {
+			return fail(fmt.Sprintf("target_requests_per_instance_per_minute %g must be in (0, 1000000]", t.TargetRequests), "asgs", i, "target_requests_per_instance_per_minute")
 		}
 	}
 	if c.Cooldowns.ScaleOut < 0 || c.Cooldowns.ScaleOut > time.Hour {

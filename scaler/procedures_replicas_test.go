@@ -85,7 +85,6 @@ func newReplica(t *testing.T, env *simtest.Env, cfg *Config, dnsAddr, holder str
 	cloud.UseProcedures(procs)
 	h := newHarness(t, env, func(o *Options) {
 		o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
-		o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "30")}
 	})
 	return replica{harness: h, procs: procs}
 }

@@ -27,9 +27,14 @@ type Options struct {
 	Clock       Clock
 	Log         *slog.Logger
 	Registerer  prometheus.Registerer
-	BearerToken string        // empty: no bearer check (exporter-toolkit may still guard)
-	DataAge     DataAgeSource // nil: data age unknown, so no scale-in
-	DryRun      bool          // or'ed with the config's dry_run
+	BearerToken string // empty: no bearer check (exporter-toolkit may still guard)
+	// DataAge tells the exporter's data age (nil: unknown, so no
+	// scale-in); when it is also a DemandSource (Prometheus is) it
+	// observes demand, and a SignalSource the firing scale-out alerts.
+	// Without a DemandSource every scale-out and scale-in is refused as
+	// "demand unknown".
+	DataAge     DataAgeSource
+	DryRun      bool // or'ed with the config's dry_run
 	Paused      bool
 	QueueSize   int           // alerts accepted and not yet finished, across targets
 	Workers     int           // targets worked on at once by Run (default 8)
@@ -64,8 +69,8 @@ type Scaler struct {
 
 	mu        sync.Mutex
 	inflight  map[string]bool      // alert keys queued or being processed
-	applied   map[string]time.Time // alert keys acted on (replays are no-ops)
-	history   map[string][]Event   // actions taken by this process, by target
+	history   map[string][]Event   // actions taken (or, in dry run, simulated) by this process, by target
+	simulated map[string]*simState // dry run: what the actions would have changed, by target
 	decisions []Decision           // most recent last
 	keep      int
 	queues    map[string]*targetQueue // by target
@@ -146,7 +151,7 @@ func New(o Options) *Scaler {
 		cfg: o.Config, cloud: o.Cloud, clock: o.Clock, log: o.Log, token: o.BearerToken, dataAge: o.DataAge,
 		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, busy: o.Busy, annot: o.Annotator, m: newMetrics(o.Registerer),
 		limit: o.QueueSize, workers: o.Workers, wake: make(chan struct{}, 1), queues: map[string]*targetQueue{},
-		inflight: map[string]bool{}, applied: map[string]time.Time{}, history: map[string][]Event{}, keep: o.KeepDecided,
+		inflight: map[string]bool{}, history: map[string][]Event{}, simulated: map[string]*simState{}, keep: o.KeepDecided,
 	}
 	if pe, ok := o.Cloud.(interface{ OnProcedureEnd(func(ProcedureEnd)) }); ok {
 		pe.OnProcedureEnd(s.procedureEnded)
@@ -492,45 +497,15 @@ func (s *Scaler) policy() Policy {
 	}
 }
 
-// handle observes, decides, acts and records one alert.
+// handle observes, decides, acts and records one alert. A replay needs
+// no memory of alerts: the same demand gives the same desired state,
+// and that is a no-op.
 func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 	ctx, cancel := context.WithTimeout(parent, s.timeout)
 	defer cancel()
 	in := Input{Req: r, Policy: s.policy()}
-	key := r.Key()
-	s.mu.Lock()
-	appliedAt, replay := s.applied[key]
-	s.mu.Unlock()
-	if replay {
-		d := Decision{ID: DecisionID(r), At: s.clock.Now(), Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
-			AlertName: r.AlertName, Fingerprint: r.Fingerprint, StartsAt: r.StartsAt, Outcome: OutcomeNoop,
-			Reason: "already applied at " + appliedAt.Format(time.RFC3339) + " (replayed alert)"}
-		s.record(d, received)
-		return
-	}
 	if r.Status == StatusFiring && !in.Policy.Paused {
-		switch r.Kind {
-		case "cluster":
-			in.Cluster, _ = s.cfg.Cluster(r.Name, r.Account, r.Region)
-			in.ClusterState, in.StateErr = s.cloud.Cluster(ctx, r.Account, r.Region, r.Name)
-		case "asg":
-			in.ASG, _ = s.cfg.ASG(r.Name, r.Account, r.Region)
-			in.ASGState, in.StateErr = s.cloud.ASG(ctx, r.Account, r.Region, r.Name)
-		}
-		if r.Action == ActionRemoveReaders && s.dataAge != nil {
-			if age, err := s.dataAge.DataAge(ctx, r.Account, r.Region, r.Name); err == nil {
-				in.DataAge, in.DataAgeKnown = age, true
-			} else {
-				s.log.Warn("exporter data age unknown", "target", r.Target(), "err", err)
-			}
-			if sig, ok := s.dataAge.(SignalSource); ok {
-				if firing, err := sig.ScaleOutFiring(ctx, r.Account, r.Region, r.Name); err == nil {
-					in.ScaleOutFiring, in.SignalsKnown = firing, true
-				} else {
-					s.log.Warn("firing scale-out signals unknown", "target", r.Target(), "err", err)
-				}
-			}
-		}
+		s.observe(ctx, r, &in)
 	}
 	in.History = s.historyFor(r.Target(), in.ClusterState, in.ASGState)
 	in.Now = s.clock.Now()
@@ -540,7 +515,8 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 			d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf("%s in progress on %s: one change per cluster at a time", proc, r.Target())
 		}
 	}
-	if d.Outcome == OutcomeAct {
+	switch d.Outcome {
+	case OutcomeAct:
 		err := s.cloud.Execute(ctx, d)
 		switch {
 		case err == nil:
@@ -556,9 +532,61 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 			d.Result, d.Error = "error", err.Error()
 		}
 		s.m.actions.WithLabelValues(d.Action, d.Result).Inc()
+	case OutcomeDryRun:
+		// What the live scaler would have done becomes the state the
+		// next dry-run decision sees, so a repeat is a no-op there too.
+		d.Result = ResultSimulated
+		s.simulate(d)
+		s.remember(r, d)
 	}
 	s.record(d, received)
 	s.updateBreaker(r.Target(), s.historyFor(r.Target(), in.ClusterState, in.ASGState))
+}
+
+// observe fills in what the decision depends on: the target's live state
+// from AWS (with the dry run's simulated changes over it), current demand,
+// and for a scale-in the data age and the firing scale-out signals.
+func (s *Scaler) observe(ctx context.Context, r Request, in *Input) {
+	switch r.Kind {
+	case "cluster":
+		in.Cluster, _ = s.cfg.Cluster(r.Name, r.Account, r.Region)
+		in.ClusterState, in.StateErr = s.cloud.Cluster(ctx, r.Account, r.Region, r.Name)
+	case "asg":
+		in.ASG, _ = s.cfg.ASG(r.Name, r.Account, r.Region)
+		in.ASGState, in.StateErr = s.cloud.ASG(ctx, r.Account, r.Region, r.Name)
+	}
+	if s.dryRun {
+		s.overlay(r.Target(), in.ClusterState, in.ASGState)
+	}
+	if ds, ok := s.dataAge.(DemandSource); ok {
+		in.Observation = ds.Observe(ctx, r, s.cfg.StabilizationWindow)
+		in.Observation.At = s.clock.Now()
+		if len(in.Observation.Errors) > 0 {
+			s.log.Warn("demand partly unknown", "target", r.Target(), "errors", in.Observation.Errors)
+		}
+	}
+	if r.Direction != DirIn || s.dataAge == nil {
+		return
+	}
+	if age, err := s.dataAge.DataAge(ctx, r.Account, r.Region, r.Name); err == nil {
+		in.DataAge, in.DataAgeKnown = age, true
+	} else {
+		s.log.Warn("exporter data age unknown", "target", r.Target(), "err", err)
+	}
+	var firing []string
+	var err error
+	if sig, ok := s.dataAge.(ASGSignalSource); ok && r.Kind == "asg" {
+		firing, err = sig.ScaleOutFiringASG(ctx, r.Account, r.Region, r.Name)
+	} else if sig, ok := s.dataAge.(SignalSource); ok && r.Kind == "cluster" {
+		firing, err = sig.ScaleOutFiring(ctx, r.Account, r.Region, r.Name)
+	} else {
+		return // no source of the target's signals: unknown, so no scale-in
+	}
+	if err != nil {
+		s.log.Warn("firing scale-out signals unknown", "target", r.Target(), "err", err)
+		return
+	}
+	in.ScaleOutFiring, in.SignalsKnown = firing, true
 }
 
 // historyFor merges what AWS says (tags of scaler-made readers) with what
@@ -631,12 +659,6 @@ func (s *Scaler) remember(r Request, d Decision) {
 		h = h[1:]
 	}
 	s.history[t] = h
-	s.applied[r.Key()] = d.At
-	for k, at := range s.applied {
-		if d.At.Sub(at) > 24*time.Hour {
-			delete(s.applied, k)
-		}
-	}
 }
 
 func (s *Scaler) updateBreaker(target string, h []Event) {

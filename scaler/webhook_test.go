@@ -113,7 +113,7 @@ func FuzzDecodeWebhook(f *testing.F) {
 					t.Fatalf("routed a bad request %+v", r)
 				}
 				if r.Action == ActionAddReaders {
-					for _, id := range ReaderIDs(r.Name, r.Fingerprint, r.StartsAt, r.Step) {
+					for _, id := range ReaderIDs(&ClusterState{ID: r.Name}, r.Step) {
 						if len(id) > 63 || strings.Contains(id, "--") {
 							t.Fatalf("invalid reader identifier %q", id)
 						}

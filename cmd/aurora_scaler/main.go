@@ -177,7 +177,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Clock: realClock{}, Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
 	}
 	if cfg.PrometheusURL != "" {
-		opts.DataAge = scaler.PrometheusDataAge{URL: cfg.PrometheusURL}
+		opts.DataAge = scaler.Prometheus{URL: cfg.PrometheusURL}
 	}
 	s := scaler.New(opts)
 	log.Info("starting aurora_scaler", "version", version.Info(), "config", f.configFile, "scaler", s.String())
