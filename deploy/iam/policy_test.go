@@ -275,6 +275,22 @@ asgs:
 
 const token = "iam-test-token"
 
+// demandAboveTarget is demand that asks every target for more capacity:
+// this test is about which AWS calls the actions make, not about how
+// much they change.
+type demandAboveTarget struct{}
+
+func (demandAboveTarget) DataAge(context.Context, string, string, string) (time.Duration, error) {
+	return 30 * time.Second, nil
+}
+
+func (demandAboveTarget) Observe(context.Context, scaler.Request, time.Duration) *scaler.Observation {
+	return &scaler.Observation{Values: map[string]float64{
+		scaler.SigReaderCPU: 0.6, scaler.SigReadersServing: 1, scaler.SigACUDemand: 32 * 0.35, scaler.SigBusiestACU: 32,
+		scaler.SigRequestsPerInstance: 1500, scaler.SigInService: 4,
+	}}
+}
+
 func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	awsCfg := env.Config(t, "us-east-1")
@@ -314,7 +330,8 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	procs.Wait()
 
 	// Webhook actions.
-	s := scaler.New(scaler.Options{Config: cfg, Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: token, Cloud: cloud, Busy: procs.Busy})
+	s := scaler.New(scaler.Options{Config: cfg, Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: token, Cloud: cloud, Busy: procs.Busy,
+		DataAge: demandAboveTarget{}})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	deliver := func(labels map[string]string, fingerprint string) {
