@@ -494,7 +494,8 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	if reason, ok := scaleInAllowed(in, DimReaders); !ok {
 		return d.refused("%s", reason)
 	}
-	rec, err := RecommendReaders(in.Observation, DirIn, ReaderDemand{Available: c.available, Min: t.MinReaders, Max: t.MaxReaders, TargetCPU: t.TargetCPU})
+	rec, err := RecommendReaders(in.Observation, DirIn, ReaderDemand{Available: c.available, Min: t.MinReaders, Max: t.MaxReaders, TargetCPU: t.TargetCPU,
+		ReaderACU: readerACU(cs, t)})
 	if err != nil {
 		return d.refused("demand unknown (%v): keeping the fleet as it is", err)
 	}
@@ -502,6 +503,9 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	if !rec.Change() {
 		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("stabilised demand needs %g readers: keep %d (%s)", rec.Desired, c.available, rec.Why)
 		return d
+	}
+	if reason, hold := acuBaselineTooLow(in, cs, t); hold {
+		return d.refused("%s", reason)
 	}
 	if open, n := breakerOpen(in); open {
 		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
@@ -520,6 +524,25 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	d.Instances, d.To, d.Outcome = []string{victims[0].ID}, float64(c.available-1), OutcomeAct
 	d.Reason = fmt.Sprintf("remove reader %s: %d -> %d, one at a time toward %g (%s)", victims[0].ID, c.available, c.available-1, rec.Desired, rec.Why)
 	return d
+}
+
+// readerACU is the ACU one reader may use after a scale-in when every
+// available reader is Serverless v2: acu_baseline (the scale-in lowers
+// max ACU to it), else the max in force; 0 when any reader is
+// provisioned (its capacity is its class, and its CPU shows its load).
+func readerACU(cs *ClusterState, t *ClusterTarget) float64 {
+	if !cs.Serverless || cs.MaxACU <= 0 {
+		return 0
+	}
+	for _, in := range cs.Instances {
+		if !in.Writer && in.Status == statusAvailable && in.Class != "db.serverless" {
+			return 0
+		}
+	}
+	if t.ACUBaseline > 0 {
+		return min(t.ACUBaseline, cs.MaxACU)
+	}
+	return cs.MaxACU
 }
 
 // refused is d refused with a reason.

@@ -327,11 +327,37 @@ func TestDecideRemoveReaders(t *testing.T) {
 			in.ClusterState = cluster(managedReader("m1", old))
 		}, OutcomeNoop, "keep 1", ""},
 		{"dry run", func(in *Input) { in.Policy.DryRun = true }, OutcomeDryRun, "would remove reader m2", "m2"},
+		// The scale-in lowers max ACU to acu_baseline: not while the
+		// busiest instance needs more (it would be raised again at once).
+		{"max ACU baseline too low for the busiest instance", func(in *Input) {
+			in.Cluster.ACUBaseline = 16
+			in.Observation.Values[SigACUDemand] = 8 // 27 ACU at 30 %
+		}, OutcomeRefused, "lowers max ACU 32 to the baseline 16, but demand needs 32", ""},
+		{"max ACU baseline enough", func(in *Input) {
+			in.Cluster.ACUBaseline = 16
+			in.Observation.Values[SigACUDemand] = 4
+		}, OutcomeAct, "3 -> 2", "m2"},
+		// Serverless v2 readers only: Aurora holds their CPU near its own
+		// target, so the busy ACU decides, at the ACU a reader keeps after
+		// the scale-in (acu_baseline 16). 3 readers, 20 busy ACU at most:
+		// 20/16 = 1.25 readers at 100 %, ceil(1.25/0.3) = 5 at 30 %: keep.
+		{"serverless readers: busy ACU at the baseline holds them", func(in *Input) {
+			in.ClusterState = cluster(managedReader("s0", old.Add(-time.Minute)), managedReader("m1", old), managedReader("m2", old.Add(time.Minute)))
+			in.Cluster.ACUBaseline = 16
+			in.Observation.Values[SigReaderBusyACUWindowMax] = 20
+			in.Observation.Values[SigReaderLoadWindowMax] = 0.1 // CPU alone would say 1 reader
+		}, OutcomeNoop, "keep 3", ""},
+		// 6 busy ACU at 16 per reader: 0.375 readers at 100 %, 2 at 30 %.
+		{"serverless readers: light load lets one go", func(in *Input) {
+			in.ClusterState = cluster(managedReader("s0", old.Add(-time.Minute)), managedReader("m1", old), managedReader("m2", old.Add(time.Minute)))
+			in.Cluster.ACUBaseline = 16
+			in.Observation.Values[SigReaderBusyACUWindowMax] = 6
+		}, OutcomeAct, "3 -> 2", "m2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := Input{Now: t0, Req: req(ActionRemoveReaders, 1), Policy: policy(), Cluster: clusterTarget(),
 				ClusterState: cluster(selfReader("r1"), managedReader("m1", old), managedReader("m2", old.Add(time.Minute))),
-				Observation:  obs(SigReaderLoadWindowMax, 0.5),
+				Observation:  obs(SigReaderLoadWindowMax, 0.5, SigReaderBusyACUWindowMax, 2.0),
 				DataAge:      time.Minute, DataAgeKnown: true, SignalsKnown: true}
 			tc.mod(&in)
 			d := Decide(in)

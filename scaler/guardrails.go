@@ -88,6 +88,24 @@ func scaleInAllowed(in Input, dim string) (string, bool) {
 	return "", true
 }
 
+// acuBaselineTooLow holds a reader scale-in that would lower max ACU to
+// acu_baseline (the safe scale-in does, after the drain) while the
+// busiest instance still needs more than the baseline at the target CPU:
+// the ACU alert would raise it again at once, a scale-out after the peak.
+func acuBaselineTooLow(in Input, cs *ClusterState, t *ClusterTarget) (string, bool) {
+	if t.ACUBaseline <= 0 || !cs.Serverless || cs.MaxACU <= t.ACUBaseline {
+		return "", false
+	}
+	rec, err := RecommendMaxACU(in.Observation, t.ACUBaseline, *t)
+	if err != nil {
+		return fmt.Sprintf("demand unknown (%v): the scale-in lowers max ACU to the baseline %g, and nothing says that is enough", err, t.ACUBaseline), true
+	}
+	if rec.Change() {
+		return fmt.Sprintf("the scale-in lowers max ACU %g to the baseline %g, but demand needs %g (%s): hold", cs.MaxACU, t.ACUBaseline, rec.Desired, rec.Why), true
+	}
+	return "", false
+}
+
 // staleData says whether the exporter's data is too old, or of unknown
 // age, for a scale-in.
 func staleData(in Input) (string, bool) {

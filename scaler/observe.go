@@ -27,6 +27,12 @@ const (
 	// not the CPU, so a reader removed inside the window does not make
 	// the CPU measured over more readers look like spare capacity.
 	SigReaderLoadWindowMax = "reader_load_window_max"
+	// SigReaderBusyACUWindowMax is the readers' busy ACU (each reader's
+	// ACU x its CPU, summed) at its highest over the stabilisation window:
+	// the scale-in load of Serverless v2 readers, whose CPU Aurora holds
+	// near its own target by moving ACU, so CPU alone does not show how
+	// much load there is.
+	SigReaderBusyACUWindowMax = "reader_busy_acu_window_max"
 	// SigReaderConnections is the readers' average connection count.
 	SigReaderConnections = "reader_connections"
 	// SigBusiestACU is the ACU of the cluster's busiest instance.
@@ -233,6 +239,8 @@ func demandQueries(r Request, window time.Duration) map[string]string {
 			" * on (account, region, db_cluster, db_instance) group_left () aurora_instance_cpu_utilization_ratio" + sel + ")",
 		SigACURatio:       "db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max" + sel,
 		SigReadersServing: "min_over_time(" + readersAvailable + "[" + lag + ":15s])",
+		SigReaderBusyACUWindowMax: "max_over_time((sum by (account, region, db_cluster) (aurora_instance_serverless_capacity_acu" + selWith(sel, `role="reader"`) +
+			" * on (account, region, db_cluster, db_instance) group_left () aurora_instance_cpu_utilization_ratio" + selWith(sel, `role="reader"`) + "))[" + w + ":15s])",
 	}
 }
 

@@ -48,7 +48,7 @@ func defaultDemand() map[string]map[string]float64 {
 	}
 	return map[string]map[string]float64{
 		"events-db": {SigReaderCPU: 0.6, SigReadersServing: 1, SigReaderConnections: 120, SigBusiestACU: 32, SigACUDemand: 32 * 0.35,
-			SigACURatio: 1, SigReaderLoadWindowMax: 0.1},
+			SigACURatio: 1, SigReaderLoadWindowMax: 0.1, SigReaderBusyACUWindowMax: 1},
 		"events-web": asg(), "events-api": asg(),
 	}
 }

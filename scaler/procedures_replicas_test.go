@@ -86,6 +86,7 @@ func newReplica(t *testing.T, env *simtest.Env, cfg *Config, dnsAddr, holder str
 	h := newHarness(t, env, func(o *Options) {
 		o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
 	})
+	h.prom.set("events-db", SigACUDemand, 4) // after the avalanche: the 32-ACU baseline is enough
 	return replica{harness: h, procs: procs}
 }
 

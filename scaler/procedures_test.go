@@ -61,6 +61,7 @@ clusters:
 	h := newHarness(t, env, func(o *Options) {
 		o.Config, o.Cloud, o.Busy = cfg, cloud, procs.Busy
 	})
+	h.prom.set("events-db", SigACUDemand, 4) // 4 busy ACU: the 32-ACU baseline is enough
 	// The avalanche added a scaler-managed reader and raised max ACU.
 	db := rds.NewFromConfig(awsCfg)
 	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{

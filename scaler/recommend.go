@@ -48,6 +48,10 @@ type ReaderDemand struct {
 	Available, Creating int
 	Min, Max            int
 	TargetCPU           float64
+	// ReaderACU, when every available reader is Serverless v2, is the
+	// ACU one reader may use after the scale-in (acu_baseline, to which
+	// the scale-in lowers max ACU, else the max in force); 0 otherwise.
+	ReaderACU float64
 }
 
 // RecommendReaders is the desired reader count from the readers' load in
@@ -65,7 +69,16 @@ func RecommendReaders(o *Observation, dir string, d ReaderDemand) (Recommendatio
 	}
 	var load, count float64
 	if dir == DirIn {
-		v, err := o.Get(SigReaderLoadWindowMax)
+		var v float64
+		var err error
+		if d.ReaderACU > 0 {
+			// Serverless v2: Aurora holds CPU near its own target by moving
+			// ACU, so the load is the busy ACU, in readers at ReaderACU.
+			v, err = o.Get(SigReaderBusyACUWindowMax)
+			v /= d.ReaderACU
+		} else {
+			v, err = o.Get(SigReaderLoadWindowMax)
+		}
 		if err != nil {
 			return rec, err
 		}
