@@ -357,7 +357,7 @@ func TestDecideRemoveReaders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := Input{Now: t0, Req: req(ActionRemoveReaders, 1), Policy: policy(), Cluster: clusterTarget(),
 				ClusterState: cluster(selfReader("r1"), managedReader("m1", old), managedReader("m2", old.Add(time.Minute))),
-				Observation:  obs(SigReaderLoadWindowMax, 0.5, SigReaderBusyACUWindowMax, 2.0),
+				Observation:  obs(SigReaderLoadWindowMax, 0.5, SigReaderBusyACUWindowMax, 2.0, SigACUDemand, 2.0),
 				DataAge:      time.Minute, DataAgeKnown: true, SignalsKnown: true}
 			tc.mod(&in)
 			d := Decide(in)
