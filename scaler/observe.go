@@ -37,8 +37,11 @@ const (
 	SigReaderConnections = "reader_connections"
 	// SigBusiestACU is the ACU of the cluster's busiest instance.
 	SigBusiestACU = "busiest_acu"
-	// SigACUDemand is the most ACU any one instance keeps busy: its ACU
-	// times its CPU, max over the cluster's instances.
+	// SigACUDemand is the busy ACU (ACU x CPU) of the instance that needs
+	// the most: the writer, or the average reader. Readers share the
+	// reads through the reader endpoint, so one reader above the others
+	// is routing (a drain sends every read to one survivor for a while,
+	// a client caches a DNS answer), not what every reader needs.
 	SigACUDemand = "acu_demand"
 	// SigACURatio is the busiest instance's ACU over the max in force
 	// when that datapoint was taken (db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max).
@@ -207,6 +210,12 @@ func selector(r Request) string {
 	return "{" + strings.Join(m, ",") + "}"
 }
 
+// busyACU is the busy ACU (ACU x CPU) of the target's instances in role.
+func busyACU(sel, role string) string {
+	s := selWith(sel, fmt.Sprintf("role=%q", role))
+	return "aurora_instance_serverless_capacity_acu" + s + " * on (account, region, db_cluster, db_instance) group_left () aurora_instance_cpu_utilization_ratio" + s
+}
+
 // selWith adds matchers to a selector.
 func selWith(sel, more string) string {
 	return strings.TrimSuffix(sel, "}") + "," + more + "}"
@@ -235,8 +244,8 @@ func demandQueries(r Request, window time.Duration) map[string]string {
 			" * on (account, region, db_cluster) " + readersAvailable + ")[" + w + ":15s])",
 		SigReaderConnections: "db_cluster:aurora_reader_database_connections:avg" + sel,
 		SigBusiestACU:        "max by (account, region, db_cluster) (aurora_instance_serverless_capacity_acu" + sel + ")",
-		SigACUDemand: "max by (account, region, db_cluster) (aurora_instance_serverless_capacity_acu" + sel +
-			" * on (account, region, db_cluster, db_instance) group_left () aurora_instance_cpu_utilization_ratio" + sel + ")",
+		SigACUDemand: "max by (account, region, db_cluster) (" + busyACU(sel, "writer") +
+			" or avg by (account, region, db_cluster) (" + busyACU(sel, "reader") + "))",
 		SigACURatio:       "db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max" + sel,
 		SigReadersServing: "min_over_time(" + readersAvailable + "[" + lag + ":15s])",
 		SigReaderBusyACUWindowMax: "max_over_time((sum by (account, region, db_cluster) (aurora_instance_serverless_capacity_acu" + selWith(sel, `role="reader"`) +
