@@ -398,6 +398,11 @@ func scalerConfig(path string, fleet Fleet, p SurgeParams, promURL, dnsServer st
 		if p.MaxReaders > 0 {
 			m["max_readers"] = p.MaxReaders
 		}
+		// The max ACU the scale-in returns to is the one the scenario's
+		// cluster starts with, not the shipped file's example.
+		if _, ok := m["acu_baseline"]; ok && c.MaxACU > 0 {
+			m["acu_baseline"] = c.MaxACU
+		}
 		clusters = append(clusters, m)
 	}
 	// Each group takes the shipped entry of the same name, else of the

@@ -108,7 +108,8 @@ type ASGTarget struct {
 	Name    string `yaml:"name"`
 	Account string `yaml:"account"`
 	Region  string `yaml:"region"`
-	// MaxStep bounds how many instances one action adds or removes.
+	// MaxStep bounds how many instances one scale-out adds (a scale-in
+	// goes to the stabilised demand at once).
 	MaxStep int `yaml:"max_step"`
 	// TargetRequests is the requests per instance per minute the desired
 	// capacity is computed for (recommend.go); scale-in below 90 % of it.

@@ -260,7 +260,10 @@ func TestDecideScaleASG(t *testing.T) {
 		// Scale-in: 4 instances; highest over the window 2,000 req/min in
 		// all: 2 instances at the 1,000 target.
 		{"scale in from the stabilised demand", DirIn, func(in *Input) {}, OutcomeAct, "4 -> 2", 2},
-		{"scale in at most max_step", DirIn, func(in *Input) { in.ASGState.Desired = 10; in.Observation.Values[SigInService] = 10 }, OutcomeAct, "max_step 3", 7},
+		{"scale in to the stabilised demand at once, max_step or not", DirIn, func(in *Input) {
+			in.ASGState.Desired = 10
+			in.Observation.Values[SigInService] = 10
+		}, OutcomeAct, "10 -> 2", 2},
 		{"scale in not below the group's min", DirIn, func(in *Input) { in.Observation.Values[SigRequestsWindowMax] = 100 }, OutcomeAct, "raised to the minimum 2", 2},
 		{"the window's peak holds capacity", DirIn, func(in *Input) { in.Observation.Values[SigRequestsWindowMax] = 3800 }, OutcomeNoop, "above the scale-in mark", 4},
 		{"stale data", DirIn, func(in *Input) { in.DataAge = 10 * time.Minute }, OutcomeRefused, "stale data", 4},

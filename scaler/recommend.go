@@ -158,8 +158,11 @@ type ASGDemand struct {
 // highest requests per minute over the stabilisation window
 // (SigRequestsWindowMax), and only below the scale-in mark (90 % of the
 // target) on the current capacity. The group's desired capacity
-// (instances in service and coming) is the current capacity; one action
-// moves it at most MaxStep, within the group's min and max.
+// (instances in service and coming) is the current capacity; a scale-out
+// adds at most MaxStep per action, a scale-in goes to the stabilised
+// demand at once (as the HPA's default scale-down policy: the window's
+// highest load is what holds capacity back), within the group's min and
+// max.
 func RecommendASG(o *Observation, dir string, d ASGDemand) (Recommendation, error) {
 	rec := Recommendation{Dimension: DimASG, Direction: dir, Current: float64(d.Desired)}
 	if d.TargetRequests <= 0 {
@@ -199,12 +202,8 @@ func RecommendASG(o *Observation, dir string, d ASGDemand) (Recommendation, erro
 	if dir == DirOut && desired == count {
 		desired = min(desired, rec.Current)
 	}
-	step := float64(max(d.MaxStep, 1))
-	switch {
-	case desired > rec.Current+step:
+	if step := float64(max(d.MaxStep, 1)); desired > rec.Current+step {
 		desired, why = rec.Current+step, why+fmt.Sprintf(", at most max_step %g per action: %g", step, rec.Current+step)
-	case desired < rec.Current-step:
-		desired, why = rec.Current-step, why+fmt.Sprintf(", at most max_step %g per action: %g", step, rec.Current-step)
 	}
 	rec.Desired, rec.Why, rec.Capped = bound(desired, float64(d.Min), float64(d.Max), why)
 	return rec, nil
