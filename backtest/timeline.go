@@ -22,9 +22,9 @@ type Sample struct {
 	ASGInService    int       `json:"asg_in_service"`
 	// ASGOverTarget counts the ASGs whose instances serve more than
 	// their target requests per minute plus the 10 % tolerance.
-	ASGOverTarget int `json:"asg_over_target"`
-	FailedReads     float64   `json:"failed_reads"` // cumulative
-	FailedWrites    float64   `json:"failed_writes"`
+	ASGOverTarget int     `json:"asg_over_target"`
+	FailedReads   float64 `json:"failed_reads"` // cumulative
+	FailedWrites  float64 `json:"failed_writes"`
 }
 
 // appStats sums the applications' ground truth over the fleet's
