@@ -31,8 +31,8 @@ func write(t *testing.T, path, body string) string {
 // starts its Prometheus, which the scaler reads demand from.
 type fleet struct {
 	sim, dns, exporter, scaler, prom string // host:port
-	token                      string // the scaler's bearer token file
-	aws                        []string
+	token                            string // the scaler's bearer token file
+	aws                              []string
 }
 
 // startFleet starts the field fleet with CloudWatch's publication lag cut
