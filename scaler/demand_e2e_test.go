@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,31 @@ func TestScaleInWhileAnotherReaderIsDeleting(t *testing.T) {
 	r.procs.Wait()
 	if n := env.World.Calls.Count("rds", "DeleteDBInstance", ""); n != 2 {
 		t.Errorf("%d DeleteDBInstance calls, want the test's and the scaler's", n)
+	}
+}
+
+// Demand that cannot be read (absent, stale, NaN) changes nothing: the
+// decision says which signal, and the metric counts it.
+func TestUnknownDemandKeepsTheFleet(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	h := newHarness(t, env, nil)
+	h.prom.unset("events-db", SigReaderCPU)
+	h.deliver(t, addReadersAlert(env, "2"))
+	if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "demand unknown (reader_cpu unknown: no series") {
+		t.Errorf("absent CPU: %s %q", d.Outcome, d.Reason)
+	}
+	h.prom.set("events-web", SigRequestsPerInstance, math.NaN())
+	h.deliver(t, asgAlert(env, "events-web", "nan000000000001", DirOut))
+	if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "demand unknown") {
+		t.Errorf("NaN requests: %s %q", d.Outcome, d.Reason)
+	}
+	if v := metricValue(h.s.m.unknown.WithLabelValues(SigReaderCPU)); v != 1 {
+		t.Errorf("demand_signals_unknown_total{reader_cpu} = %g", v)
+	}
+	if v := metricValue(h.s.m.unknown.WithLabelValues(SigRequestsPerInstance)); v != 1 {
+		t.Errorf("demand_signals_unknown_total{requests_per_instance_per_minute} = %g", v)
+	}
+	if n := env.World.Calls.Count("rds", "CreateDBInstance", "") + env.World.Calls.Count("autoscaling", "SetDesiredCapacity", ""); n != 0 {
+		t.Errorf("%d changes on unknown demand", n)
 	}
 }

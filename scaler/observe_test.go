@@ -166,7 +166,7 @@ func TestObserveThroughTheHTTPAPI(t *testing.T) {
 	if !strings.Contains(strings.Join(f.queries, "\n"), "[300s:15s]") {
 		t.Errorf("no query covers the 5m stabilisation window: %v", f.queries)
 	}
-	// Prometheus down: every signal unknown, none made up.
+	// Prometheus down: every signal unknown, none made up, and counted.
 	down := Prometheus{URL: "http://127.0.0.1:1"}.Observe(context.Background(), r, time.Minute)
 	if len(down.Values) != 0 || len(down.Errors) != len(demandQueries(r, time.Minute)) {
 		t.Errorf("with Prometheus down: %+v", down)

@@ -103,6 +103,7 @@ type metrics struct {
 	degraded  prometheus.Counter
 	queued    prometheus.Gauge
 	workers   prometheus.Gauge
+	unknown   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -123,9 +124,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "queue_length",
 			Help: "Alerts accepted and not yet finished, across targets: waiting for their target's worker or being worked on."}),
 		workers: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "workers_busy", Help: "Targets being worked on at once."}),
+		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "aurora_scaler", Name: "demand_signals_unknown_total",
+			Help: "Demand signals a decision asked Prometheus for and could not use (absent, stale, NaN, an error), by signal."}, []string{"signal"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.webhooks, m.decisions, m.actions, m.latency, m.paused, m.dryRun, m.breaker, m.degraded, m.queued, m.workers)
+		reg.MustRegister(m.webhooks, m.decisions, m.actions, m.latency, m.paused, m.dryRun, m.breaker, m.degraded, m.queued, m.workers, m.unknown)
 	}
 	return m
 }
@@ -563,6 +566,9 @@ func (s *Scaler) observe(ctx context.Context, r Request, in *Input) {
 		in.Observation.At = s.clock.Now()
 		if len(in.Observation.Errors) > 0 {
 			s.log.Warn("demand partly unknown", "target", r.Target(), "errors", in.Observation.Errors)
+			for sig := range in.Observation.Errors {
+				s.m.unknown.WithLabelValues(sig).Inc()
+			}
 		}
 	}
 	if r.Direction != DirIn || s.dataAge == nil {
@@ -679,7 +685,8 @@ func (s *Scaler) record(d Decision, received time.Time) {
 	d.Count = 1
 	s.log.Log(context.Background(), d.logLevel(), "decision", "id", d.ID, "action", d.Action, "target", d.Target, "account", d.Account,
 		"region", d.Region, "alertname", d.AlertName, "fingerprint", d.Fingerprint, "starts_at", d.StartsAt, "outcome", d.Outcome,
-		"reason", d.Reason, "from", d.From, "to", d.To, "instances", d.Instances, "result", d.Result, "err", d.Error)
+		"reason", d.Reason, "from", d.From, "to", d.To, "instances", d.Instances, "result", d.Result, "err", d.Error,
+		"desired", d.Desired, "observation", d.Observation)
 	if s.annot != nil {
 		s.annot.Add(d)
 	}
