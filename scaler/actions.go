@@ -224,7 +224,7 @@ func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*Cluster
 		inst := Instance{
 			ID: iid, Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
 			Tier: int(aws.ToInt32(in.PromotionTier)), Writer: cl.IsWriter(iid), From: -1,
-			Managed: tags[TagManaged] == "true", DecisionID: tags[TagDecisionID],
+			Managed: tags[TagManaged] == "true", DecisionID: tags[TagDecisionID], Event: tags[rdsfleet.TagEvent],
 		}
 		inst.DecidedAt, _ = time.Parse(time.RFC3339Nano, tags[TagDecidedAt])
 		if n, err := strconv.Atoi(tags[TagFrom]); err == nil {

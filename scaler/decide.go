@@ -60,6 +60,9 @@ type Instance struct {
 	DecisionID string    `json:"decision_id,omitempty"`
 	DecidedAt  time.Time `json:"decided_at,omitzero"`
 	From       int       `json:"from,omitempty"` // readers before its decision; -1 unknown
+	// Event names the scheduled event that created the reader
+	// (events.TagEvent): its revert removes it, not the demand.
+	Event string `json:"event,omitempty"`
 }
 
 // ClusterState is a cluster as read from AWS just before deciding.
@@ -512,12 +515,12 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	}
 	var victims []Instance
 	for _, r := range cs.Instances {
-		if !r.Writer && r.Status == statusAvailable && r.Managed && r.Tier >= 2 {
+		if !r.Writer && r.Status == statusAvailable && r.Managed && r.Tier >= 2 && r.Event == "" {
 			victims = append(victims, r)
 		}
 	}
 	if len(victims) == 0 {
-		return d.refused("no scaler-managed reader to remove (self-managed and tier-0/1 readers are never removed)")
+		return d.refused("no scaler-managed reader to remove (self-managed and tier-0/1 readers are never removed, a scheduled event's readers go with its revert)")
 	}
 	// Newest first: the one added last is the one the surge needed least.
 	sort.SliceStable(victims, func(i, j int) bool { return victims[i].DecidedAt.After(victims[j].DecidedAt) })

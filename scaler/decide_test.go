@@ -322,6 +322,9 @@ func TestDecideRemoveReaders(t *testing.T) {
 		{"a scale-out ends the scale-in cooldown", func(in *Input) {
 			in.History = []Event{in_(DimReaders, 100*time.Second), out(90*time.Second, 2, 3)}
 		}, OutcomeAct, "3 -> 2", "m2"},
+		{"never a scheduled event's reader", func(in *Input) {
+			in.ClusterState.Instances[2].Event, in.ClusterState.Instances[3].Event = "launch", "launch"
+		}, OutcomeRefused, "a scheduled event's readers go with its revert", ""},
 		{"never a self-managed reader", func(in *Input) {
 			in.ClusterState = cluster(selfReader("r1"), selfReader("r2"))
 			in.Observation.Values[SigReaderLoadWindowMax] = 0.1
