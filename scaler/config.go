@@ -28,8 +28,8 @@ type Config struct {
 	// Cooldowns per target and direction, with Application Auto Scaling's
 	// semantics (decide.go).
 	Cooldowns Cooldowns `yaml:"cooldowns"`
-	// StabilizationWindow: a scale-in signal must have held this long, and
-	// scale-in acts on the highest recommendation seen in the window.
+	// StabilizationWindow: a scale-in acts on the highest demand over this
+	// window, read from Prometheus (observe.go).
 	StabilizationWindow time.Duration `yaml:"stabilization_window"`
 	// MaxActionsPerHour trips a per-target breaker: more actions than this
 	// in an hour means something is oscillating or looping.
@@ -311,8 +311,8 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 	if c.Cooldowns.ScaleIn < 0 || c.Cooldowns.ScaleIn > 24*time.Hour {
 		return fail("scale_in cooldown must be in [0, 24h]", "cooldowns", "scale_in")
 	}
-	if c.StabilizationWindow < 0 || c.StabilizationWindow > 24*time.Hour {
-		return fail("stabilization_window must be in [0, 24h]", "stabilization_window")
+	if c.StabilizationWindow < 30*time.Second || c.StabilizationWindow > 24*time.Hour {
+		return fail("stabilization_window must be in [30s, 24h]: scale-in acts on the highest demand over it, read from Prometheus at 15 s resolution", "stabilization_window")
 	}
 	if c.MaxActionsPerHour < 1 {
 		return fail("max_actions_per_hour must be at least 1", "max_actions_per_hour")

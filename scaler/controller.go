@@ -347,7 +347,7 @@ func (s *Scaler) Drain(ctx context.Context) int {
 func (s *Scaler) policy() Policy {
 	c := s.cfg
 	return Policy{
-		ScaleOutCooldown: c.Cooldowns.ScaleOut, ScaleInCooldown: c.Cooldowns.ScaleIn, StabilizationWindow: c.StabilizationWindow,
+		ScaleOutCooldown: c.Cooldowns.ScaleOut, ScaleInCooldown: c.Cooldowns.ScaleIn,
 		MaxActionsPerHour: c.MaxActionsPerHour, MaxDataAge: c.MaxDataAge, Paused: s.Paused(), DryRun: s.dryRun,
 	}
 }

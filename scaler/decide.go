@@ -128,13 +128,12 @@ type Event struct {
 
 // Policy is the guardrails' configuration.
 type Policy struct {
-	ScaleOutCooldown    time.Duration
-	ScaleInCooldown     time.Duration
-	StabilizationWindow time.Duration
-	MaxActionsPerHour   int
-	MaxDataAge          time.Duration
-	Paused              bool
-	DryRun              bool
+	ScaleOutCooldown  time.Duration
+	ScaleInCooldown   time.Duration
+	MaxActionsPerHour int
+	MaxDataAge        time.Duration
+	Paused            bool
+	DryRun            bool
 }
 
 // Input is everything a decision depends on; Decide does no I/O.

@@ -10,8 +10,7 @@ import (
 var t0 = time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
 
 func policy() Policy {
-	return Policy{ScaleOutCooldown: 30 * time.Second, ScaleInCooldown: 2 * time.Minute, StabilizationWindow: 5 * time.Minute,
-		MaxActionsPerHour: 3, MaxDataAge: 3 * time.Minute}
+	return Policy{ScaleOutCooldown: 30 * time.Second, ScaleInCooldown: 2 * time.Minute, MaxActionsPerHour: 3, MaxDataAge: 3 * time.Minute}
 }
 
 func cluster(readers ...Instance) *ClusterState {
