@@ -25,8 +25,8 @@ const MaxAuroraReaders = 15
 type Config struct {
 	Clusters []ClusterTarget `yaml:"clusters"`
 	ASGs     []ASGTarget     `yaml:"asgs"`
-	// Cooldowns per target and direction, with Application Auto Scaling's
-	// semantics (decide.go).
+	// Cooldowns per target and direction (guardrails.go): a scale-out acts
+	// again once the previous one took effect or its cooldown passed.
 	Cooldowns Cooldowns `yaml:"cooldowns"`
 	// StabilizationWindow: a scale-in acts on the highest demand over this
 	// window, read from Prometheus (observe.go).
