@@ -2,10 +2,12 @@ package backtest
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/aurora-surge/aurora-surge/rules"
 	"github.com/aurora-surge/aurora-surge/sim"
 )
 
@@ -36,6 +38,11 @@ type FleetASG struct {
 	Desired, Min, Max       int
 	RequestShare            float64
 	Cluster                 string
+	// TargetRequests is the group's requests per instance per minute
+	// target, the tier's as the shipped rules give it
+	// (rules/gen/thresholds.yml: the first tier whose regex matches the
+	// name).
+	TargetRequests float64
 }
 
 // RecordRef is a Route 53 record in a hosted zone.
@@ -79,6 +86,10 @@ func fleetOf(w *sim.World) (Fleet, error) {
 	sc := w.Scenario()
 	truth := w.Truth()
 	f := Fleet{}
+	th, err := rules.DefaultThresholds()
+	if err != nil {
+		return f, err
+	}
 	if len(sc.Fleets) == 0 {
 		return f, fmt.Errorf("scenario %s has no fleet", sc.Name)
 	}
@@ -114,7 +125,7 @@ func fleetOf(w *sim.World) (Fleet, error) {
 		f.ClusterDefs = append(f.ClusterDefs, c)
 		for _, g := range fd.ASGs {
 			f.ASGs = append(f.ASGs, FleetASG{Name: g.Name, Tier: g.Tier, TargetGroup: g.TargetGroup, Desired: g.Desired, Min: g.Min, Max: g.Max,
-				RequestShare: g.RequestShare, Cluster: c.ID})
+				RequestShare: g.RequestShare, Cluster: c.ID, TargetRequests: tierTarget(th.ASG, g.Name)})
 		}
 		onset := w.Start().Add(fd.Traffic.EventStart)
 		end := onset
@@ -175,4 +186,16 @@ func readRecord(sc *sim.Scenario, truth sim.Truth, cluster, readEndpoint string)
 		}
 	}
 	return nil
+}
+
+// tierTarget is the requests per instance per minute target the rules
+// give an ASG: the first tier whose regex matches its whole name, else
+// the default.
+func tierTarget(a rules.ASG, name string) float64 {
+	for _, t := range a.Tiers {
+		if re, err := regexp.Compile("^(?:" + t.ASGRegex + ")$"); err == nil && re.MatchString(name) {
+			return t.RequestsPerInstancePerMinute
+		}
+	}
+	return a.DefaultRequestsPerInstancePerMinute
 }

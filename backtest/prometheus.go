@@ -321,8 +321,10 @@ func (p *promServer) Query(ctx context.Context, expr string, ts time.Time) (prom
 	return nil, fmt.Errorf("query %q: unsupported result type %s", expr, res.Value.Type())
 }
 
-// ServeHTTP answers GET /api/v1/query at the virtual now, in the shape of
-// Prometheus's HTTP API, for the scaler's data-age and firing-alert reads.
+// ServeHTTP answers /api/v1/query (GET, or POST with a form body as
+// client_golang sends it) at the virtual now or the request's `time`, in
+// the shape of Prometheus's HTTP API, for the scaler's demand, data-age
+// and firing-alert reads.
 func (p *promServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if r.URL.Path != "/api/v1/query" {
@@ -330,11 +332,27 @@ func (p *promServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "error", "error": "only /api/v1/query is served"})
 		return
 	}
-	ts := p.now()
-	vec, err := p.Query(r.Context(), r.URL.Query().Get("query"), ts)
-	if err != nil {
+	badData := func(err error) {
 		w.WriteHeader(http.StatusBadRequest)
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "error", "errorType": "bad_data", "error": err.Error()})
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "error", "error": "use GET or POST"})
+		return
+	}
+	ts := p.now()
+	if s := r.FormValue("time"); s != "" {
+		t, err := parseAPITime(s)
+		if err != nil {
+			badData(err)
+			return
+		}
+		ts = t
+	}
+	vec, err := p.Query(r.Context(), r.FormValue("query"), ts)
+	if err != nil {
+		badData(err)
 		return
 	}
 	type sampleJSON struct {
@@ -346,6 +364,19 @@ func (p *promServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = append(out, sampleJSON{Metric: s.Metric.Map(), Value: [2]any{float64(ts.UnixMilli()) / 1000, formatFloat(s.F)}})
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": out}})
+}
+
+// parseAPITime reads a `time` parameter as Prometheus does: Unix seconds
+// (fractions allowed) or RFC 3339.
+func parseAPITime(s string) (time.Time, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp", s)
 }
 
 func ruleFiles(dir string) ([]string, error) {

@@ -52,6 +52,16 @@ type PolicyReport struct {
 	Actions                       int      `json:"actions"`
 	Flaps                         int      `json:"flaps"`
 	RefusedActions                int      `json:"refused_actions"`
+	// ASGWithinTargetAfterOnsetSec: from this long after the onset to
+	// the end of the peak, every ASG served at most its target requests
+	// per instance (+10 %); null when that never held.
+	ASGWithinTargetAfterOnsetSec *float64 `json:"asg_within_target_after_onset_seconds"`
+	// MaxACURaises are the max ACU raises from the onset to the end of
+	// the peak.
+	MaxACURaises int `json:"max_acu_raises"`
+	// ScaleOutsAfterPeak are the capacity increases after the peak (the
+	// last sample at the peak's users).
+	ScaleOutsAfterPeak int `json:"scale_outs_after_peak"`
 }
 
 // Report is report.json.
@@ -81,6 +91,10 @@ type Target struct {
 // IdleTarget is how soon after the event's end idle capacity must be gone.
 const IdleTarget = 10 * time.Minute
 
+// ASGTarget is how soon after the onset every ASG must serve within its
+// target requests per instance.
+const ASGTarget = 10 * time.Minute
+
 // checkTargets evaluates the claims the README makes for a scenario on
 // the policies this run played; a claim about a policy not played is left
 // out.
@@ -101,6 +115,18 @@ func checkTargets(ps []PolicyReport) []Target {
 				Detail: fmt.Sprintf("%.1f against %.1f minutes", s.ReaderCPUOver85Minutes, a.ReaderCPUOver85Minutes)})
 		}
 		out = append(out, Target{Claim: "surge: no flap", Met: s.Flaps == 0, Detail: fmt.Sprintf("%d flaps", s.Flaps)})
+		t := Target{Claim: "surge: ASG capacity rises until requests per instance are within 10 % of the target, within 10 minutes of the onset"}
+		switch w := s.ASGWithinTargetAfterOnsetSec; {
+		case w == nil:
+			t.Detail = "some ASG above its target until the end of the peak"
+		default:
+			t.Met, t.Detail = *w <= ASGTarget.Seconds(), fmt.Sprintf("within the target from %.0f s after the onset", *w)
+		}
+		out = append(out, t)
+		out = append(out, Target{Claim: "surge: max ACU reaches what demand needs in one action", Met: s.MaxACURaises <= 1,
+			Detail: fmt.Sprintf("%s during the event", plural(s.MaxACURaises, "raise"))})
+		out = append(out, Target{Claim: "surge: no scale-out after the peak", Met: s.ScaleOutsAfterPeak == 0,
+			Detail: plural(s.ScaleOutsAfterPeak, "scale-out")})
 	}
 	for _, p := range ps {
 		t := Target{Claim: p.Name + ": idle capacity gone within 10 minutes of the event's end"}
@@ -182,6 +208,39 @@ func summarize(name string, f Fleet, tl []Sample, step time.Duration, actions []
 		}
 	}
 	r.Flaps = flaps(sorted)
+
+	// The peak ends at the last sample with the most users.
+	peakEnd := tl[0].At
+	var peakUsers float64
+	for _, s := range tl {
+		if s.Users >= peakUsers {
+			peakUsers, peakEnd = s.Users, s.At
+		}
+	}
+	for _, a := range sorted {
+		if a.Refused != "" || !a.scaleOut() {
+			continue
+		}
+		if a.At.After(peakEnd) {
+			r.ScaleOutsAfterPeak++
+		} else if capacityKind(a.Kind) == "acu" && !a.At.Before(f.Onset) {
+			r.MaxACURaises++
+		}
+	}
+	within := time.Time{}
+	for i := len(tl) - 1; i >= 0; i-- {
+		s := tl[i]
+		if s.At.After(peakEnd) {
+			continue
+		}
+		if s.At.Before(f.Onset) || s.ASGOverTarget > 0 {
+			break
+		}
+		within = s.At
+	}
+	if !within.IsZero() {
+		r.ASGWithinTargetAfterOnsetSec = ptr(within.Sub(f.Onset).Seconds())
+	}
 
 	// Idle capacity is gone once readers, max ACU and ASG capacity are
 	// back at the start's and stay there to the end of the run.

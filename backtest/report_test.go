@@ -115,3 +115,52 @@ func TestADrainUndoneWithinTenMinutesIsAFlap(t *testing.T) {
 		t.Errorf("flaps = %d, want 1", n)
 	}
 }
+
+// The claims about a sustained avalanche: ASG capacity keeps up
+// with requests, max ACU in one raise, nothing added after the peak.
+func TestSummarizeMeasuresTheDemandClaims(t *testing.T) {
+	f := Fleet{Onset: minute(10), End: minute(30)}
+	var tl []Sample
+	for m := 0.0; m <= 40; m++ {
+		s := Sample{At: minute(m), Users: 200, ReadersUp: 1, MaxACU: 32, ASGDesired: 4}
+		if m >= 10 && m <= 20 {
+			s.Users = 8000 // the peak ends at minute 20
+		}
+		if m >= 10 && m < 14 {
+			s.ASGOverTarget = 1 // within the target from minute 14
+		}
+		tl = append(tl, s)
+	}
+	actions := []Action{
+		{At: minute(11), Kind: "raise_max_acu", From: 32, To: 64},
+		{At: minute(12), Kind: "raise_max_acu", From: 64, To: 64, Refused: "ceiling"},
+		{At: minute(12), Kind: "scale_asg", From: 4, To: 9},
+		{At: minute(22), Kind: "scale_asg", From: 9, To: 6},
+		{At: minute(23), Kind: "raise_max_acu", From: 32, To: 40}, // after the peak
+	}
+	r := summarize("surge", f, tl, time.Minute, actions, sim.AppStats{})
+	if r.ASGWithinTargetAfterOnsetSec == nil || *r.ASGWithinTargetAfterOnsetSec != 240 {
+		t.Errorf("ASG within target after %v, want 240 s", r.ASGWithinTargetAfterOnsetSec)
+	}
+	if r.MaxACURaises != 1 || r.ScaleOutsAfterPeak != 1 {
+		t.Errorf("max ACU raises %d, scale-outs after the peak %d, want 1 and 1", r.MaxACURaises, r.ScaleOutsAfterPeak)
+	}
+	byClaim := map[string]Target{}
+	for _, tg := range checkTargets([]PolicyReport{r}) {
+		byClaim[tg.Claim] = tg
+	}
+	for claim, met := range map[string]bool{
+		"surge: ASG capacity rises until requests per instance are within 10 % of the target, within 10 minutes of the onset": true,
+		"surge: max ACU reaches what demand needs in one action":                                                              true,
+		"surge: no scale-out after the peak":                                                                                  false,
+	} {
+		if tg, ok := byClaim[claim]; !ok || tg.Met != met {
+			t.Errorf("%q: %+v, want met=%v", claim, tg, met)
+		}
+	}
+	// An ASG over its target at the end of the peak: never within.
+	tl[20].ASGOverTarget = 1
+	if r := summarize("surge", f, tl, time.Minute, nil, sim.AppStats{}); r.ASGWithinTargetAfterOnsetSec != nil {
+		t.Errorf("within the target after %v with an ASG over it at the peak's end", *r.ASGWithinTargetAfterOnsetSec)
+	}
+}

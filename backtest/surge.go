@@ -146,7 +146,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 	}
 	parts, err := scaler.New(ctx, scfg, scaler.PartsOptions{
 		AWS: awsCfg, Retry: scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond}, Clock: emu.Clock, Log: log,
-		Registerer: scalerReg, EventsFile: filepath.Join(l.eventsDir, "events.json"), DataAge: scaler.PrometheusDataAge{URL: promURL},
+		Registerer: scalerReg, EventsFile: filepath.Join(l.eventsDir, "events.json"), DataAge: scaler.Prometheus{URL: promURL},
 		Wait: l.sleep.Wait, Poll: 5 * time.Second,
 	})
 	if err != nil {
@@ -383,11 +383,42 @@ func scalerConfig(path string, fleet Fleet, p SurgeParams, promURL, dnsServer st
 		if p.MaxReaders > 0 {
 			m["max_readers"] = p.MaxReaders
 		}
+		// The max ACU the scale-in returns to is the one the scenario's
+		// cluster starts with, not the shipped file's example.
+		if _, ok := m["acu_baseline"]; ok && c.MaxACU > 0 {
+			m["acu_baseline"] = c.MaxACU
+		}
 		clusters = append(clusters, m)
+	}
+	// Each group takes the shipped entry of the same name, else of the
+	// same tier (the name's last part: events-web is the web tier), for
+	// its target and max step.
+	byName, byTier := map[string]map[string]any{}, map[string]map[string]any{}
+	if gs, ok := doc["asgs"].([]any); ok {
+		for _, g := range gs {
+			if m, ok := g.(map[string]any); ok {
+				name, _ := m["name"].(string)
+				byName[name] = m
+				if i := strings.LastIndex(name, "-"); i >= 0 {
+					if _, seen := byTier[name[i+1:]]; !seen {
+						byTier[name[i+1:]] = m
+					}
+				}
+			}
+		}
 	}
 	var asgs []any
 	for _, g := range fleet.ASGs {
-		asgs = append(asgs, map[string]any{"name": g.Name, "account": fleet.Account, "region": fleet.Region})
+		m := map[string]any{}
+		tmpl, ok := byName[g.Name]
+		if !ok {
+			tmpl = byTier[g.Tier]
+		}
+		for k, v := range tmpl {
+			m[k] = v
+		}
+		m["name"], m["account"], m["region"] = g.Name, fleet.Account, fleet.Region
+		asgs = append(asgs, m)
 	}
 	doc["clusters"], doc["asgs"] = clusters, asgs
 	doc["prometheus_url"], doc["dns_server"] = promURL, dnsServer

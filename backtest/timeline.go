@@ -20,8 +20,11 @@ type Sample struct {
 	ACU             float64   `json:"acu"`                // sum of current ACU
 	ASGDesired      int       `json:"asg_desired"`        // sum over the ASGs
 	ASGInService    int       `json:"asg_in_service"`
-	FailedReads     float64   `json:"failed_reads"` // cumulative
-	FailedWrites    float64   `json:"failed_writes"`
+	// ASGOverTarget counts the ASGs whose instances serve more than
+	// their target requests per minute plus the 10 % tolerance.
+	ASGOverTarget int     `json:"asg_over_target"`
+	FailedReads   float64 `json:"failed_reads"` // cumulative
+	FailedWrites  float64 `json:"failed_writes"`
 }
 
 // appStats sums the applications' ground truth over the fleet's
@@ -59,9 +62,9 @@ func observe(w *sim.World, f Fleet) Sample {
 	for _, c := range f.Clusters() {
 		want[c] = true
 	}
-	asgs := map[string]bool{}
+	asgs := map[string]float64{}
 	for _, g := range f.ASGs {
-		asgs[g.Name] = true
+		asgs[g.Name] = g.TargetRequests
 	}
 	var cpuSum float64
 	for _, a := range t.Accounts {
@@ -89,9 +92,12 @@ func observe(w *sim.World, f Fleet) Sample {
 				}
 			}
 			for _, g := range r.ASGs {
-				if asgs[g.Name] {
+				if target, ok := asgs[g.Name]; ok {
 					s.ASGDesired += g.Desired
 					s.ASGInService += g.InService
+					if target > 0 && g.RequestsPerInstance > target*1.1 {
+						s.ASGOverTarget++
+					}
 				}
 			}
 		}

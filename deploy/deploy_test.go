@@ -100,6 +100,13 @@ func TestProductConfigsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The groups' request targets are the field's tiers (web 1,000, API
+	// 800), as the rules' tiers have them.
+	for name, want := range map[string]float64{"events-web": 1000, "events-api": 800} {
+		if g, ok := sc.ASG(name, "", ""); !ok || g.TargetRequests != want {
+			t.Errorf("%s: target %v, want %v", name, g, want)
+		}
+	}
 	// The scaler's token file and Alertmanager's credentials_file are the
 	// same file of the same volume: both sides must read the same secret.
 	c := loadCompose(t)

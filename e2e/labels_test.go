@@ -39,7 +39,7 @@ func TestNoSeriesCollidesWithTargetLabels(t *testing.T) {
 		"--id=labels", "--cluster=events-db", "--start="+start.Format(time.RFC3339), "--end="+start.Add(time.Hour).Format(time.RFC3339),
 		"--readers=2", "--asg=events-web=6")
 
-	promAddr, unused := proctest.FreeAddr(t), proctest.FreeAddr(t)
+	promAddr, unused := f.prom, proctest.FreeAddr(t)
 	shipped, err := os.ReadFile("../deploy/prometheus/prometheus.yml")
 	if err != nil {
 		t.Fatal(err)

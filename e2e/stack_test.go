@@ -27,11 +27,12 @@ func write(t *testing.T, path, body string) string {
 }
 
 // fleet is aurora_sim playing the field fleet, aurora_exporter against it
-// and aurora_scaler acting on it, each a process.
+// and aurora_scaler acting on it, each a process; prom is where the test
+// starts its Prometheus, which the scaler reads demand from.
 type fleet struct {
-	sim, dns, exporter, scaler string // host:port
-	token                      string // the scaler's bearer token file
-	aws                        []string
+	sim, dns, exporter, scaler, prom string // host:port
+	token                            string // the scaler's bearer token file
+	aws                              []string
 }
 
 // startFleet starts the field fleet with CloudWatch's publication lag cut
@@ -39,7 +40,7 @@ type fleet struct {
 // wall time.
 func startFleet(t *testing.T, bins map[string]string, dir string) fleet {
 	t.Helper()
-	f := fleet{sim: proctest.FreeAddr(t), dns: proctest.FreeAddr(t), exporter: proctest.FreeAddr(t), scaler: proctest.FreeAddr(t)}
+	f := fleet{sim: proctest.FreeAddr(t), dns: proctest.FreeAddr(t), exporter: proctest.FreeAddr(t), scaler: proctest.FreeAddr(t), prom: proctest.FreeAddr(t)}
 	scenario, err := sim.ScenarioSource("field-avalanche")
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +72,8 @@ asgs:
   - {name: events-web, account: "123456789012", region: us-east-1}
 bearer_token_file: %s
 dns_server: %s
-`, f.token, f.dns)), "--web.listen-address", f.scaler, "--events.file", filepath.Join(dir, "events.json"))
+prometheus_url: http://%s
+`, f.token, f.dns, f.prom)), "--web.listen-address", f.scaler, "--events.file", filepath.Join(dir, "events.json"))
 	proctest.WaitOK(t, "http://"+f.scaler+"/-/healthy", 30*time.Second)
 	return f
 }
@@ -95,7 +97,7 @@ func TestAvalancheAddsReadersThroughTheWholeStack(t *testing.T) {
 	dir := t.TempDir()
 	f := startFleet(t, bins, dir)
 	simAddr, expAddr, scalerAddr, token := f.sim, f.exporter, f.scaler, f.token
-	promAddr, amAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
+	promAddr, amAddr := f.prom, proctest.FreeAddr(t)
 
 	// The shipped Alertmanager routing, pointed at this scaler and token.
 	am, err := os.ReadFile("../deploy/alertmanager/alertmanager.yml")

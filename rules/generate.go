@@ -77,6 +77,10 @@ type Serverless struct {
 	NearMaxFor   Duration `yaml:"near_max_for"`
 	AtMaxRatio   float64  `yaml:"at_max_ratio"`
 	AtMaxFor     Duration `yaml:"at_max_for"`
+	// SignalLag is how late CloudWatch's ACU datapoint may be: the ACU
+	// ratio's denominator is the lowest max over it, the max in force
+	// when the datapoint was taken.
+	SignalLag Duration `yaml:"signal_lag"`
 }
 
 type Proxy struct {
@@ -97,6 +101,8 @@ type ASG struct {
 	CPU                                 float64  `yaml:"cpu"`
 	CPUFor                              Duration `yaml:"cpu_for"`
 	RequestsFor                         Duration `yaml:"requests_for"`
+	ScaleInRatio                        float64  `yaml:"scale_in_ratio"`
+	ScaleInFor                          Duration `yaml:"scale_in_for"`
 	Tiers                               []Tier   `yaml:"tiers"`
 	DefaultRequestsPerInstancePerMinute float64  `yaml:"default_requests_per_instance_per_minute"`
 	StepFor                             Duration `yaml:"step_for"`
@@ -130,6 +136,8 @@ type TierRule struct {
 	Name      string
 	Selector  string
 	Threshold float64
+	// ScaleIn is the scale-in mark: Threshold x asg.scale_in_ratio.
+	ScaleIn float64
 }
 
 func (a ASG) TierRules() []TierRule {
@@ -146,14 +154,16 @@ func (a ASG) TierRules() []TierRule {
 		if e := exclude(); e != "" {
 			sel = append(sel, e)
 		}
-		out = append(out, TierRule{Name: t.Name, Selector: "{" + strings.Join(sel, ", ") + "}", Threshold: t.RequestsPerInstancePerMinute})
+		out = append(out, TierRule{Name: t.Name, Selector: "{" + strings.Join(sel, ", ") + "}", Threshold: t.RequestsPerInstancePerMinute,
+			ScaleIn: t.RequestsPerInstancePerMinute * a.ScaleInRatio})
 		earlier = append(earlier, "(?:"+t.ASGRegex+")")
 	}
 	sel := ""
 	if e := exclude(); e != "" {
 		sel = "{" + e + "}"
 	}
-	return append(out, TierRule{Name: "default", Selector: sel, Threshold: a.DefaultRequestsPerInstancePerMinute})
+	return append(out, TierRule{Name: "default", Selector: sel, Threshold: a.DefaultRequestsPerInstancePerMinute,
+		ScaleIn: a.DefaultRequestsPerInstancePerMinute * a.ScaleInRatio})
 }
 
 // DefaultThresholds returns the shipped defaults (gen/thresholds.yml).
@@ -214,6 +224,7 @@ func (t *Thresholds) Validate() error {
 		"readers.step_for": t.Readers.StepFor, "readers.early_warning_for": t.Readers.EarlyWarningFor,
 		"readers.keep_firing_for": t.Readers.KeepFiringFor, "readers.fresh_step_for": t.Readers.FreshStepFor,
 		"serverless.near_max_for": t.Serverless.NearMaxFor, "serverless.at_max_for": t.Serverless.AtMaxFor,
+		"serverless.signal_lag": t.Serverless.SignalLag, "asg.scale_in_for": t.ASG.ScaleInFor,
 		"proxy.pinned_for": t.Proxy.PinnedFor, "proxy.deriv_window": t.Proxy.DerivWindow, "proxy.keep_firing_for": t.Proxy.KeepFiringFor,
 		"asg.cpu_for": t.ASG.CPUFor, "asg.requests_for": t.ASG.RequestsFor, "asg.step_for": t.ASG.StepFor,
 		"asg.pre_event_window": t.ASG.PreEventWindow, "asg.keep_firing_for": t.ASG.KeepFiringFor,
@@ -253,6 +264,12 @@ func (t *Thresholds) Validate() error {
 	a := t.ASG
 	if !(a.Step2ClearRequestsPerMinute < a.Step2RequestsPerMinute && a.Step3ClearRequestsPerMinute < a.Step3RequestsPerMinute) {
 		add("asg step clear marks must be below their step thresholds")
+	}
+	if !(a.ScaleInRatio > 0 && a.ScaleInRatio < 1) {
+		add("asg.scale_in_ratio (%v) must be in (0, 1): a fraction of each tier's target", a.ScaleInRatio)
+	}
+	if t.Serverless.SignalLag.Seconds() <= 0 {
+		add("serverless.signal_lag must be positive")
 	}
 	if !(a.Step2RequestsPerMinute < a.Step3RequestsPerMinute) {
 		add("asg.step2_requests_per_minute must be below asg.step3_requests_per_minute")

@@ -2,13 +2,9 @@ package scaler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -204,7 +200,7 @@ func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*Cluster
 	if err != nil {
 		return nil, err
 	}
-	st := &ClusterState{ID: id, Status: aws.ToString(cl.Status)}
+	st := &ClusterState{ID: id, Status: aws.ToString(cl.Status), Engine: aws.ToString(cl.Engine)}
 	if sv := cl.ServerlessV2ScalingConfiguration; sv != nil {
 		st.Serverless, st.MinACU, st.MaxACU = true, aws.ToFloat64(sv.MinCapacity), aws.ToFloat64(sv.MaxCapacity)
 	}
@@ -221,7 +217,7 @@ func (a *AWS) Cluster(ctx context.Context, account, region, id string) (*Cluster
 		inst := Instance{
 			ID: iid, Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
 			Tier: int(aws.ToInt32(in.PromotionTier)), Writer: cl.IsWriter(iid), From: -1,
-			Managed: tags[rdsfleet.TagManaged] == "true", DecisionID: tags[TagDecisionID],
+			Managed: tags[rdsfleet.TagManaged] == "true", DecisionID: tags[TagDecisionID], Event: tags[rdsfleet.TagEvent],
 		}
 		inst.DecidedAt, _ = time.Parse(time.RFC3339Nano, tags[TagDecidedAt])
 		if n, err := strconv.Atoi(tags[TagFrom]); err == nil {
@@ -338,15 +334,12 @@ func (a *AWS) addReaders(ctx context.Context, d Decision) error {
 	c := a.rdsClient(d.Account, d.Region)
 	cluster := clusterName(d.Target)
 	// A reader runs the cluster's engine (aurora-mysql or
-	// aurora-postgresql); RDS refuses any other.
-	cl, err := describeCluster(ctx, c, cluster)
-	if err != nil {
-		return err
+	// aurora-postgresql); RDS refuses any other. The decision carries it
+	// from the state it was decided on.
+	if d.Engine == "" {
+		return fmt.Errorf("add readers to %s: the cluster's engine is unknown (DescribeDBClusters gave none)", cluster)
 	}
-	if aws.ToString(cl.Engine) == "" {
-		return fmt.Errorf("DescribeDBClusters %s: no engine in the answer", cluster)
-	}
-	engine := cl.Engine
+	engine := aws.String(d.Engine)
 	var errs []error
 	for _, id := range d.Instances {
 		_, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
@@ -401,115 +394,3 @@ func clusterName(target string) string {
 	}
 	return target
 }
-
-// DataAgeSource tells how old the exporter's data behind a signal is.
-type DataAgeSource interface {
-	DataAge(ctx context.Context, account, region, cluster string) (time.Duration, error)
-}
-
-// PrometheusDataAge asks Prometheus for the exporter's CloudWatch data
-// age (aurora_exporter_source_data_age_seconds).
-type PrometheusDataAge struct {
-	URL    string
-	Client *http.Client
-}
-
-// SignalSource tells which scale-out alerts are firing for a cluster.
-type SignalSource interface {
-	ScaleOutFiring(ctx context.Context, account, region, cluster string) ([]string, error)
-}
-
-// ScaleOutFiring asks Prometheus for the cluster's firing alerts that ask
-// for more capacity (any signal, not only the one that fired here).
-func (p PrometheusDataAge) ScaleOutFiring(ctx context.Context, account, region, cluster string) ([]string, error) {
-	sel := fmt.Sprintf(`ALERTS{alertstate="firing",action=~"add_readers|raise_max_acu",db_cluster=%q`, cluster)
-	if account != "" {
-		sel += fmt.Sprintf(`,account=%q`, account)
-	}
-	if region != "" {
-		sel += fmt.Sprintf(`,region=%q`, region)
-	}
-	res, err := p.query(ctx, sel+"}")
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, r := range res {
-		names = append(names, r.Metric["alertname"])
-	}
-	return names, nil
-}
-
-type promSample struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
-}
-
-func (p PrometheusDataAge) query(ctx context.Context, expr string) ([]promSample, error) {
-	q := url.Values{"query": {expr}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/query?"+q.Encode(), nil)
-	if err != nil {
-		return nil, err
-	}
-	client := p.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("prometheus: HTTP %d", resp.StatusCode)
-	}
-	var body struct {
-		Status string `json:"status"`
-		Data   struct {
-			Result []promSample `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&body); err != nil {
-		return nil, fmt.Errorf("prometheus: %w", err)
-	}
-	if body.Status != "success" {
-		return nil, fmt.Errorf("prometheus: status %q", body.Status)
-	}
-	return body.Data.Result, nil
-}
-
-func (p PrometheusDataAge) DataAge(ctx context.Context, _, _, _ string) (time.Duration, error) {
-	res, err := p.query(ctx, `max(aurora_exporter_source_data_age_seconds{source="cloudwatch"})`)
-	if err != nil {
-		return 0, err
-	}
-	if len(res) == 0 {
-		return 0, errors.New("prometheus: no exporter data age series")
-	}
-	s, _ := res[0].Value[1].(string)
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, fmt.Errorf("prometheus: value %q: %w", s, err)
-	}
-	return DataAgeFromSeconds(v)
-}
-
-// DataAgeFromSeconds converts a data age in seconds, refusing what no
-// real age can be: NaN, infinities, negatives and more than
-// MaxPlausibleDataAge. Converting those to a Duration overflows (+Inf
-// becomes a large negative duration on amd64) and would pass as fresh.
-func DataAgeFromSeconds(v float64) (time.Duration, error) {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return 0, fmt.Errorf("data age %g s is not a number of seconds: treated as stale", v)
-	case v < 0:
-		return 0, fmt.Errorf("data age %g s is negative: treated as stale", v)
-	case v > MaxPlausibleDataAge.Seconds():
-		return 0, fmt.Errorf("data age %g s is more than %s: treated as stale", v, MaxPlausibleDataAge)
-	}
-	return time.Duration(v * float64(time.Second)), nil
-}
-
-// MaxPlausibleDataAge bounds a data age believed at all; above it the
-// source is broken rather than slow.
-const MaxPlausibleDataAge = 24 * time.Hour

@@ -39,12 +39,31 @@ func TestAddReadersTakesTheClustersEngine(t *testing.T) {
 	env := simtest.StartScenario(t, sc, awsapi.Services...)
 	cfg := env.Config(t, "us-east-1")
 	a := NewAWS(cfg, RetryPolicy{MaxAttempts: 1, MaxBackoff: time.Millisecond})
-	d := Decision{ID: "d1", At: env.Clock.Now(), Action: ActionAddReaders, Target: "cluster/shop-db", Account: sim.DefaultAccountID,
-		Region: "us-east-1", From: 1, To: 2, Instances: []string{"shop-db-as-1"}, Class: "db.r6g.large"}
+	cs, err := a.Cluster(context.Background(), sim.DefaultAccountID, "us-east-1", "shop-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Engine != sim.EngineMySQL {
+		t.Fatalf("cluster state engine %q, want %s", cs.Engine, sim.EngineMySQL)
+	}
+	// The decision carries the engine of the state it was decided on:
+	// no second read of the cluster.
+	in := Input{Now: env.Clock.Now(), Req: Request{Action: ActionAddReaders, Kind: "cluster", Name: "shop-db", Account: sim.DefaultAccountID, Region: "us-east-1",
+		Status: StatusFiring, Direction: DirOut, Fingerprint: "f", StartsAt: env.Clock.Now()}, Policy: policy(),
+		Cluster:      &ClusterTarget{Name: "shop-db", MaxReaders: 5, MinReaders: 1, TargetCPU: 0.3, ReaderClass: "db.r6g.large"},
+		ClusterState: cs, Observation: obs(SigReaderCPU, 0.6, SigReadersServing, 1.0)}
+	d := Decide(in)
+	if d.Outcome != OutcomeAct || len(d.Instances) != 1 {
+		t.Fatalf("decision %s %q", d.Outcome, d.Reason)
+	}
+	before := env.World.Calls.Count("rds", "DescribeDBClusters", "")
 	if err := a.Execute(context.Background(), d); err != nil {
 		t.Fatalf("add readers on aurora-mysql: %v", err)
 	}
-	out, err := rds.NewFromConfig(cfg).DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("shop-db-as-1")})
+	if n := env.World.Calls.Count("rds", "DescribeDBClusters", "") - before; n != 0 {
+		t.Errorf("adding readers read the cluster %d more times", n)
+	}
+	out, err := rds.NewFromConfig(cfg).DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(d.Instances[0])})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,11 +25,11 @@ const MaxAuroraReaders = 15
 type Config struct {
 	Clusters []ClusterTarget `yaml:"clusters"`
 	ASGs     []ASGTarget     `yaml:"asgs"`
-	// Cooldowns per target and direction, with Application Auto Scaling's
-	// semantics (decide.go).
+	// Cooldowns per target and direction (guardrails.go): a scale-out acts
+	// again once the previous one took effect or its cooldown passed.
 	Cooldowns Cooldowns `yaml:"cooldowns"`
-	// StabilizationWindow: a scale-in signal must have held this long, and
-	// scale-in acts on the highest recommendation seen in the window.
+	// StabilizationWindow: a scale-in acts on the highest demand over this
+	// window, read from Prometheus (observe.go).
 	StabilizationWindow time.Duration `yaml:"stabilization_window"`
 	// MaxActionsPerHour trips a per-target breaker: more actions than this
 	// in an hour means something is oscillating or looping.
@@ -74,6 +74,10 @@ type ClusterTarget struct {
 	MaxReaders int `yaml:"max_readers"`
 	// MinReaders bounds remove_readers; never below 1 (docs/field.md#reader-auto-scaling).
 	MinReaders int `yaml:"min_readers"`
+	// TargetCPU is the readers' CPU target (0-1) the desired reader count
+	// and max ACU are computed for (recommend.go); scale-in below 90 % of
+	// it. Default 0.30, the field's target-tracking target.
+	TargetCPU float64 `yaml:"target_cpu"`
 	// ReaderClass of new readers; empty: like the cluster's existing reader.
 	ReaderClass string  `yaml:"reader_class"`
 	ACUStep     float64 `yaml:"acu_step"`
@@ -104,8 +108,13 @@ type ASGTarget struct {
 	Name    string `yaml:"name"`
 	Account string `yaml:"account"`
 	Region  string `yaml:"region"`
-	// MaxStep bounds one action's step whatever the alert asks.
+	// MaxStep bounds how many instances one scale-out adds (a scale-in
+	// goes to the stabilised demand at once).
 	MaxStep int `yaml:"max_step"`
+	// TargetRequests is the requests per instance per minute the desired
+	// capacity is computed for (recommend.go); scale-in below 90 % of it.
+	// Default 1000, the field's web-tier target (800 for API tiers).
+	TargetRequests float64 `yaml:"target_requests_per_instance_per_minute"`
 }
 
 type Cooldowns struct {
@@ -133,11 +142,23 @@ func applyClusterDefaults(c *ClusterTarget) {
 	if c.ACUStep == 0 {
 		c.ACUStep = 8
 	}
+	if c.TargetCPU == 0 {
+		c.TargetCPU = DefaultTargetCPU
+	}
 }
+
+// Defaults of the demand targets (the field's target-tracking targets).
+const (
+	DefaultTargetCPU      = 0.30
+	DefaultTargetRequests = 1000
+)
 
 func applyASGDefaults(a *ASGTarget) {
 	if a.MaxStep == 0 {
 		a.MaxStep = 5
+	}
+	if a.TargetRequests == 0 {
+		a.TargetRequests = DefaultTargetRequests
 	}
 }
 
@@ -271,6 +292,7 @@ const (
 	maxASGStep     = 100
 	maxScaleOutCD  = time.Hour
 	maxScaleInCD   = 24 * time.Hour
+	minStabilizing = 30 * time.Second
 	maxStabilizing = 24 * time.Hour
 )
 
@@ -305,6 +327,9 @@ func validateReaderBounds(at failer, t *ClusterTarget) error {
 	}
 	if t.MinReaders < 1 || t.MinReaders > t.MaxReaders {
 		return at(fmt.Sprintf("min_readers %d outside [1, max_readers %d]: a cluster without readers stops AWS reader auto scaling", t.MinReaders, t.MaxReaders), "min_readers")
+	}
+	if t.TargetCPU <= 0 || t.TargetCPU > 1 {
+		return at(fmt.Sprintf("target_cpu %g must be a CPU ratio in (0, 1] (0.30 is 30 %%)", t.TargetCPU), "target_cpu")
 	}
 	if t.ReaderClass != "" && !instanceType.MatchString(t.ReaderClass) {
 		return at(fmt.Sprintf("reader_class %q is not a DB instance class (db.serverless, db.r6g.large, ...)", t.ReaderClass), "reader_class")
@@ -360,6 +385,9 @@ func (c *Config) validateASGs(fail failer) error {
 		if t.MaxStep < 1 || t.MaxStep > maxASGStep {
 			return at(fmt.Sprintf("max_step %d outside [1, %d]", t.MaxStep, maxASGStep), "max_step")
 		}
+		if t.TargetRequests <= 0 || t.TargetRequests > 1e6 {
+			return at(fmt.Sprintf("target_requests_per_instance_per_minute %g must be in (0, 1000000]", t.TargetRequests), "target_requests_per_instance_per_minute")
+		}
 	}
 	return nil
 }
@@ -373,8 +401,8 @@ func (c *Config) validateGuardrails(fail failer) error {
 	if cd := c.Cooldowns.ScaleIn; cd < 0 || cd > maxScaleInCD {
 		return fail(fmt.Sprintf("scale_in cooldown %s must be in [0, %s]", cd, maxScaleInCD), "cooldowns", "scale_in")
 	}
-	if w := c.StabilizationWindow; w < 0 || w > maxStabilizing {
-		return fail(fmt.Sprintf("stabilization_window %s must be in [0, %s]", w, maxStabilizing), "stabilization_window")
+	if w := c.StabilizationWindow; w < minStabilizing || w > maxStabilizing {
+		return fail(fmt.Sprintf("stabilization_window %s must be in [%s, %s]: scale-in acts on the highest demand over it, read from Prometheus at 15 s resolution", w, minStabilizing, maxStabilizing), "stabilization_window")
 	}
 	if c.MaxActionsPerHour < 1 {
 		return fail(fmt.Sprintf("max_actions_per_hour %d must be at least 1", c.MaxActionsPerHour), "max_actions_per_hour")

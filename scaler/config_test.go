@@ -36,13 +36,13 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	cl, ok := c.Cluster("events-db", "", "us-east-1")
-	if !ok || cl.MaxReaders != 5 || cl.MinReaders != 1 || cl.ACUCeiling != 64 {
+	if !ok || cl.MaxReaders != 5 || cl.MinReaders != 1 || cl.ACUCeiling != 64 || cl.TargetCPU != 0.30 {
 		t.Errorf("cluster %+v ok=%v", cl, ok)
 	}
 	if _, ok := c.Cluster("events-db", "999999999999", ""); ok {
 		t.Error("another account's cluster of the same name matched")
 	}
-	if g, ok := c.ASG("events-web", "123456789012", "us-east-1"); !ok || g.MaxStep != 5 {
+	if g, ok := c.ASG("events-web", "123456789012", "us-east-1"); !ok || g.MaxStep != 5 || g.TargetRequests != 1000 {
 		t.Errorf("asg %+v ok=%v", g, ok)
 	}
 }
@@ -65,6 +65,9 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"bad read record", "clusters:\n  - name: a\n    account: \"123456789012\"\n    region: us-east-1\n    acu_ceiling: 64\n    read_record: {zone_id: nope, name: r.}\n", 6, "zone_id"},
 		{"bad role", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\naccounts:\n  - {id: \"210987654321\", role_arn: \"arn:aws:iam::123456789012:role/x\"}\n", 4, "role of account"},
 		{"bad prometheus", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nprometheus_url: localhost:9090\n", 3, "http://"},
+		{"bad target cpu", "clusters:\n  - {name: a, account: \"123456789012\", region: us-east-1, acu_ceiling: 64, target_cpu: 30}\n", 2, "target_cpu 30 must be a CPU ratio"},
+		{"bad target requests", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1, target_requests_per_instance_per_minute: -5}\n", 2, "target_requests_per_instance_per_minute -5"},
+		{"no stabilisation window", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nstabilization_window: 0s\n", 3, "[30s, 24h]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig("s.yml", []byte(tc.yaml))

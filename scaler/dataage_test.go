@@ -84,7 +84,7 @@ clusters:
 			}
 			h := newHarness(t, env, func(o *Options) {
 				o.Config, o.Cloud, o.Busy = cfg, withProcedures(cloud, procs), procs.Busy
-				o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, value)}
+				o.DataAge = Prometheus{URL: fakePrometheus(t, value)}
 			})
 			db := rds.NewFromConfig(awsCfg)
 			if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
@@ -16,8 +14,8 @@ import (
 const (
 	statusAvailable = "available"
 	statusDeleting  = "deleting"
+	statusCreating  = "creating"
 
-	TagManaged    = rdsfleet.TagManaged
 	TagDecisionID = "aurora-surge:decision-id"
 	TagDecidedAt  = "aurora-surge:decided-at"
 	TagFrom       = "aurora-surge:from-readers"
@@ -61,12 +59,17 @@ type Instance struct {
 	DecisionID string    `json:"decision_id,omitempty"`
 	DecidedAt  time.Time `json:"decided_at,omitzero"`
 	From       int       `json:"from,omitempty"` // readers before its decision; -1 unknown
+	// Event names the scheduled event that created the reader
+	// (events.TagEvent): its revert removes it, not the demand.
+	Event string `json:"event,omitempty"`
 }
 
 // ClusterState is a cluster as read from AWS just before deciding.
 type ClusterState struct {
-	ID         string     `json:"id"`
-	Status     string     `json:"status"`
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	// Engine (aurora-mysql, aurora-postgresql) is what new readers run.
+	Engine     string     `json:"engine,omitempty"`
 	Serverless bool       `json:"serverless"`
 	MinACU     float64    `json:"min_acu"`
 	MaxACU     float64    `json:"max_acu"`
@@ -124,13 +127,12 @@ type Event struct {
 
 // Policy is the guardrails' configuration.
 type Policy struct {
-	ScaleOutCooldown    time.Duration
-	ScaleInCooldown     time.Duration
-	StabilizationWindow time.Duration
-	MaxActionsPerHour   int
-	MaxDataAge          time.Duration
-	Paused              bool
-	DryRun              bool
+	ScaleOutCooldown  time.Duration
+	ScaleInCooldown   time.Duration
+	MaxActionsPerHour int
+	MaxDataAge        time.Duration
+	Paused            bool
+	DryRun            bool
 }
 
 // Input is everything a decision depends on; Decide does no I/O.
@@ -151,6 +153,8 @@ type Input struct {
 	// that could not be asked.
 	ScaleOutFiring []string
 	SignalsKnown   bool
+	// Observation is current demand (nil: none could be read).
+	Observation *Observation
 }
 
 // Decision is the result, taken or refused, with its reason.
@@ -170,9 +174,14 @@ type Decision struct {
 	Direction   string    `json:"direction,omitempty"`
 	From        float64   `json:"from"`
 	To          float64   `json:"to"`
+	// Observation is the demand the decision was computed from, Desired
+	// the state it asks for and why (recommend.go).
+	Observation *Observation    `json:"observation,omitempty"`
+	Desired     *Recommendation `json:"desired,omitempty"`
 	// Instances are the readers to create (add_readers) or remove.
 	Instances []string `json:"instances,omitempty"`
 	Class     string   `json:"class,omitempty"`
+	Engine    string   `json:"engine,omitempty"` // of the readers to create: the cluster's
 	MinACU    float64  `json:"min_acu,omitempty"`
 	// Result is the execution's outcome (success, error, not_implemented),
 	// filled in after acting.
@@ -187,43 +196,82 @@ type Decision struct {
 	LastAt time.Time `json:"last_at,omitzero"`
 }
 
-// DecisionID is deterministic: replicas deciding on the same alert agree.
-func DecisionID(r Request) string {
-	sum := sha256.Sum256([]byte(r.Action + "|" + r.Target() + "|" + r.Fingerprint + "|" + r.StartsAt.UTC().Format(time.RFC3339Nano)))
+// DecisionID is deterministic: replicas deciding the same change on the
+// same alert agree. It names the alert episode and the change (from,
+// to), so a still-firing alert that acts again gets a new id.
+func DecisionID(r Request, from, to float64) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%s|%s|%g|%g", r.Action, r.Target(), r.Fingerprint, r.StartsAt.UTC().Format(time.RFC3339Nano), from, to)))
 	return hex.EncodeToString(sum[:8])
 }
 
-// ReaderIDs names the readers an alert episode may create: derived from
-// the fingerprint and startsAt, so repeats, HA duplicates and replicas
-// all try to create the same identifiers and AWS itself refuses the
-// second (DBInstanceAlreadyExists).
-func ReaderIDs(cluster, fingerprint string, startsAt time.Time, n int) []string {
-	prefix := cluster
+// ReaderIDs names the next n scaler-made readers of a cluster: the lowest
+// reader slots (<cluster>-surge-01 to -15) no member of the cluster holds,
+// a deleting one included. Replicas and repeats that want "the 3rd
+// reader" want the same identifier, and AWS itself refuses the second
+// CreateDBInstance (DBInstanceAlreadyExists).
+func ReaderIDs(cs *ClusterState, n int) []string {
+	prefix := cs.ID
 	if len(prefix) > 48 { // 63-character identifier limit
 		prefix = prefix[:48]
 	}
 	for len(prefix) > 0 && prefix[len(prefix)-1] == '-' {
 		prefix = prefix[:len(prefix)-1]
 	}
-	ids := make([]string, n)
-	for i := range ids {
-		seed := fingerprint + "|" + startsAt.UTC().Format(time.RFC3339Nano)
-		if i > 0 {
-			seed += "|" + strconv.Itoa(i)
+	var ids []string
+	for slot := 1; len(ids) < n && slot <= 99; slot++ {
+		id := fmt.Sprintf("%s-surge-%02d", prefix, slot)
+		if !cs.has(id) {
+			ids = append(ids, id)
 		}
-		sum := sha256.Sum256([]byte(seed))
-		ids[i] = prefix + "-surge-" + hex.EncodeToString(sum[:4])
 	}
 	return ids
 }
 
-// Decide applies the guardrails to one alert.
+// readerCounts are a cluster's readers by what they bring: available
+// serve now, creating are capacity coming, deleting are gone already,
+// other are changing (modifying, rebooting, ...).
+type readerCounts struct {
+	available, creating int
+	changing            []Instance // any member, writer included, neither available, creating nor deleting
+}
+
+func countReaders(cs *ClusterState) readerCounts {
+	var c readerCounts
+	for _, in := range cs.Instances {
+		switch {
+		case in.Status == statusDeleting:
+		case in.Writer && in.Status == statusAvailable:
+		case in.Status == statusAvailable:
+			c.available++
+		case !in.Writer && in.Status == statusCreating:
+			c.creating++
+		default:
+			c.changing = append(c.changing, in)
+		}
+	}
+	return c
+}
+
+// Decide computes the desired state from current demand (recommend.go)
+// and applies the guardrails (guardrails.go) to one alert: the alert
+// says which target and which direction, demand says how much.
 func Decide(in Input) Decision {
 	r := in.Req
 	d := Decision{
-		ID: DecisionID(r), At: in.Now, Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
-		AlertName: r.AlertName, Fingerprint: r.Fingerprint, StartsAt: r.StartsAt,
+		At: in.Now, Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
+		AlertName: r.AlertName, Fingerprint: r.Fingerprint, StartsAt: r.StartsAt, Observation: in.Observation,
 	}
+	out := decide(in, d)
+	out.ID = DecisionID(r, out.From, out.To)
+	if out.Outcome == OutcomeAct && in.Policy.DryRun {
+		out.Outcome = OutcomeDryRun
+		out.Reason = "dry run: would " + out.Reason
+	}
+	return out
+}
+
+func decide(in Input, d Decision) Decision {
+	r := in.Req
 	// The top-level status is the group's; each alert is judged by its own.
 	if r.Status != StatusFiring {
 		d.Outcome, d.Reason = OutcomeNoop, "alert resolved: only firing alerts ask for a change"
@@ -235,79 +283,20 @@ func Decide(in Input) Decision {
 	if in.StateErr != nil {
 		return d.refused("live state unavailable (%v): keeping the fleet as it is", in.StateErr)
 	}
-	var out Decision
 	switch r.Action {
 	case ActionAddReaders:
-		out = decideAddReaders(in, d)
+		return decideAddReaders(in, d)
 	case ActionRaiseMaxACU:
-		out = decideRaiseACU(in, d)
+		return decideRaiseACU(in, d)
 	case ActionScaleASG:
-		out = decideScaleASG(in, d)
+		if r.Direction == DirIn {
+			return decideASGIn(in, d)
+		}
+		return decideASGOut(in, d)
 	case ActionRemoveReaders:
-		out = decideRemoveReaders(in, d)
-	default:
-		return d.refused("unknown action %q", r.Action)
+		return decideRemoveReaders(in, d)
 	}
-	if out.Outcome == OutcomeAct && in.Policy.DryRun {
-		out.Outcome = OutcomeDryRun
-		out.Reason = "dry run: would " + out.Reason
-	}
-	return out
-}
-
-// breakerOpen counts the distinct actions on the target in the last hour.
-func breakerOpen(in Input) (bool, int) {
-	ids := map[string]bool{}
-	for _, e := range in.History {
-		if !e.External && since(in.Now, e.At) < time.Hour {
-			ids[e.DecisionID] = true
-		}
-	}
-	return len(ids) >= in.Policy.MaxActionsPerHour, len(ids)
-}
-
-// BreakerOpen reports whether the target's breaker is open at now.
-func BreakerOpen(now time.Time, history []Event, maxPerHour int) bool {
-	open, _ := breakerOpen(Input{Now: now, History: history, Policy: Policy{MaxActionsPerHour: maxPerHour}})
-	return open
-}
-
-// scaleOutBase is Application Auto Scaling's scale-out cooldown: inside
-// the cooldown of earlier scale-outs, their additions count toward the
-// new one, so the new target is measured from the capacity before the
-// first of them. ok is false outside any cooldown.
-func scaleOutBase(in Input, dim string) (base float64, by string, ok bool) {
-	var first *Event
-	for i := range in.History {
-		e := &in.History[i]
-		if e.Dimension != dim || e.Direction != DirOut || since(in.Now, e.At) >= in.Policy.ScaleOutCooldown {
-			continue
-		}
-		if first == nil || e.At.Before(first.At) {
-			first = e
-		}
-	}
-	if first == nil || first.From < 0 {
-		return 0, "", false
-	}
-	return first.From, first.DecisionID, true
-}
-
-// scaleOutTarget is the new capacity of a scale-out: current + step, or,
-// inside the dimension's scale-out cooldown, the capacity before the
-// first of those scale-outs + step; capped at limit (capLabel names it in
-// the reason).
-func scaleOutTarget(in Input, dim string, current, step, limit float64, capLabel string) (float64, string) {
-	desired := current + step
-	why := fmt.Sprintf("%g + step %g", current, step)
-	if base, by, ok := scaleOutBase(in, dim); ok {
-		desired = base + step
-		why = fmt.Sprintf("%g before scale-out %s (inside its cooldown) + step %g", base, by, step)
-	}
-	if desired > limit {
-		desired, why = limit, why+fmt.Sprintf(", capped at %s%g", capLabel, limit)
-	}
-	return desired, why
+	return d.refused("unknown action %q", r.Action)
 }
 
 func decideAddReaders(in Input, d Decision) Decision {
@@ -319,46 +308,40 @@ func decideAddReaders(in Input, d Decision) Decision {
 	if cs.Status != statusAvailable {
 		return d.refused("cluster %s is %s: instances can be added only when it is available", cs.ID, cs.Status)
 	}
-	readers := len(cs.Readers())
-	d.From, d.To = float64(readers), float64(readers)
-	ids := ReaderIDs(cs.ID, in.Req.Fingerprint, in.Req.StartsAt, in.Req.Step)
-	var missing []string
-	for _, id := range ids {
-		if !cs.has(id) {
-			missing = append(missing, id)
-		}
+	c := countReaders(cs)
+	d.From, d.To = float64(c.available+c.creating), float64(c.available+c.creating)
+	rec, err := RecommendReaders(in.Observation, DirOut, ReaderDemand{Available: c.available, Creating: c.creating,
+		Min: t.MinReaders, Max: t.MaxReaders, TargetCPU: t.TargetCPU})
+	if err != nil {
+		return d.refused("demand unknown (%v): keeping the fleet as it is", err)
 	}
-	if len(missing) == 0 {
-		d.Outcome, d.Reason, d.Instances = OutcomeNoop, fmt.Sprintf("already applied: readers %v exist (replayed alert)", ids), ids
+	d.Desired = &rec
+	if !rec.Change() {
+		if rec.Capped {
+			return d.refused("cluster %s has %g readers, the configured maximum: demand needs more (%s)", cs.ID, rec.Current, rec.Why)
+		}
+		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("demand needs %g readers, the %g available or creating cover it (%s)", rec.Desired, rec.Current, rec.Why)
 		return d
 	}
-	for _, m := range cs.Instances {
-		if m.Status != statusAvailable {
-			return d.refused("instance %s is %s: one change per cluster at a time", m.ID, m.Status)
-		}
+	if len(c.changing) > 0 {
+		m := c.changing[0]
+		return d.refused("instance %s is %s: no change while an instance changes", m.ID, m.Status)
+	}
+	if reason, wait := notInEffect(in, DimReaders, c.creating > 0, fmt.Sprintf("%d reader(s) still creating", c.creating)); wait {
+		return d.refused("%s", reason)
 	}
 	if open, n := breakerOpen(in); open {
 		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
-	limit := min(t.MaxReaders, MaxAuroraReaders)
-	if readers >= limit {
-		return d.refused("cluster %s has %d readers, the configured maximum %d", cs.ID, readers, limit)
-	}
-	target, why := scaleOutTarget(in, DimReaders, float64(readers), float64(in.Req.Step), float64(limit), "")
-	desired := int(target)
-	add := min(desired-readers, len(missing))
-	if add <= 0 {
-		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("covered: %s = %d readers, already %d", why, desired, readers)
-		return d
-	}
-	d.Instances = missing[:add]
-	d.To = float64(readers + add)
-	d.Class = t.ReaderClass
+	add := int(rec.Desired - rec.Current)
+	d.Instances = ReaderIDs(cs, add)
+	d.To = rec.Current + float64(len(d.Instances))
+	d.Class, d.Engine = t.ReaderClass, cs.Engine
 	if d.Class == "" {
 		d.Class = templateClass(cs)
 	}
 	d.Outcome = OutcomeAct
-	d.Reason = fmt.Sprintf("add %d reader(s) %v of class %s: %d -> %d (%s)", add, d.Instances, d.Class, readers, readers+add, why)
+	d.Reason = fmt.Sprintf("add %d reader(s) %v of class %s: %g -> %g (%s)", len(d.Instances), d.Instances, d.Class, d.From, d.To, rec.Why)
 	return d
 }
 
@@ -395,49 +378,101 @@ func decideRaiseACU(in Input, d Decision) Decision {
 		return d.refused("cluster %s is %s: it can be modified only when available", cs.ID, cs.Status)
 	}
 	d.From, d.To, d.MinACU = cs.MaxACU, cs.MaxACU, cs.MinACU
-	if cs.MaxACU >= t.ACUCeiling {
-		return d.refused("max ACU %g already at the ceiling %g", cs.MaxACU, t.ACUCeiling)
+	rec, err := RecommendMaxACU(in.Observation, cs.MaxACU, *t)
+	if err != nil {
+		return d.refused("demand unknown (%v): keeping the fleet as it is", err)
+	}
+	d.Desired = &rec
+	if !rec.Change() {
+		if rec.Capped {
+			return d.refused("max ACU %g already at the ceiling %g: demand needs more (%s)", cs.MaxACU, t.ACUCeiling, rec.Why)
+		}
+		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("demand needs max ACU %g, %g in force (%s)", rec.Desired, cs.MaxACU, rec.Why)
+		return d
+	}
+	if reason, wait := notInEffect(in, DimACU, !acuApplied(in), "the busiest instance has not used the raised max yet"); wait {
+		return d.refused("%s", reason)
 	}
 	if open, n := breakerOpen(in); open {
 		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
-	desired, why := scaleOutTarget(in, DimACU, cs.MaxACU, t.ACUStep*float64(in.Req.Step), t.ACUCeiling, "the ceiling ")
-	if desired <= cs.MaxACU {
-		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("covered: %s = %g, max ACU already %g", why, desired, cs.MaxACU)
-		return d
-	}
-	d.To, d.Outcome = desired, OutcomeAct
-	d.Reason = fmt.Sprintf("raise max ACU %g -> %g, min %g kept (%s)", cs.MaxACU, desired, cs.MinACU, why)
+	d.To, d.Outcome = rec.Desired, OutcomeAct
+	d.Reason = fmt.Sprintf("raise max ACU %g -> %g, min %g kept (%s)", cs.MaxACU, rec.Desired, cs.MinACU, rec.Why)
 	return d
 }
 
-func decideScaleASG(in Input, d Decision) Decision {
+func decideASGOut(in Input, d Decision) Decision {
 	d.Dimension, d.Direction = DimASG, DirOut
 	g, t := in.ASGState, in.ASG
 	if g == nil || t == nil {
 		return d.refused("live state unavailable: keeping the fleet as it is")
 	}
 	d.From, d.To = float64(g.Desired), float64(g.Desired)
-	if g.Desired >= g.Max {
-		return d.refused("ASG %s desired %d is at its max %d", g.Name, g.Desired, g.Max)
+	rec, err := RecommendASG(in.Observation, DirOut, ASGDemand{Desired: g.Desired, Min: g.Min, Max: g.Max, MaxStep: t.MaxStep, TargetRequests: t.TargetRequests})
+	if err != nil {
+		return d.refused("demand unknown (%v): keeping the fleet as it is", err)
+	}
+	d.Desired = &rec
+	if !rec.Change() {
+		if rec.Capped {
+			return d.refused("ASG %s desired %d is at its max %d: demand needs more (%s)", g.Name, g.Desired, g.Max, rec.Why)
+		}
+		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("demand needs %g instances, desired %d covers it (%s)", rec.Desired, g.Desired, rec.Why)
+		return d
+	}
+	inService, _ := in.Observation.Get(SigInService)
+	if reason, wait := notInEffect(in, DimASG, inService < float64(g.Desired), fmt.Sprintf("%g of %d instances in service", inService, g.Desired)); wait {
+		return d.refused("%s", reason)
 	}
 	if open, n := breakerOpen(in); open {
 		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
-	target, why := scaleOutTarget(in, DimASG, float64(g.Desired), float64(min(in.Req.Step, t.MaxStep)), float64(g.Max), "max ")
-	desired := max(int(target), g.Min)
-	if desired <= g.Desired {
-		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("covered: %s = %d, desired already %d", why, desired, g.Desired)
+	d.To, d.Outcome = rec.Desired, OutcomeAct
+	d.Reason = fmt.Sprintf("set desired capacity %d -> %g (%s)", g.Desired, rec.Desired, rec.Why)
+	return d
+}
+
+// decideASGIn is static stability first, like decideRemoveReaders: fresh
+// data, a settled group, no scale-out signal, outside the scale-in
+// cooldown; the amount from the stabilised demand.
+func decideASGIn(in Input, d Decision) Decision {
+	d.Dimension, d.Direction = DimASG, DirIn
+	g, t := in.ASGState, in.ASG
+	if g == nil || t == nil {
+		return d.refused("live state unavailable: keeping the fleet as it is")
+	}
+	d.From, d.To = float64(g.Desired), float64(g.Desired)
+	if reason, stale := staleData(in); stale {
+		return d.refused("%s", reason)
+	}
+	if reason, ok := scaleInAllowed(in, DimASG); !ok {
+		return d.refused("%s", reason)
+	}
+	inService, err := in.Observation.Get(SigInService)
+	if err == nil && inService != float64(g.Desired) {
+		return d.refused("ASG %s has %g of %d instances in service: no scale-in while the group changes", g.Name, inService, g.Desired)
+	}
+	rec, err := RecommendASG(in.Observation, DirIn, ASGDemand{Desired: g.Desired, Min: g.Min, Max: g.Max, MaxStep: t.MaxStep, TargetRequests: t.TargetRequests})
+	if err != nil {
+		return d.refused("demand unknown (%v): keeping the fleet as it is", err)
+	}
+	d.Desired = &rec
+	if !rec.Change() {
+		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("stabilised demand needs %g instances: keep %d (%s)", rec.Desired, g.Desired, rec.Why)
 		return d
 	}
-	d.To, d.Outcome = float64(desired), OutcomeAct
-	d.Reason = fmt.Sprintf("set desired capacity %d -> %d (%s)", g.Desired, desired, why)
+	if open, n := breakerOpen(in); open {
+		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+	}
+	d.To, d.Outcome = rec.Desired, OutcomeAct
+	d.Reason = fmt.Sprintf("set desired capacity %d -> %g (%s)", g.Desired, rec.Desired, rec.Why)
 	return d
 }
 
 // decideRemoveReaders is static stability first: it removes capacity only
-// on fresh data, a settled fleet, a signal that held for the window, and
-// never a self-managed reader.
+// on fresh data, a settled fleet (a reader being deleted is gone already,
+// not changing), no scale-out signal, the stabilised demand, and never a
+// self-managed reader; one reader at a time, as Aurora does.
 func decideRemoveReaders(in Input, d Decision) Decision {
 	d.Dimension, d.Direction = DimReaders, DirIn
 	cs, t := in.ClusterState, in.Cluster
@@ -447,106 +482,68 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	if cs.Status != statusAvailable {
 		return d.refused("cluster %s is %s: no scale-in while it changes", cs.ID, cs.Status)
 	}
+	c := countReaders(cs)
 	for _, m := range cs.Instances {
-		if m.Status != statusAvailable {
-			return d.refused("instance %s is %s: no scale-in while any instance is not available", m.ID, m.Status)
+		if m.Status != statusAvailable && m.Status != statusDeleting {
+			return d.refused("instance %s is %s: no scale-in while an instance is created or changed", m.ID, m.Status)
 		}
 	}
+	d.From, d.To = float64(c.available), float64(c.available)
 	if reason, stale := staleData(in); stale {
 		return d.refused("%s", reason)
 	}
-	if !in.SignalsKnown {
-		return d.refused("firing scale-out signals unknown: scale in only when every signal agrees")
+	if reason, ok := scaleInAllowed(in, DimReaders); !ok {
+		return d.refused("%s", reason)
 	}
-	if len(in.ScaleOutFiring) > 0 {
-		return d.refused("scale-out signal %s still firing: scale in only when every signal agrees", strings.Join(in.ScaleOutFiring, ", "))
+	rec, err := RecommendReaders(in.Observation, DirIn, ReaderDemand{Available: c.available, Min: t.MinReaders, Max: t.MaxReaders, TargetCPU: t.TargetCPU,
+		ReaderACU: readerACU(cs, t)})
+	if err != nil {
+		return d.refused("demand unknown (%v): keeping the fleet as it is", err)
 	}
-	if held := in.Now.Sub(in.Req.StartsAt); held < in.Policy.StabilizationWindow {
-		return d.refused("scale-in signal has held for %s, less than the stabilisation window %s", held.Round(time.Second), in.Policy.StabilizationWindow)
+	d.Desired = &rec
+	if !rec.Change() {
+		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("stabilised demand needs %g readers: keep %d (%s)", rec.Desired, c.available, rec.Why)
+		return d
 	}
-	readers := cs.Readers()
-	n := len(readers)
-	d.From, d.To = float64(n), float64(n)
-	var lastIn, lastOut time.Time
-	highest := -1.0
-	for _, e := range in.History {
-		if e.Dimension != DimReaders {
-			continue
-		}
-		at := e.At
-		if at.After(in.Now) {
-			at = in.Now // AWS's clock ahead of ours: it happened just now
-		}
-		if e.Direction == DirIn && at.After(lastIn) {
-			lastIn = at
-		}
-		if e.Direction == DirOut {
-			if at.After(lastOut) {
-				lastOut = at
-			}
-			if since(in.Now, at) < in.Policy.StabilizationWindow && e.To > highest {
-				highest = e.To
-			}
-		}
+	if reason, hold := acuBaselineTooLow(in, cs, t); hold {
+		return d.refused("%s", reason)
 	}
-	// A scale-out ends a scale-in cooldown.
-	if !lastIn.IsZero() && since(in.Now, lastIn) < in.Policy.ScaleInCooldown && !lastOut.After(lastIn) {
-		return d.refused("inside the scale-in cooldown (%s) of the scale-in at %s", in.Policy.ScaleInCooldown, lastIn.Format(time.RFC3339))
-	}
-	floor := max(t.MinReaders, 1)
-	// Aurora's own scale-in removes one reader at a time.
-	desired := max(n-1, floor)
-	if highest >= float64(desired) {
-		return d.refused("a scale-out inside the stabilisation window recommended %g readers: holding %d", highest, n)
-	}
-	if desired >= n {
-		return d.refused("cluster %s has %d readers, the minimum %d", cs.ID, n, floor)
-	}
-	if open, c := breakerOpen(in); open {
-		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", c, d.Target, in.Policy.MaxActionsPerHour)
+	if open, n := breakerOpen(in); open {
+		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
 	}
 	var victims []Instance
-	for _, r := range readers {
-		if r.Managed && r.Tier >= 2 {
+	for _, r := range cs.Instances {
+		if !r.Writer && r.Status == statusAvailable && r.Managed && r.Tier >= 2 && r.Event == "" {
 			victims = append(victims, r)
 		}
 	}
 	if len(victims) == 0 {
-		return d.refused("no scaler-managed reader to remove (self-managed and tier-0/1 readers are never removed)")
+		return d.refused("no scaler-managed reader to remove (self-managed and tier-0/1 readers are never removed, a scheduled event's readers go with its revert)")
 	}
 	// Newest first: the one added last is the one the surge needed least.
 	sort.SliceStable(victims, func(i, j int) bool { return victims[i].DecidedAt.After(victims[j].DecidedAt) })
-	d.Instances, d.To, d.Outcome = []string{victims[0].ID}, float64(desired), OutcomeAct
-	d.Reason = fmt.Sprintf("remove reader %s: %d -> %d", victims[0].ID, n, desired)
+	d.Instances, d.To, d.Outcome = []string{victims[0].ID}, float64(c.available-1), OutcomeAct
+	d.Reason = fmt.Sprintf("remove reader %s: %d -> %d, one at a time toward %g (%s)", victims[0].ID, c.available, c.available-1, rec.Desired, rec.Why)
 	return d
 }
 
-// staleData says whether the exporter's data is too old, or of unknown
-// age, for a scale-in.
-func staleData(in Input) (string, bool) {
-	if !in.DataAgeKnown {
-		return "exporter data age unknown: no scale-in without fresh data", true
-	}
-	// Whatever the source, a negative or absurd age is a broken clock or
-	// an overflow, never fresh data.
-	if in.DataAge < 0 || in.DataAge > MaxPlausibleDataAge {
-		return fmt.Sprintf("exporter data age %s is not a plausible age: no scale-in on data of unknown freshness (treated as stale data)", in.DataAge), true
-	}
-	if in.DataAge > in.Policy.MaxDataAge {
-		return fmt.Sprintf("exporter data is %s old (max %s): no scale-in on stale data", in.DataAge, in.Policy.MaxDataAge), true
-	}
-	return "", false
-}
-
-// since is how long ago at was. Times recovered from AWS (activities,
-// tags another replica wrote) come from other clocks: one a few seconds
-// ahead of ours counts as "just now", so a cooldown, window or breaker
-// is in force, never skipped or turned negative.
-func since(now, at time.Time) time.Duration {
-	if at.After(now) {
+// readerACU is the ACU one reader may use after a scale-in when every
+// available reader is Serverless v2: acu_baseline (the scale-in lowers
+// max ACU to it), else the max in force; 0 when any reader is
+// provisioned (its capacity is its class, and its CPU shows its load).
+func readerACU(cs *ClusterState, t *ClusterTarget) float64 {
+	if !cs.Serverless || cs.MaxACU <= 0 {
 		return 0
 	}
-	return now.Sub(at)
+	for _, in := range cs.Instances {
+		if !in.Writer && in.Status == statusAvailable && in.Class != "db.serverless" {
+			return 0
+		}
+	}
+	if t.ACUBaseline > 0 {
+		return min(t.ACUBaseline, cs.MaxACU)
+	}
+	return cs.MaxACU
 }
 
 // refused is d refused with a reason.

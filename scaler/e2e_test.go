@@ -45,9 +45,10 @@ asgs:
 const testToken = "s3cr3t-t0ken"
 
 type harness struct {
-	env *simtest.Env
-	s   *Scaler
-	srv *httptest.Server
+	env  *simtest.Env
+	s    *Scaler
+	srv  *httptest.Server
+	prom *fakeProm // the demand and data age the scaler reads
 }
 
 func httptestServer(tb testing.TB, h http.Handler) *httptest.Server {
@@ -62,9 +63,11 @@ func newHarness(t *testing.T, env *simtest.Env, mod func(*Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	prom := newFakeProm(t, "30")
 	o := Options{
 		Config: cfg, Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: testToken,
-		Cloud: NewAWS(env.Config(t, "us-east-1"), RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond}),
+		Cloud:   NewAWS(env.Config(t, "us-east-1"), RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond}),
+		DataAge: Prometheus{URL: prom.URL()},
 	}
 	if mod != nil {
 		mod(&o)
@@ -72,7 +75,7 @@ func newHarness(t *testing.T, env *simtest.Env, mod func(*Options)) *harness {
 	s := newScaler(o)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &harness{env: env, s: s, srv: srv}
+	return &harness{env: env, s: s, srv: srv, prom: prom}
 }
 
 // payload is an Alertmanager v4 notification as Alertmanager sends it
@@ -200,8 +203,8 @@ func TestAddReadersEndToEnd(t *testing.T) {
 		t.Fatalf("decision %+v", d)
 	}
 	id := d.Instances[0]
-	if want := ReaderIDs("events-db", "5c0ffee0ddba11ad", env.World.Clock().Now().Add(-15*time.Second), 1)[0]; id != want {
-		t.Errorf("reader %s, want the identifier derived from the alert %s", id, want)
+	if want := "events-db-surge-01"; id != want {
+		t.Errorf("reader %s, want the first free reader slot %s", id, want)
 	}
 	c := h.cluster(t)
 	var got *sim.InstanceTruth
@@ -265,25 +268,36 @@ func TestRaiseMaxACUEndToEnd(t *testing.T) {
 	if before.MaxACU != 32 || c.MaxACU != 40 || c.MinACU != before.MinACU {
 		t.Fatalf("ACU %g-%g -> %g-%g, want max 32 -> 40 with min kept", before.MinACU, before.MaxACU, c.MinACU, c.MaxACU)
 	}
-	// Another alert 10s later, inside the cooldown, with the same step:
-	// the first raise already covers it.
+	// Another alert 10s later on the same demand: the first raise
+	// already covers it.
 	env.Advance(t, 10*time.Second)
 	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUAtMaxWhileReaderProvisioning", "action": "raise_max_acu", "db_cluster": "events-db"},
 		"acu0000000000002", env.World.Clock().Now()))
 	if c := h.cluster(t); c.MaxACU != 40 {
-		t.Errorf("inside the cooldown max ACU went to %g", c.MaxACU)
+		t.Errorf("on the same demand max ACU went to %g", c.MaxACU)
 	}
-	if d := h.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
+	if d := h.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "in force") {
 		t.Errorf("second decision %s %q", d.Outcome, d.Reason)
 	}
-	// After the cooldown, up to the ceiling and no further.
-	for i := range 5 {
+	// Demand for 96 ACU (32 ACU at 90 %): inside the cooldown of a raise
+	// the busiest instance has not used yet, wait; after it, to the
+	// ceiling in one action, and no further.
+	h.prom.set("events-db", SigACUDemand, 32*0.9)
+	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "db_cluster": "events-db"},
+		"acu0000000000003", env.World.Clock().Now()))
+	if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "cooldown") {
+		t.Errorf("inside the cooldown: %s %q", d.Outcome, d.Reason)
+	}
+	for i := range 3 {
 		env.Advance(t, 31*time.Second)
 		h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraACUNearMax", "action": "raise_max_acu", "db_cluster": "events-db"},
 			fmt.Sprintf("acu10000000000%02d", i), env.World.Clock().Now()))
 	}
 	if c := h.cluster(t); c.MaxACU != 64 {
 		t.Errorf("max ACU %g, want the ceiling 64", c.MaxACU)
+	}
+	if n := env.World.Calls.Count("rds", "ModifyDBCluster", ""); n != 2 {
+		t.Errorf("%d ModifyDBCluster calls, want 2 (32 -> 40, 40 -> 64)", n)
 	}
 	if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "ceiling") {
 		t.Errorf("last decision %s %q", d.Outcome, d.Reason)
@@ -359,6 +373,9 @@ func TestTwoReplicasCreateOneReader(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	a, b := newHarness(t, env, nil), newHarness(t, env, nil)
 	body := addReadersAlert(env, "2")
+	for _, h := range []*harness{a, b} {
+		h.prom.set("events-db", SigReaderCPU, 0.85) // 1 reader at 85 %: 3 at 30 %
+	}
 	var wg sync.WaitGroup
 	for _, h := range []*harness{a, b} {
 		wg.Add(1)
@@ -562,17 +579,18 @@ func TestRestartRecoversFromTags(t *testing.T) {
 	first := newHarness(t, env, nil)
 	body := addReadersAlert(env, "1")
 	first.deliver(t, body)
-	env.Advance(t, 9*time.Minute)
+	env.Advance(t, 2*time.Minute)
 	second := newHarness(t, env, func(o *Options) { o.Config.Cooldowns.ScaleOut = time.Hour })
 	second.deliver(t, body)
-	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "already applied") {
+	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cover it") {
 		t.Errorf("replay after restart: %s %q", d.Outcome, d.Reason)
 	}
-	// A different alert inside the (hour-long) cooldown: the scale-out
-	// recovered from the tags counts, so step 1 is already covered.
+	// More demand while the reader is still creating, inside the
+	// (hour-long) cooldown recovered from its tags: wait for it.
+	second.prom.set("events-db", SigReaderCPU, 0.95)
 	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUAboveTarget", "action": "add_readers", "step": "1", "db_cluster": "events-db"},
 		"0123456789abcdef", env.World.Clock().Now()))
-	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
+	if d := second.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "cooldown") {
 		t.Errorf("new alert inside the recovered cooldown: %s %q", d.Outcome, d.Reason)
 	}
 	if n := env.World.Calls.Count("rds", "CreateDBInstance", ""); n != 1 {
@@ -608,27 +626,15 @@ func metricValue(m prometheus.Metric) float64 {
 	return pb.Gauge.GetValue()
 }
 
-func fakePrometheus(t *testing.T, age string) string {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/v1/query" && strings.HasPrefix(r.URL.Query().Get("query"), "ALERTS{") {
-			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
-			return
-		}
-		if r.URL.Path != "/api/v1/query" || !strings.Contains(r.URL.Query().Get("query"), "aurora_exporter_source_data_age_seconds") {
-			http.NotFound(w, r)
-			return
-		}
-		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764007200,"%s"]}]}}`, age)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
+// fakePrometheus is a Prometheus answering the data age and the
+// harness's default demand.
+func fakePrometheus(t *testing.T, age string) string { return newFakeProm(t, age).URL() }
 
 // Scale-in is decided with every guardrail over the wire, and not
 // executed until the safe drain is wired in.
 func TestRemoveReadersGuardrailsEndToEnd(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
-	fresh := newHarness(t, env, func(o *Options) { o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "42.5")} })
+	fresh := newHarness(t, env, func(o *Options) { o.DataAge = Prometheus{URL: fakePrometheus(t, "42.5")} })
 	add := addReadersAlert(env, "1")
 	fresh.deliver(t, add)
 	remove := func(fp string) []byte {
@@ -637,17 +643,17 @@ func TestRemoveReadersGuardrailsEndToEnd(t *testing.T) {
 	}
 	// The new reader is still creating: no scale-in.
 	fresh.deliver(t, remove("rm00000000000001"))
-	if d := fresh.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "not available") {
+	if d := fresh.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "is creating") {
 		t.Errorf("while creating: %s %q", d.Outcome, d.Reason)
 	}
 	env.Advance(t, 9*time.Minute)
 	// Unknown data age (no Prometheus): no scale-in.
-	blind := newHarness(t, env, nil)
+	blind := newHarness(t, env, func(o *Options) { o.DataAge = nil })
 	blind.deliver(t, remove("rm00000000000002"))
 	if d := blind.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "data age unknown") {
 		t.Errorf("no prometheus: %s %q", d.Outcome, d.Reason)
 	}
-	stale := newHarness(t, env, func(o *Options) { o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "600")} })
+	stale := newHarness(t, env, func(o *Options) { o.DataAge = Prometheus{URL: fakePrometheus(t, "600")} })
 	stale.deliver(t, remove("rm00000000000003"))
 	if d := stale.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "stale data") {
 		t.Errorf("stale: %s %q", d.Outcome, d.Reason)
@@ -668,8 +674,15 @@ func TestRemoveReadersGuardrailsEndToEnd(t *testing.T) {
 func TestBreakerOpensAndIsVisible(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	h := newHarness(t, env, func(o *Options) { o.Config.MaxActionsPerHour = 2 })
+	// Each time, demand for one instance more than the group has.
+	more := func() {
+		n := float64(h.asg(t, "events-api").Desired)
+		h.prom.set("events-api", SigInService, n)
+		h.prom.set("events-api", SigRequestsPerInstance, (n+1)*1000/n)
+	}
 	for i := range 3 {
 		env.Advance(t, time.Minute)
+		more()
 		h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraASGCPUAboveTarget", "action": "scale_asg", "asg": "events-api"},
 			fmt.Sprintf("brk%013d", i), env.World.Clock().Now()))
 	}
@@ -683,6 +696,7 @@ func TestBreakerOpensAndIsVisible(t *testing.T) {
 		t.Errorf("breaker_open %g", v)
 	}
 	env.Advance(t, time.Hour)
+	more()
 	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraASGCPUAboveTarget", "action": "scale_asg", "asg": "events-api"},
 		"brk9999999999999", env.World.Clock().Now()))
 	if g := h.asg(t, "events-api"); g.Desired != 7 {

@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg *Config, o PartsOptions) (*Parts, error) {
 		DataAge: o.DataAge,
 	}
 	if so.DataAge == nil && cfg.PrometheusURL != "" {
-		so.DataAge = PrometheusDataAge{URL: cfg.PrometheusURL}
+		so.DataAge = Prometheus{URL: cfg.PrometheusURL}
 	}
 	p.Scaler = newScaler(so)
 	return p, nil

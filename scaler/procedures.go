@@ -306,13 +306,14 @@ func (p *Procedures) StartScaleIn(d Decision) error {
 	}
 	readers := int(d.To)
 	return p.start(t, "scale_in", d.ID, func(ctx context.Context) (string, error) {
-		return p.runScaleIn(ctx, t, readers, false)
+		return p.runScaleIn(ctx, t, readers, false, true)
 	})
 }
 
-// scaleInPlan is the drain the cluster's configuration names.
-func scaleInPlan(t *ClusterTarget, readers int) procedure.ScaleIn {
-	p := procedure.ScaleIn{Cluster: t.Name, Readers: readers, CustomEndpoint: t.DrainCustomEndpoint}
+// scaleInPlan is the drain the cluster's configuration names; a scale-in
+// from demand (keepEvents) leaves a scheduled event's readers to its revert.
+func scaleInPlan(t *ClusterTarget, readers int, keepEvents bool) procedure.ScaleIn {
+	p := procedure.ScaleIn{Cluster: t.Name, Readers: readers, CustomEndpoint: t.DrainCustomEndpoint, KeepEventReaders: keepEvents}
 	if t.ReadRecord != nil {
 		p.ZoneID, p.Record = t.ReadRecord.ZoneID, t.ReadRecord.Name
 	}
@@ -322,7 +323,7 @@ func scaleInPlan(t *ClusterTarget, readers int) procedure.ScaleIn {
 // runScaleIn drains down to readers, or with resume finishes what a
 // previous process left (outcome "" when it left nothing); either way a
 // drain that ran ends with max ACU back at acu_baseline.
-func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers int, resume bool) (string, error) {
+func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers int, resume, keepEvents bool) (string, error) {
 	return p.withLease(ctx, t, "scale_in", func(d procedure.Deps) (string, error) {
 		if resume {
 			serving, err := p.servingReaders(ctx, t)
@@ -331,7 +332,7 @@ func (p *Procedures) runScaleIn(ctx context.Context, t *ClusterTarget, readers i
 			}
 			readers = max(serving, 1)
 		}
-		res, err := procedure.RunScaleIn(ctx, d, scaleInPlan(t, readers))
+		res, err := procedure.RunScaleIn(ctx, d, scaleInPlan(t, readers, keepEvents))
 		switch {
 		case err != nil:
 			return "", err
@@ -359,7 +360,7 @@ func (p *Procedures) ScaleIn(ctx context.Context, cluster string, readers int) e
 	if !ok || !t.Drains() {
 		return fmt.Errorf("cluster %s has neither read_record nor drain_custom_endpoint: its event readers stay until removed by hand", cluster)
 	}
-	_, err := p.runScaleIn(ctx, t, readers, false)
+	_, err := p.runScaleIn(ctx, t, readers, false, false)
 	return err
 }
 
@@ -418,14 +419,14 @@ func (p *Procedures) Resume(ctx context.Context) {
 			continue
 		}
 		err := p.start(t, "scale_in", "", func(ctx context.Context) (string, error) {
-			outcome, err := p.runScaleIn(ctx, t, 0, true)
+			outcome, err := p.runScaleIn(ctx, t, 0, true, false)
 			var held *procedure.LeaseHeldError
 			if outcome == OutcomeLeaseHeld && errors.As(err, &held) {
 				p.log.Info("resume waits for the procedure lease to expire", "cluster", t.Name, "holder", held.Holder, "until", held.Until)
 				if err := p.wait(ctx, held.Until.Sub(p.clock.Now())+time.Second); err != nil {
 					return "", err
 				}
-				outcome, err = p.runScaleIn(ctx, t, 0, true)
+				outcome, err = p.runScaleIn(ctx, t, 0, true, false)
 			}
 			return outcome, err
 		})

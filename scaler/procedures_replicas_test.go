@@ -85,8 +85,8 @@ func newReplica(t *testing.T, env *simtest.Env, cfg *Config, dnsAddr, holder str
 	}
 	h := newHarness(t, env, func(o *Options) {
 		o.Config, o.Cloud, o.Busy = cfg, withProcedures(cloud, procs), procs.Busy
-		o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "30")}
 	})
+	h.prom.set("events-db", SigACUDemand, 4) // after the avalanche: the 32-ACU baseline is enough
 	return replica{harness: h, procs: procs}
 }
 

@@ -60,8 +60,8 @@ clusters:
 	}
 	h := newHarness(t, env, func(o *Options) {
 		o.Config, o.Cloud, o.Busy = cfg, withProcedures(cloud, procs), procs.Busy
-		o.DataAge = PrometheusDataAge{URL: fakePrometheus(t, "30")}
 	})
+	h.prom.set("events-db", SigACUDemand, 4) // 4 busy ACU: the 32-ACU baseline is enough
 	// The avalanche added a scaler-managed reader and raised max ACU.
 	db := rds.NewFromConfig(awsCfg)
 	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
@@ -85,8 +85,11 @@ clusters:
 	if procs.Busy("cluster/events-db") != "scale_in" {
 		t.Fatal("no scale-in running")
 	}
-	// Meanwhile an add_readers for the same cluster is refused.
+	// Meanwhile an add_readers for the same cluster is refused, even
+	// with demand for more readers.
+	h.prom.set("events-db", SigReaderCPU, 0.9)
 	h.deliver(t, addReadersAlert(env, "1"))
+	h.prom.set("events-db", SigReaderCPU, 0.1)
 	if d := h.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "one change per cluster") {
 		t.Fatalf("add during the drain: %s %q", d.Outcome, d.Reason)
 	}
@@ -191,22 +194,32 @@ func TestSecondReplicaSeesACUAndASGCooldownsFromAWS(t *testing.T) {
 		"rep0000000000001", env.World.Clock().Now()))
 	first.deliver(t, payload("firing", map[string]string{"alertname": "AuroraAsgRequestsAboveTarget", "action": "scale_asg", "asg": "events-web"},
 		"rep0000000000002", env.World.Clock().Now()))
-	if c, g := first.cluster(t), first.asg(t, "events-web"); c.MaxACU != 40 || g.Desired != 5 {
+	if c, g := first.cluster(t), first.asg(t, "events-web"); c.MaxACU != 40 || g.Desired != 6 {
 		t.Fatalf("first replica: max ACU %g, desired %d", c.MaxACU, g.Desired)
 	}
 	env.Advance(t, 10*time.Second)
 	second := newHarness(t, env, nil) // knows nothing in memory
+	// The same demand: nothing to do, whoever made the change.
+	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "db_cluster": "events-db"},
+		"rep0000000000001", env.World.Clock().Now().Add(-10*time.Second)))
+	if d := second.lastDecision(t); d.Outcome != OutcomeNoop {
+		t.Fatalf("second replica, same notification: %s %q", d.Outcome, d.Reason)
+	}
+	// More demand before the first's changes took effect: their cooldowns,
+	// recovered from AWS, hold the second replica back.
+	second.prom.set("events-db", SigACUDemand, 32*0.9)
+	second.prom.set("events-web", SigRequestsPerInstance, 3000)
 	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuAtMaxReaderCreating", "action": "raise_max_acu", "db_cluster": "events-db"},
 		"rep0000000000003", env.World.Clock().Now()))
-	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
+	if d := second.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "cooldown") {
 		t.Fatalf("second replica's raise inside the first's cooldown: %s %q", d.Outcome, d.Reason)
 	}
 	second.deliver(t, payload("firing", map[string]string{"alertname": "AuroraAsgCPUAboveTarget", "action": "scale_asg", "asg": "events-web"},
 		"rep0000000000004", env.World.Clock().Now()))
-	if d := second.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "cooldown") {
+	if d := second.lastDecision(t); d.Outcome != OutcomeRefused || !strings.Contains(d.Reason, "cooldown") {
 		t.Fatalf("second replica's ASG step inside the first's cooldown: %s %q", d.Outcome, d.Reason)
 	}
-	if c, g := second.cluster(t), second.asg(t, "events-web"); c.MaxACU != 40 || g.Desired != 5 {
+	if c, g := second.cluster(t), second.asg(t, "events-web"); c.MaxACU != 40 || g.Desired != 6 {
 		t.Fatalf("after the second replica: max ACU %g, desired %d (each change made twice)", c.MaxACU, g.Desired)
 	}
 }
@@ -239,6 +252,7 @@ clusters:
 		t.Fatal(err)
 	}
 	h := newHarness(t, env, func(o *Options) { o.Config, o.Cloud = cfg, cloud })
+	h.prom.set("blog-db", SigACUDemand, 8*0.35) // 9.3 ACU at 30 %: 16
 	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraServerlessAcuNearMax", "action": "raise_max_acu", "db_cluster": "blog-db",
 		"account": "210987654321", "region": "eu-west-1"}, "acct000000000001", env.World.Clock().Now()))
 	if d := h.lastDecision(t); d.Result != "success" {

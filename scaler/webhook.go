@@ -122,11 +122,17 @@ const (
 
 // Request is what one alert asks for, resolved against the config.
 type Request struct {
-	Action      string    `json:"action"`
-	Kind        string    `json:"kind"` // cluster or asg
-	Name        string    `json:"name"`
-	Account     string    `json:"account"`
-	Region      string    `json:"region"`
+	Action  string `json:"action"`
+	Kind    string `json:"kind"` // cluster or asg
+	Name    string `json:"name"`
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// Direction is out (more capacity) or in; from the alert's
+	// `direction` label, implied by add_readers/raise_max_acu (out) and
+	// remove_readers (in), default out for scale_asg.
+	Direction string `json:"direction"`
+	// Step is the alert's `step` label: a hint of the urgency only, the
+	// amount comes from demand (recommend.go).
 	Step        int       `json:"step"`
 	Fingerprint string    `json:"fingerprint"`
 	StartsAt    time.Time `json:"starts_at"`
@@ -140,7 +146,7 @@ func (r Request) Target() string { return r.Kind + "/" + r.Name }
 // Key identifies one alert episode (an alert from when it starts firing to
 // when it resolves): Alertmanager's repeats and HA duplicates share it.
 func (r Request) Key() string {
-	return r.Action + "|" + r.Kind + "/" + r.Account + "/" + r.Region + "/" + r.Name + "|" + r.Fingerprint + "|" + r.StartsAt.UTC().Format(time.RFC3339Nano) + "|" + r.Status
+	return r.Action + "|" + r.Direction + "|" + r.Kind + "/" + r.Account + "/" + r.Region + "/" + r.Name + "|" + r.Fingerprint + "|" + r.StartsAt.UTC().Format(time.RFC3339Nano) + "|" + r.Status
 }
 
 // RouteError is a well-formed alert the scaler must refuse to act on:
@@ -168,6 +174,11 @@ func Route(cfg *Config, a Alert) (Request, bool, error) {
 		}
 		req.Step = n
 	}
+	dir, err := direction(action, a.Labels["direction"])
+	if err != nil {
+		return req, true, &RouteError{fmt.Sprintf("alert %s: %v", a.Fingerprint, err)}
+	}
+	req.Direction = dir
 	switch action {
 	case ActionAddReaders, ActionRemoveReaders, ActionRaiseMaxACU:
 		req.Kind, req.Name = "cluster", a.Labels["db_cluster"]
@@ -199,4 +210,29 @@ func Route(cfg *Config, a Alert) (Request, bool, error) {
 		return req, true, &RouteError{fmt.Sprintf("alert %s: unknown action %q (add_readers, remove_readers, raise_max_acu, scale_asg, none)", a.Fingerprint, action)}
 	}
 	return req, true, nil
+}
+
+// direction reads an alert's `direction` label against its action:
+// add_readers and raise_max_acu only scale out, remove_readers only in,
+// scale_asg either way (out when the label is absent).
+func direction(action, label string) (string, error) {
+	if label != "" && label != DirOut && label != DirIn {
+		return "", fmt.Errorf("direction %q must be out or in", label)
+	}
+	var want string
+	switch action {
+	case ActionAddReaders, ActionRaiseMaxACU:
+		want = DirOut
+	case ActionRemoveReaders:
+		want = DirIn
+	default:
+		if label == "" {
+			return DirOut, nil
+		}
+		return label, nil
+	}
+	if label != "" && label != want {
+		return "", fmt.Errorf("action %s scales %s, but direction is %q", action, want, label)
+	}
+	return want, nil
 }

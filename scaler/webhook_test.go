@@ -78,6 +78,37 @@ func TestRouteReadsDBClusterOnly(t *testing.T) {
 	}
 }
 
+// The direction label: scale_asg either way (out when absent); the reader
+// and ACU actions have theirs, and a contradicting label is a 422.
+func TestRouteReadsDirection(t *testing.T) {
+	cfg, err := ParseConfig("t.yml", []byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		labels map[string]string
+		want   string
+		err    string
+	}{
+		{map[string]string{"action": "scale_asg", "asg": "events-web"}, DirOut, ""},
+		{map[string]string{"action": "scale_asg", "asg": "events-web", "direction": "in"}, DirIn, ""},
+		{map[string]string{"action": "scale_asg", "asg": "events-web", "direction": "down"}, "", "must be out or in"},
+		{map[string]string{"action": "add_readers", "db_cluster": "events-db"}, DirOut, ""},
+		{map[string]string{"action": "remove_readers", "db_cluster": "events-db"}, DirIn, ""},
+		{map[string]string{"action": "remove_readers", "db_cluster": "events-db", "direction": "out"}, "", "scales in"},
+		{map[string]string{"action": "raise_max_acu", "db_cluster": "events-db", "direction": "in"}, "", "scales out"},
+	} {
+		r, ok, err := Route(cfg, Alert{Fingerprint: "f", Labels: tc.labels})
+		var re *RouteError
+		switch {
+		case tc.err != "" && (!ok || !errors.As(err, &re) || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: ok=%v err=%v, want a RouteError naming %q", tc.labels, ok, err, tc.err)
+		case tc.err == "" && (err != nil || r.Direction != tc.want):
+			t.Errorf("%v: direction %q err=%v, want %q", tc.labels, r.Direction, err, tc.want)
+		}
+	}
+}
+
 // FuzzDecodeWebhook: the decoder never panics, and whatever it accepts
 // satisfies the invariants the scaler relies on and survives a round trip.
 func FuzzDecodeWebhook(f *testing.F) {
@@ -113,7 +144,7 @@ func FuzzDecodeWebhook(f *testing.F) {
 					t.Fatalf("routed a bad request %+v", r)
 				}
 				if r.Action == ActionAddReaders {
-					for _, id := range ReaderIDs(r.Name, r.Fingerprint, r.StartsAt, r.Step) {
+					for _, id := range ReaderIDs(&ClusterState{ID: r.Name}, r.Step) {
 						if len(id) > 63 || strings.Contains(id, "--") {
 							t.Fatalf("invalid reader identifier %q", id)
 						}

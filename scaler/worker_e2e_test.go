@@ -66,8 +66,8 @@ func TestSlowAutoScalingDoesNotDelayAClusterRaise(t *testing.T) {
 	if v := metricValue(h.s.m.queued); v != 0 {
 		t.Errorf("queue_length %g when everything is done", v)
 	}
-	if g, a := h.asg(t, "events-web"), h.asg(t, "events-api"); g.Desired != 5 || a.Desired != 5 {
-		t.Errorf("desired %d / %d, want 5 / 5", g.Desired, a.Desired)
+	if g, a := h.asg(t, "events-web"), h.asg(t, "events-api"); g.Desired != 6 || a.Desired != 6 {
+		t.Errorf("desired %d / %d, want 6 / 6 (4 at 1,500 req/min each at the 1,000 target)", g.Desired, a.Desired)
 	}
 }
 

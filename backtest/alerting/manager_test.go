@@ -154,18 +154,21 @@ func shippedWithNotifyWebhook(t *testing.T) string {
 }
 
 // The shipped scaler route: group_wait 5s, group_interval 30s,
-// repeat_interval 5m. The first notification comes group_wait after the
+// repeat_interval 1m. The first notification comes group_wait after the
 // first alert; an unchanged group is re-sent at the first group_interval
 // tick strictly more than repeat_interval after the last notification
-// (5s+5m lands on a tick, so 5m30s later); the resolution goes out at the
-// next tick.
+// (1m after a tick lands on a tick, so every 1m30s); the resolution goes
+// out at the next tick.
 func TestGroupWaitRepeatAndResolve(t *testing.T) {
 	m := load(t, shipped)
 	got := summaries(t, play(t, m, 700,
 		series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, 400, 15, 4)))
 	expect(t, got,
 		"5s scaler firing s1+",
-		"5m35s scaler firing s1+",
+		"1m35s scaler firing s1+",
+		"3m5s scaler firing s1+",
+		"4m35s scaler firing s1+",
+		"6m5s scaler firing s1+",
 		"7m5s scaler resolved s1-")
 }
 
@@ -201,7 +204,9 @@ func TestOneAlertResolves(t *testing.T) {
 	expect(t, got,
 		"5s scaler firing s1+ s2+",
 		"1m5s scaler firing s1+ s2-",
-		"6m35s scaler firing s1+")
+		"2m35s scaler firing s1+",
+		"4m5s scaler firing s1+",
+		"5m35s scaler firing s1+")
 }
 
 // inhibitionTimeline: a critical Step2 on c1 (resolving at 100s), a
@@ -227,9 +232,16 @@ func TestInhibition(t *testing.T) {
 	expect(t, got,
 		"5s scaler firing s2+",
 		"5s scaler firing o1+",
+		"1m35s scaler firing s2+",
+		"1m35s scaler firing o1+",
 		"2m5s scaler resolved s2-",
 		"2m5s scaler firing s1+",
-		"5m35s scaler firing o1+")
+		"3m5s scaler firing o1+",
+		"3m35s scaler firing s1+",
+		"4m35s scaler firing o1+",
+		"5m5s scaler firing s1+",
+		"6m5s scaler firing o1+",
+		"6m35s scaler firing s1+")
 }
 
 // continue: the same timeline with a webhook on the notify receiver. The
@@ -243,10 +255,17 @@ func TestContinue(t *testing.T) {
 		"5s scaler firing s2+",
 		"5s scaler firing o1+",
 		"30s notify firing s2+",
+		"1m35s scaler firing s2+",
+		"1m35s scaler firing o1+",
 		"2m5s scaler resolved s2-",
 		"2m5s scaler firing s1+",
+		"3m5s scaler firing o1+",
+		"3m35s scaler firing s1+",
+		"4m35s scaler firing o1+",
+		"5m5s scaler firing s1+",
 		"5m30s notify resolved s2-",
-		"5m35s scaler firing o1+")
+		"6m5s scaler firing o1+",
+		"6m35s scaler firing s1+")
 }
 
 // An alert that stops being re-sent resolves resolve_timeout after it was
@@ -257,6 +276,9 @@ func TestResolveTimeout(t *testing.T) {
 	got := summaries(t, play(t, m, 400, []post{{0, []Alert{{Labels: a, StartsAt: sec(0)}}}}))
 	expect(t, got,
 		"5s scaler firing s1+",
+		"1m35s scaler firing s1+",
+		"3m5s scaler firing s1+",
+		"4m35s scaler firing s1+",
 		"5m5s scaler resolved s1-")
 }
 

@@ -59,7 +59,7 @@ func scaledConfig(t *testing.T, hooks, tokenFile string) string {
 		{"repeat_interval: 4h", "repeat_interval: 11s"},
 		{"group_wait: 5s", "group_wait: 1500ms"},
 		{"group_interval: 30s", "group_interval: 2s"},
-		{"repeat_interval: 5m", "repeat_interval: 5s"},
+		{"repeat_interval: 1m", "repeat_interval: 5s"},
 		{"http://aurora_scaler:9854/webhook", hooks + "/scaler"},
 		{"/run/aurora-surge/scaler-token", tokenFile},
 	} {

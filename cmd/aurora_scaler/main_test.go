@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -68,8 +69,25 @@ func TestCommandAgainstEmulator(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	env.SetAWSEnv(t)
 	dir := t.TempDir()
+	// Prometheus as the scaler reads demand from it: 4 instances at 1,500
+	// requests per minute each need 6 at the 1,000 target.
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, v := r.FormValue("query"), ""
+		switch {
+		case strings.Contains(q, "in_service"):
+			v = "4"
+		case strings.HasPrefix(q, "asg:aurora_asg_requests_per_instance_per_minute:sum"):
+			v = "1500"
+		}
+		if v == "" {
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+			return
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764007200,%q]}]}}`, v)
+	}))
+	t.Cleanup(prom.Close)
 	cfg := filepath.Join(dir, "scaler.yml")
-	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\n"), 0o600)
+	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\nprometheus_url: "+prom.URL+"\n"), 0o600)
 	addr := freeAddr(t)
 	go func() {
 		var out bytes.Buffer
@@ -143,8 +161,25 @@ func TestCommandWaitsForAWS(t *testing.T) {
 	endpoint := freeAddr(t) // nothing listens here yet
 	t.Setenv("AWS_ENDPOINT_URL", "http://"+endpoint)
 	dir := t.TempDir()
+	// Prometheus as the scaler reads demand from it: 4 instances at 1,500
+	// requests per minute each need 6 at the 1,000 target.
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, v := r.FormValue("query"), ""
+		switch {
+		case strings.Contains(q, "in_service"):
+			v = "4"
+		case strings.HasPrefix(q, "asg:aurora_asg_requests_per_instance_per_minute:sum"):
+			v = "1500"
+		}
+		if v == "" {
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+			return
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764007200,%q]}]}}`, v)
+	}))
+	t.Cleanup(prom.Close)
 	cfg := filepath.Join(dir, "scaler.yml")
-	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\n"), 0o600)
+	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\nprometheus_url: "+prom.URL+"\n"), 0o600)
 	addr := freeAddr(t)
 	exited := make(chan int, 1)
 	var out bytes.Buffer

@@ -286,6 +286,22 @@ asgs:
 
 const token = "iam-test-token"
 
+// demandAboveTarget is demand that asks every target for more capacity:
+// this test is about which AWS calls the actions make, not about how
+// much they change.
+type demandAboveTarget struct{}
+
+func (demandAboveTarget) DataAge(context.Context, string, string, string) (time.Duration, error) {
+	return 30 * time.Second, nil
+}
+
+func (demandAboveTarget) Observe(context.Context, scaler.Request, time.Duration) *scaler.Observation {
+	return &scaler.Observation{Values: map[string]float64{
+		scaler.SigReaderCPU: 0.6, scaler.SigReadersServing: 1, scaler.SigACUDemand: 32 * 0.35, scaler.SigBusiestACU: 32,
+		scaler.SigRequestsPerInstance: 1500, scaler.SigInService: 4,
+	}}
+}
+
 func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	awsCfg := env.Config(t, "us-east-1")
@@ -309,7 +325,7 @@ func TestScalerPolicyMatchesItsCalls(t *testing.T) {
 	wait := func(_ context.Context, d time.Duration) error { env.Advance(t, d); return nil }
 	parts, err := scaler.New(ctx, cfg, scaler.PartsOptions{AWS: awsCfg, Retry: scaler.RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond},
 		Clock: env.World.Clock(), Registerer: prometheus.NewRegistry(), BearerToken: token, EventsFile: filepath.Join(t.TempDir(), "scaler-events.json"),
-		Resolver: dns, Wait: wait, Poll: 5 * time.Second})
+		Resolver: dns, Wait: wait, Poll: 5 * time.Second, DataAge: demandAboveTarget{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,11 @@ import (
 // (existing fleets carry it).
 const TagManaged = "aurora-surge:managed"
 
+// TagEvent on a reader names the scheduled event that created it
+// (scaler/events): the event's revert removes it, the scaler's
+// demand-based scale-in leaves it alone.
+const TagEvent = "aurora-surge:event"
+
 // DescribeAPI is the part of the RDS client Describe needs.
 type DescribeAPI interface {
 	DescribeDBClusters(context.Context, *rds.DescribeDBClustersInput, ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)

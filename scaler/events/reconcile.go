@@ -94,7 +94,7 @@ func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error
 			v.writerClass = aws.ToString(in.DBInstanceClass)
 		case aws.ToString(in.DBInstanceStatus) != "deleting":
 			v.readers++
-			if ev := rdsfleet.Tags(in)[tagEvent]; ev != "" {
+			if ev := rdsfleet.Tags(in)[TagEvent]; ev != "" {
 				v.eventReaders[ev] = append(v.eventReaders[ev], aws.ToString(in.DBInstanceIdentifier))
 			}
 			if v.readerClass == "" {
@@ -108,8 +108,8 @@ func (r *Reconciler) cluster(ctx context.Context, id string) (clusterView, error
 	return v, nil
 }
 
-// tagEvent on a reader names the event that created it.
-const tagEvent = "aurora-surge:event"
+// TagEvent on a reader names the event that created it.
+const TagEvent = rdsfleet.TagEvent
 
 // Baseline reads the fleet's capacity before the event from AWS (reads
 // only: nothing is changed before the event is stored).
@@ -239,7 +239,7 @@ func (r *Reconciler) addReaders(ctx context.Context, e Event, v clusterView) err
 		_, err := rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String(e.Cluster), Engine: aws.String(v.engine),
 			DBInstanceClass: aws.String(v.readerClass), PromotionTier: aws.Int32(15),
-			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}, {Key: aws.String(tagEvent), Value: aws.String(e.ID)}},
+			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}, {Key: aws.String(TagEvent), Value: aws.String(e.ID)}},
 		})
 		var ae smithy.APIError
 		switch {

@@ -101,6 +101,7 @@ type member struct {
 	Class    string
 	Endpoint string // instance endpoint address
 	Managed  bool
+	Event    string // the scheduled event that created it (rdsfleet.TagEvent)
 	Created  time.Time
 }
 
@@ -152,7 +153,7 @@ func readCluster(ctx context.Context, api RDSAPI, id string) (*clusterState, err
 		m := member{
 			ID: aws.ToString(in.DBInstanceIdentifier), Writer: c.IsWriter(aws.ToString(in.DBInstanceIdentifier)),
 			Tier: aws.ToInt32(in.PromotionTier), Status: aws.ToString(in.DBInstanceStatus), Class: aws.ToString(in.DBInstanceClass),
-			Created: aws.ToTime(in.InstanceCreateTime), Managed: rdsfleet.Managed(in),
+			Created: aws.ToTime(in.InstanceCreateTime), Managed: rdsfleet.Managed(in), Event: rdsfleet.Tags(in)[rdsfleet.TagEvent],
 		}
 		if in.Endpoint != nil {
 			m.Endpoint = strings.ToLower(aws.ToString(in.Endpoint.Address))

@@ -30,6 +30,10 @@ type ScaleIn struct {
 	// CustomEndpoint, instead of a record: the applications read through
 	// this custom endpoint, and the drain excludes the victims from it.
 	CustomEndpoint string
+	// KeepEventReaders leaves the readers a scheduled event created to
+	// that event's revert (a scale-in from demand); the revert itself
+	// removes them.
+	KeepEventReaders bool
 }
 
 // ScaleInResult says what a run did.
@@ -115,7 +119,7 @@ func RunScaleIn(ctx context.Context, d Deps, p ScaleIn) (ScaleInResult, error) {
 		if len(victims) >= excess {
 			break
 		}
-		if m.Managed && m.Tier > 1 && (survivor == nil || m.ID != survivor.ID) {
+		if m.Managed && m.Tier > 1 && (survivor == nil || m.ID != survivor.ID) && !(p.KeepEventReaders && m.Event != "") {
 			victims = append(victims, m)
 		}
 	}

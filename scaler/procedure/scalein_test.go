@@ -256,3 +256,25 @@ func TestCustomEndpointDrainRollsBackAfterARestart(t *testing.T) {
 		t.Fatalf("after the resume: exclusions %v, %d instances", out.DBClusterEndpoints[0].ExcludedMembers, len(f.instances(t)))
 	}
 }
+
+// A scale-in from demand leaves a scheduled event's reader to the event's
+// revert: surge-b (newest) carries an event tag, so surge-a goes instead.
+func TestScaleInFromDemandKeepsEventReaders(t *testing.T) {
+	f := startFleet(t)
+	out, err := f.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("events-db-surge-b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.rds.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: out.DBInstances[0].DBInstanceArn,
+		Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagEvent), Value: aws.String("launch")}}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := procedure.RunScaleIn(ctx, f.deps, procedure.ScaleIn{Cluster: "events-db", ZoneID: f.zone, Record: "db-read.app.internal",
+		Readers: 2, KeepEventReaders: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) != 1 || res.Deleted[0] != "events-db-surge-a" {
+		t.Fatalf("deleted %v, want events-db-surge-a (surge-b is the event's)", res.Deleted)
+	}
+}

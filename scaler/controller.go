@@ -2,14 +2,9 @@ package scaler
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,9 +22,14 @@ type Options struct {
 	Clock       Clock
 	Log         *slog.Logger
 	Registerer  prometheus.Registerer
-	BearerToken string        // empty: no bearer check (exporter-toolkit may still guard)
-	DataAge     DataAgeSource // nil: data age unknown, so no scale-in
-	DryRun      bool          // or'ed with the config's dry_run
+	BearerToken string // empty: no bearer check (exporter-toolkit may still guard)
+	// DataAge tells the exporter's data age (nil: unknown, so no
+	// scale-in); when it is also a DemandSource (Prometheus is) it
+	// observes demand, and a SignalSource the firing scale-out alerts.
+	// Without a DemandSource every scale-out and scale-in is refused as
+	// "demand unknown".
+	DataAge     DataAgeSource
+	DryRun      bool // or'ed with the config's dry_run
 	Paused      bool
 	QueueSize   int           // alerts accepted and not yet finished, across targets
 	Workers     int           // targets worked on at once by Run (default 8)
@@ -64,8 +64,8 @@ type Scaler struct {
 
 	mu        sync.Mutex
 	inflight  map[string]bool      // alert keys queued or being processed
-	applied   map[string]time.Time // alert keys acted on (replays are no-ops)
-	history   map[string][]Event   // actions taken by this process, by target
+	history   map[string][]Event   // actions taken (or, in dry run, simulated) by this process, by target
+	simulated map[string]*simState // dry run: what the actions would have changed, by target
 	decisions []Decision           // most recent last
 	keep      int
 	queues    map[string]*targetQueue // by target
@@ -98,6 +98,7 @@ type metrics struct {
 	degraded  prometheus.Counter
 	queued    prometheus.Gauge
 	workers   prometheus.Gauge
+	unknown   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -118,9 +119,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "queue_length",
 			Help: "Alerts accepted and not yet finished, across targets: waiting for their target's worker or being worked on."}),
 		workers: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aurora_scaler", Name: "workers_busy", Help: "Targets being worked on at once."}),
+		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "aurora_scaler", Name: "demand_signals_unknown_total",
+			Help: "Demand signals a decision asked Prometheus for and could not use (absent, stale, NaN, an error), by signal."}, []string{"signal"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.webhooks, m.decisions, m.actions, m.latency, m.paused, m.dryRun, m.breaker, m.degraded, m.queued, m.workers)
+		reg.MustRegister(m.webhooks, m.decisions, m.actions, m.latency, m.paused, m.dryRun, m.breaker, m.degraded, m.queued, m.workers, m.unknown)
 	}
 	return m
 }
@@ -146,7 +149,7 @@ func newScaler(o Options) *Scaler {
 		cfg: o.Config, cloud: o.Cloud, clock: o.Clock, log: o.Log, token: o.BearerToken, dataAge: o.DataAge,
 		dryRun: o.DryRun || o.Config.DryRun, timeout: o.Timeout, busy: o.Busy, annot: o.Annotator, m: newMetrics(o.Registerer),
 		limit: o.QueueSize, workers: o.Workers, wake: make(chan struct{}, 1), queues: map[string]*targetQueue{},
-		inflight: map[string]bool{}, applied: map[string]time.Time{}, history: map[string][]Event{}, keep: o.KeepDecided,
+		inflight: map[string]bool{}, history: map[string][]Event{}, simulated: map[string]*simState{}, keep: o.KeepDecided,
 	}
 	if pe, ok := o.Cloud.(interface{ OnProcedureEnd(func(ProcedureEnd)) }); ok {
 		pe.OnProcedureEnd(s.procedureEnded)
@@ -169,127 +172,6 @@ func (s *Scaler) SetPaused(p bool) {
 }
 
 func (s *Scaler) Paused() bool { return s.paused.Load() }
-
-// Handler serves /webhook and /api/v1/*.
-func (s *Scaler) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/webhook", s.serveWebhook)
-	mux.HandleFunc("/api/v1/decisions", s.serveDecisions)
-	mux.HandleFunc("/api/v1/pause", func(w http.ResponseWriter, r *http.Request) { s.serveSwitch(w, r, true) })
-	mux.HandleFunc("/api/v1/resume", func(w http.ResponseWriter, r *http.Request) { s.serveSwitch(w, r, false) })
-	return mux
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeUnauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
-	writeJSON(w, http.StatusUnauthorized, map[string]string{"status": "error", "error": "missing or wrong bearer token"})
-}
-
-func (s *Scaler) fail(w http.ResponseWriter, code int, outcome, msg string) {
-	s.m.webhooks.WithLabelValues(outcome).Inc()
-	s.log.Warn("webhook refused", "outcome", outcome, "status", code, "err", msg)
-	writeJSON(w, code, map[string]string{"status": "error", "error": msg})
-}
-
-// RequireAuth guards a handler that changes state with the webhook's
-// bearer token; reads (GET) pass.
-func (s *Scaler) RequireAuth(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && !s.authorized(r) {
-			writeUnauthorized(w)
-			return
-		}
-		if r.Method != http.MethodGet && s.Paused() {
-			writeJSON(w, http.StatusConflict, map[string]string{"status": "error", "error": "paused: POST /api/v1/resume first"})
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// authorized checks the bearer token in constant time; hashing first
-// keeps the comparison's duration independent of the token's length.
-func (s *Scaler) authorized(r *http.Request) bool {
-	if s.token == "" {
-		return true
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.token))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-func (s *Scaler) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		s.fail(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
-		return
-	}
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="aurora_scaler"`)
-		s.fail(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
-		return
-	}
-	received := s.clock.Now()
-	msg, err := DecodeWebhook(http.MaxBytesReader(w, r.Body, MaxWebhookBytes+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.Is(err, ErrTooLarge) || errors.As(err, &mbe) {
-			s.fail(w, http.StatusRequestEntityTooLarge, "too_large", ErrTooLarge.Error())
-			return
-		}
-		s.fail(w, http.StatusBadRequest, "malformed", err.Error())
-		return
-	}
-	if msg.TruncatedAlerts > 0 {
-		s.m.degraded.Inc()
-		s.log.Warn("degraded notification: Alertmanager truncated alerts (raise max_alerts or split the route)",
-			"group_key", msg.GroupKey, "truncated_alerts", msg.TruncatedAlerts, "received_alerts", len(msg.Alerts))
-	}
-	var reqs []Request
-	var routeErrs []string
-	for _, a := range msg.Alerts {
-		req, ok, err := Route(s.cfg, a)
-		if err != nil {
-			routeErrs = append(routeErrs, err.Error())
-			continue
-		}
-		if ok {
-			reqs = append(reqs, req)
-		}
-	}
-	if len(routeErrs) > 0 {
-		// Refuse the whole notification: acting on part of a group whose
-		// other alerts name the wrong target hides a routing mistake.
-		s.fail(w, http.StatusUnprocessableEntity, "unknown_target", strings.Join(routeErrs, "; "))
-		return
-	}
-	if len(reqs) == 0 {
-		s.m.webhooks.WithLabelValues("ignored").Inc()
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ignored", "reason": "no alert asks for an action"})
-		return
-	}
-	fresh, full := s.enqueue(reqs, received)
-	if full {
-		s.fail(w, http.StatusServiceUnavailable, "queue_full", "queue full: retry later")
-		return
-	}
-	if len(fresh) == 0 {
-		s.m.webhooks.WithLabelValues("duplicate").Inc()
-		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "alerts": len(reqs)})
-		return
-	}
-	s.m.webhooks.WithLabelValues("accepted").Inc()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "queued", "alerts": len(fresh), "duplicates": len(reqs) - len(fresh)})
-}
 
 // enqueue queues the alerts not already queued or being worked on
 // (concurrent copies of a notification queue once) on their targets'
@@ -369,28 +251,6 @@ func (s *Scaler) done(target string, it item) {
 	if len(q.items) == 0 {
 		delete(s.queues, target)
 	}
-}
-
-func (s *Scaler) serveDecisions(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"status": "error", "error": "use GET"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"paused": s.Paused(), "dry_run": s.dryRun, "decisions": s.Decisions()})
-}
-
-func (s *Scaler) serveSwitch(w http.ResponseWriter, r *http.Request, pause bool) {
-	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"status": "error", "error": "use POST"})
-		return
-	}
-	if !s.authorized(r) {
-		writeUnauthorized(w)
-		return
-	}
-	s.SetPaused(pause)
-	s.log.Warn("kill switch", "paused", pause, "remote", r.RemoteAddr)
-	writeJSON(w, http.StatusOK, map[string]bool{"paused": pause})
 }
 
 // Decisions returns the recent decisions, newest first.
@@ -487,50 +347,20 @@ func (s *Scaler) Drain(ctx context.Context) int {
 func (s *Scaler) policy() Policy {
 	c := s.cfg
 	return Policy{
-		ScaleOutCooldown: c.Cooldowns.ScaleOut, ScaleInCooldown: c.Cooldowns.ScaleIn, StabilizationWindow: c.StabilizationWindow,
+		ScaleOutCooldown: c.Cooldowns.ScaleOut, ScaleInCooldown: c.Cooldowns.ScaleIn,
 		MaxActionsPerHour: c.MaxActionsPerHour, MaxDataAge: c.MaxDataAge, Paused: s.Paused(), DryRun: s.dryRun,
 	}
 }
 
-// handle observes, decides, acts and records one alert.
+// handle observes, decides, acts and records one alert. A replay needs
+// no memory of alerts: the same demand gives the same desired state,
+// and that is a no-op.
 func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 	ctx, cancel := context.WithTimeout(parent, s.timeout)
 	defer cancel()
 	in := Input{Req: r, Policy: s.policy()}
-	key := r.Key()
-	s.mu.Lock()
-	appliedAt, replay := s.applied[key]
-	s.mu.Unlock()
-	if replay {
-		d := Decision{ID: DecisionID(r), At: s.clock.Now(), Action: r.Action, Target: r.Target(), Account: r.Account, Region: r.Region,
-			AlertName: r.AlertName, Fingerprint: r.Fingerprint, StartsAt: r.StartsAt, Outcome: OutcomeNoop,
-			Reason: "already applied at " + appliedAt.Format(time.RFC3339) + " (replayed alert)"}
-		s.record(d, received)
-		return
-	}
 	if r.Status == StatusFiring && !in.Policy.Paused {
-		switch r.Kind {
-		case "cluster":
-			in.Cluster, _ = s.cfg.Cluster(r.Name, r.Account, r.Region)
-			in.ClusterState, in.StateErr = s.cloud.Cluster(ctx, r.Account, r.Region, r.Name)
-		case "asg":
-			in.ASG, _ = s.cfg.ASG(r.Name, r.Account, r.Region)
-			in.ASGState, in.StateErr = s.cloud.ASG(ctx, r.Account, r.Region, r.Name)
-		}
-		if r.Action == ActionRemoveReaders && s.dataAge != nil {
-			if age, err := s.dataAge.DataAge(ctx, r.Account, r.Region, r.Name); err == nil {
-				in.DataAge, in.DataAgeKnown = age, true
-			} else {
-				s.log.Warn("exporter data age unknown", "target", r.Target(), "err", err)
-			}
-			if sig, ok := s.dataAge.(SignalSource); ok {
-				if firing, err := sig.ScaleOutFiring(ctx, r.Account, r.Region, r.Name); err == nil {
-					in.ScaleOutFiring, in.SignalsKnown = firing, true
-				} else {
-					s.log.Warn("firing scale-out signals unknown", "target", r.Target(), "err", err)
-				}
-			}
-		}
+		s.observe(ctx, r, &in)
 	}
 	in.History = s.historyFor(r.Target(), in.ClusterState, in.ASGState)
 	in.Now = s.clock.Now()
@@ -540,7 +370,8 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 			d.Outcome, d.Reason = OutcomeRefused, fmt.Sprintf("%s in progress on %s: one change per cluster at a time", proc, r.Target())
 		}
 	}
-	if d.Outcome == OutcomeAct {
+	switch d.Outcome {
+	case OutcomeAct:
 		err := s.cloud.Execute(ctx, d)
 		switch {
 		case err == nil:
@@ -556,9 +387,64 @@ func (s *Scaler) handle(parent context.Context, r Request, received time.Time) {
 			d.Result, d.Error = "error", err.Error()
 		}
 		s.m.actions.WithLabelValues(d.Action, d.Result).Inc()
+	case OutcomeDryRun:
+		// What the live scaler would have done becomes the state the
+		// next dry-run decision sees, so a repeat is a no-op there too.
+		d.Result = ResultSimulated
+		s.simulate(d)
+		s.remember(r, d)
 	}
 	s.record(d, received)
 	s.updateBreaker(r.Target(), s.historyFor(r.Target(), in.ClusterState, in.ASGState))
+}
+
+// observe fills in what the decision depends on: the target's live state
+// from AWS (with the dry run's simulated changes over it), current demand,
+// and for a scale-in the data age and the firing scale-out signals.
+func (s *Scaler) observe(ctx context.Context, r Request, in *Input) {
+	switch r.Kind {
+	case "cluster":
+		in.Cluster, _ = s.cfg.Cluster(r.Name, r.Account, r.Region)
+		in.ClusterState, in.StateErr = s.cloud.Cluster(ctx, r.Account, r.Region, r.Name)
+	case "asg":
+		in.ASG, _ = s.cfg.ASG(r.Name, r.Account, r.Region)
+		in.ASGState, in.StateErr = s.cloud.ASG(ctx, r.Account, r.Region, r.Name)
+	}
+	if s.dryRun {
+		s.overlay(r.Target(), in.ClusterState, in.ASGState)
+	}
+	if ds, ok := s.dataAge.(DemandSource); ok {
+		in.Observation = ds.Observe(ctx, r, s.cfg.StabilizationWindow)
+		in.Observation.At = s.clock.Now()
+		if len(in.Observation.Errors) > 0 {
+			s.log.Warn("demand partly unknown", "target", r.Target(), "errors", in.Observation.Errors)
+			for sig := range in.Observation.Errors {
+				s.m.unknown.WithLabelValues(sig).Inc()
+			}
+		}
+	}
+	if r.Direction != DirIn || s.dataAge == nil {
+		return
+	}
+	if age, err := s.dataAge.DataAge(ctx, r.Account, r.Region, r.Name); err == nil {
+		in.DataAge, in.DataAgeKnown = age, true
+	} else {
+		s.log.Warn("exporter data age unknown", "target", r.Target(), "err", err)
+	}
+	var firing []string
+	var err error
+	if sig, ok := s.dataAge.(ASGSignalSource); ok && r.Kind == "asg" {
+		firing, err = sig.ScaleOutFiringASG(ctx, r.Account, r.Region, r.Name)
+	} else if sig, ok := s.dataAge.(SignalSource); ok && r.Kind == "cluster" {
+		firing, err = sig.ScaleOutFiring(ctx, r.Account, r.Region, r.Name)
+	} else {
+		return // no source of the target's signals: unknown, so no scale-in
+	}
+	if err != nil {
+		s.log.Warn("firing scale-out signals unknown", "target", r.Target(), "err", err)
+		return
+	}
+	in.ScaleOutFiring, in.SignalsKnown = firing, true
 }
 
 // historyFor merges what AWS says (tags of scaler-made readers) with what
@@ -631,12 +517,6 @@ func (s *Scaler) remember(r Request, d Decision) {
 		h = h[1:]
 	}
 	s.history[t] = h
-	s.applied[r.Key()] = d.At
-	for k, at := range s.applied {
-		if d.At.Sub(at) > 24*time.Hour {
-			delete(s.applied, k)
-		}
-	}
 }
 
 func (s *Scaler) updateBreaker(target string, h []Event) {
@@ -657,7 +537,8 @@ func (s *Scaler) record(d Decision, received time.Time) {
 	d.Count = 1
 	s.log.Log(context.Background(), d.logLevel(), "decision", "id", d.ID, "action", d.Action, "target", d.Target, "account", d.Account,
 		"region", d.Region, "alertname", d.AlertName, "fingerprint", d.Fingerprint, "starts_at", d.StartsAt, "outcome", d.Outcome,
-		"reason", d.Reason, "from", d.From, "to", d.To, "instances", d.Instances, "result", d.Result, "err", d.Error)
+		"reason", d.Reason, "from", d.From, "to", d.To, "instances", d.Instances, "result", d.Result, "err", d.Error,
+		"desired", d.Desired, "observation", d.Observation)
 	if s.annot != nil {
 		s.annot.Add(d)
 	}
