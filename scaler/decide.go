@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 )
 
 // Instance statuses and tags the decisions depend on.
