@@ -67,7 +67,7 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"bad prometheus", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nprometheus_url: localhost:9090\n", 3, "http://"},
 		{"bad target cpu", "clusters:\n  - {name: a, account: \"123456789012\", region: us-east-1, acu_ceiling: 64, target_cpu: 30}\n", 2, "target_cpu 30 must be a CPU ratio"},
 		{"bad target requests", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1, target_requests_per_instance_per_minute: -5}\n", 2, "target_requests_per_instance_per_minute -5"},
-		{"no stabilisation window", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nstabilization_window: 0s\n", 3, "[30s, 24h]"},
+		{"no stabilisation window", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nstabilization_window: 0s\n", 3, "[30s, 24h0m0s]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig("s.yml", []byte(tc.yaml))
@@ -124,7 +124,7 @@ func TestConfigErrorsNameTheFieldAndTheBound(t *testing.T) {
 		{"asg step", "asgs:\n  - name: web\n    account: \"123456789012\"\n    region: us-east-1\n    max_step: 101\n", 5, "max_step 101 outside [1, 100]"},
 		{"scale out cooldown", asg + "cooldowns:\n  scale_out: 2h\n", 4, "scale_out cooldown 2h0m0s must be in [0, 1h0m0s]"},
 		{"scale in cooldown", asg + "cooldowns:\n  scale_in: -1s\n", 4, "scale_in cooldown -1s must be in [0, 24h0m0s]"},
-		{"stabilization", asg + "stabilization_window: 25h\n", 3, "stabilization_window 25h0m0s must be in [0, 24h0m0s]"},
+		{"stabilization", asg + "stabilization_window: 25h\n", 3, "stabilization_window 25h0m0s must be in [30s, 24h0m0s]"},
 		{"breaker", asg + "max_actions_per_hour: -1\n", 3, "max_actions_per_hour -1 must be at least 1"},
 		{"data age", asg + "max_data_age: -1m\n", 3, "max_data_age -1m0s must be positive"},
 		{"dns server", asg + "dns_server: 127.0.0.1\n", 3, `dns_server "127.0.0.1" must be host:port`},

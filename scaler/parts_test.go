@@ -35,8 +35,10 @@ func TestNewWiresEveryPartFromTheConfig(t *testing.T) {
 	ctx := context.Background()
 	cfg := partsConfig(t, "dns_server: "+env.StartDNS(t)+"\n")
 	reg := prometheus.NewRegistry()
+	prom := newFakeProm(t, "30")
 	p, err := New(ctx, cfg, PartsOptions{AWS: env.Config(t, "us-east-1"), Retry: RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond},
-		Clock: env.World.Clock(), Registerer: reg, BearerToken: testToken, EventsFile: filepath.Join(t.TempDir(), "events.json")})
+		Clock: env.World.Clock(), Registerer: reg, BearerToken: testToken, EventsFile: filepath.Join(t.TempDir(), "events.json"),
+		DataAge: Prometheus{URL: prom.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +48,9 @@ func TestNewWiresEveryPartFromTheConfig(t *testing.T) {
 	h := &harness{env: env, s: p.Scaler, srv: httptestServer(t, p.Handler())}
 
 	before := h.asg(t, "events-web").Desired
+	// Demand for two more instances at the 1,000 req/min target.
+	prom.set("events-web", SigInService, float64(before))
+	prom.set("events-web", SigRequestsPerInstance, 1000*float64(before+2)/float64(before))
 	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraAsgRequestsStep2", "action": "scale_asg", "step": "2", "asg": "events-web"},
 		"fa11ed0000000001", env.World.Clock().Now().Add(-time.Minute)))
 	if got := h.asg(t, "events-web").Desired; got != before+2 {
