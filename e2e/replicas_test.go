@@ -500,7 +500,7 @@ clusters:
 asgs:
   - {name: events-web, account: "123456789012", region: us-east-1, max_step: 100}
 cooldowns: {scale_out: 1s, scale_in: 1s}
-stabilization_window: 1s
+stabilization_window: 30s
 max_actions_per_hour: 100
 prometheus_url: http://%s
 bearer_token_file: %s
