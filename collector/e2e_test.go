@@ -31,7 +31,13 @@ type stack struct {
 
 func startStack(t *testing.T, scenario, configYAML string) *stack {
 	t.Helper()
-	env := simtest.Start(t, scenario, awsapi.Services...)
+	return startStackOn(t, simtest.Start(t, scenario, awsapi.Services...), configYAML)
+}
+
+// startStackOn runs a pipeline against env, configured by configYAML with
+// ${dns} replaced by env's DNS server.
+func startStackOn(t *testing.T, env *simtest.Env, configYAML string) *stack {
+	t.Helper()
 	dnsAddr := env.StartDNS(t)
 	cfg, err := collector.ParseConfig("e2e.yml", []byte(strings.ReplaceAll(configYAML, "${dns}", dnsAddr)))
 	if err != nil {

@@ -2,13 +2,11 @@ package collector_test
 
 import (
 	"math"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aurora-surge/aurora-surge/collector"
 	"github.com/aurora-surge/aurora-surge/sim"
@@ -60,22 +58,7 @@ dns:
 
 func startFreshStack(t *testing.T, sc *sim.Scenario, configYAML string) *stack {
 	t.Helper()
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	dnsAddr := env.StartDNS(t)
-	cfg, err := collector.ParseConfig("fresh.yml", []byte(strings.ReplaceAll(configYAML, "${dns}", dnsAddr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := collector.NewCallCounter()
-	awsCfg := env.Config(t, "us-east-1")
-	awsCfg.APIOptions = append(awsCfg.APIOptions, calls.Middleware)
-	p, err := collector.NewPipeline(ctx, awsCfg, cfg, collector.PipelineOptions{Clock: env.World.Clock()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(p, calls)
-	return &stack{env: env, p: p, reg: reg}
+	return startStackOn(t, simtest.StartScenario(t, sc, awsapi.Services...), configYAML)
 }
 
 func signalSource(t *testing.T, got map[string][]sample, instance string) string {

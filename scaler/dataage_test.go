@@ -10,11 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
@@ -87,13 +85,7 @@ clusters:
 				o.DataAge = Prometheus{URL: fakePrometheus(t, value)}
 			})
 			db := rds.NewFromConfig(awsCfg)
-			if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
-				DBInstanceIdentifier: aws.String("events-db-surge-0001"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
-				DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-				Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
-			}); err != nil {
-				t.Fatal(err)
-			}
+			createManagedReader(t, db, "events-db-surge-0001")
 			env.Advance(t, 10*time.Minute)
 			h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "db_cluster": "events-db"},
 				"rm0000000000000b", env.World.Clock().Now().Add(-16*time.Minute)))

@@ -9,9 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
-	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
 )
@@ -168,13 +166,7 @@ func TestDryRunKeepsASimulatedState(t *testing.T) {
 func TestScaleInWhileAnotherReaderIsDeleting(t *testing.T) {
 	env, cfg := drainWorld(t)
 	db := rds.NewFromConfig(env.Config(t, "us-east-1"))
-	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
-		DBInstanceIdentifier: aws.String("events-db-surge-0002"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
-		DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-		Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createManagedReader(t, db, "events-db-surge-0002")
 	env.Advance(t, 10*time.Minute)
 	// The previous scale-in's reader is still being deleted (2 minutes).
 	if _, err := db.DeleteDBInstance(context.Background(), &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("events-db-surge-0002")}); err != nil {

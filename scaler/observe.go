@@ -273,29 +273,19 @@ func (p Prometheus) Observe(ctx context.Context, r Request, window time.Duration
 // ScaleOutFiring asks Prometheus for the target's firing alerts that ask
 // for more capacity (any signal, not only the one that fired here).
 func (p Prometheus) ScaleOutFiring(ctx context.Context, account, region, cluster string) ([]string, error) {
-	sel := fmt.Sprintf(`ALERTS{alertstate="firing",action=~"add_readers|raise_max_acu",db_cluster=%q`, cluster)
-	if account != "" {
-		sel += fmt.Sprintf(`,account=%q`, account)
-	}
-	if region != "" {
-		sel += fmt.Sprintf(`,region=%q`, region)
-	}
-	vec, err := p.query(ctx, sel+"}")
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, s := range vec {
-		names = append(names, string(s.Metric["alertname"]))
-	}
-	sort.Strings(names)
-	return names, nil
+	return p.firing(ctx, fmt.Sprintf(`action=~"add_readers|raise_max_acu",db_cluster=%q`, cluster), account, region)
 }
 
 // ScaleOutFiringASG is ScaleOutFiring for an Auto Scaling group: its
 // firing scale_asg alerts that are not scale-in alerts.
 func (p Prometheus) ScaleOutFiringASG(ctx context.Context, account, region, asg string) ([]string, error) {
-	sel := fmt.Sprintf(`ALERTS{alertstate="firing",action="scale_asg",direction!="in",asg=%q`, asg)
+	return p.firing(ctx, fmt.Sprintf(`action="scale_asg",direction!="in",asg=%q`, asg), account, region)
+}
+
+// firing lists the names of the firing alerts matching the target's
+// matchers, in the account and region when given.
+func (p Prometheus) firing(ctx context.Context, matchers, account, region string) ([]string, error) {
+	sel := `ALERTS{alertstate="firing",` + matchers
 	if account != "" {
 		sel += fmt.Sprintf(`,account=%q`, account)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/aurora-surge/aurora-surge/internal/rdsfleet"
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
 	"github.com/aurora-surge/aurora-surge/sim"
 	"github.com/aurora-surge/aurora-surge/sim/awsapi"
@@ -46,13 +45,7 @@ clusters:
 		t.Fatal(err)
 	}
 	db := rds.NewFromConfig(awsCfg)
-	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
-		DBInstanceIdentifier: aws.String("events-db-surge-0001"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
-		DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-		Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createManagedReader(t, db, "events-db-surge-0001")
 	setMaxACU(t, env, 56)
 	env.Advance(t, 10*time.Minute)
 	return env, cfg

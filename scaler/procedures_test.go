@@ -64,13 +64,7 @@ clusters:
 	h.prom.set("events-db", SigACUDemand, 4) // 4 busy ACU: the 32-ACU baseline is enough
 	// The avalanche added a scaler-managed reader and raised max ACU.
 	db := rds.NewFromConfig(awsCfg)
-	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
-		DBInstanceIdentifier: aws.String("events-db-surge-0001"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
-		DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-		Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createManagedReader(t, db, "events-db-surge-0001")
 	if _, err := db.ModifyDBCluster(context.Background(), &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String("events-db"), ApplyImmediately: aws.Bool(true),
 		ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{MinCapacity: aws.Float64(0.5), MaxCapacity: aws.Float64(48)}}); err != nil {
 		t.Fatal(err)
@@ -135,13 +129,7 @@ clusters:
 	}
 	db := rds.NewFromConfig(awsCfg)
 	for _, id := range []string{"events-db-surge-a", "events-db-surge-b"} {
-		if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
-			DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
-			DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
-			Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
-		}); err != nil {
-			t.Fatal(err)
-		}
+		createManagedReader(t, db, id)
 	}
 	env.Advance(t, 9*time.Minute)
 	// The dead process's state: record on reader-1, surge-a being deleted.
@@ -261,5 +249,18 @@ clusters:
 	c, _ := env.World.Truth().Cluster("blog-db")
 	if c.MaxACU != 16 {
 		t.Fatalf("blog-db max ACU %g, want 8 + 8", c.MaxACU)
+	}
+}
+
+// createManagedReader creates a Serverless v2 reader of events-db as the
+// scaler makes them: tier 15, tagged as managed.
+func createManagedReader(t *testing.T, db *rds.Client, id string) {
+	t.Helper()
+	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
+		DBInstanceClass: aws.String("db.serverless"), PromotionTier: aws.Int32(15),
+		Tags: []rdstypes.Tag{{Key: aws.String(rdsfleet.TagManaged), Value: aws.String("true")}},
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -69,23 +69,7 @@ func TestCommandAgainstEmulator(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	env.SetAWSEnv(t)
 	dir := t.TempDir()
-	// Prometheus as the scaler reads demand from it: 4 instances at 1,500
-	// requests per minute each need 6 at the 1,000 target.
-	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, v := r.FormValue("query"), ""
-		switch {
-		case strings.Contains(q, "in_service"):
-			v = "4"
-		case strings.HasPrefix(q, "asg:aurora_asg_requests_per_instance_per_minute:sum"):
-			v = "1500"
-		}
-		if v == "" {
-			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
-			return
-		}
-		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764007200,%q]}]}}`, v)
-	}))
-	t.Cleanup(prom.Close)
+	prom := demandPrometheus(t)
 	cfg := filepath.Join(dir, "scaler.yml")
 	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\nprometheus_url: "+prom.URL+"\n"), 0o600)
 	addr := freeAddr(t)
@@ -161,23 +145,7 @@ func TestCommandWaitsForAWS(t *testing.T) {
 	endpoint := freeAddr(t) // nothing listens here yet
 	t.Setenv("AWS_ENDPOINT_URL", "http://"+endpoint)
 	dir := t.TempDir()
-	// Prometheus as the scaler reads demand from it: 4 instances at 1,500
-	// requests per minute each need 6 at the 1,000 target.
-	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, v := r.FormValue("query"), ""
-		switch {
-		case strings.Contains(q, "in_service"):
-			v = "4"
-		case strings.HasPrefix(q, "asg:aurora_asg_requests_per_instance_per_minute:sum"):
-			v = "1500"
-		}
-		if v == "" {
-			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
-			return
-		}
-		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764007200,%q]}]}}`, v)
-	}))
-	t.Cleanup(prom.Close)
+	prom := demandPrometheus(t)
 	cfg := filepath.Join(dir, "scaler.yml")
 	_ = os.WriteFile(cfg, []byte("asgs:\n  - {name: events-web, account: \"123456789012\", region: us-east-1}\nprometheus_url: "+prom.URL+"\n"), 0o600)
 	addr := freeAddr(t)
@@ -240,4 +208,27 @@ func TestWaitForAWSStopsOnAnswer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not reachable within") {
 		t.Fatalf("err %v, want a timeout", err)
 	}
+}
+
+// demandPrometheus answers /api/v1/query as Prometheus would for the
+// demand the scaler reads: 4 instances at 1,500 requests per minute each,
+// which need 6 at the 1,000 target.
+func demandPrometheus(t *testing.T) *httptest.Server {
+	t.Helper()
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, v := r.FormValue("query"), ""
+		switch {
+		case strings.Contains(q, "in_service"):
+			v = "4"
+		case strings.HasPrefix(q, "asg:aurora_asg_requests_per_instance_per_minute:sum"):
+			v = "1500"
+		}
+		if v == "" {
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+			return
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764007200,%q]}]}}`, v)
+	}))
+	t.Cleanup(prom.Close)
+	return prom
 }
