@@ -81,6 +81,10 @@ type Serverless struct {
 	// ratio's denominator is the lowest max over it, the max in force
 	// when the datapoint was taken.
 	SignalLag Duration `yaml:"signal_lag"`
+	// ReadersCPUBound is the readers' CPU above which Serverless v2
+	// readers are taken to be held at max ACU (Aurora would otherwise
+	// have added ACU within seconds): AuroraServerlessReadersCPUBound.
+	ReadersCPUBound float64 `yaml:"readers_cpu_bound"`
 }
 
 type Proxy struct {
@@ -284,6 +288,9 @@ func (t *Thresholds) Validate() error {
 		if tier.RequestsPerInstancePerMinute <= 0 {
 			add("asg.tiers[%d].requests_per_instance_per_minute must be positive", i)
 		}
+	}
+	if !(t.Serverless.ReadersCPUBound > r.TargetCPU && t.Serverless.ReadersCPUBound <= 1) {
+		add("serverless.readers_cpu_bound (%v) must be above readers.target_cpu (%v) and at most 1", t.Serverless.ReadersCPUBound, r.TargetCPU)
 	}
 	if t.Serverless.NearMaxRatio > t.Serverless.AtMaxRatio {
 		add("serverless.near_max_ratio must not exceed serverless.at_max_ratio")

@@ -82,6 +82,11 @@ type ClusterTarget struct {
 	ReaderClass string  `yaml:"reader_class"`
 	ACUStep     float64 `yaml:"acu_step"`
 	ACUCeiling  float64 `yaml:"acu_ceiling"`
+	// ACUBoundCPU is the readers' CPU (0-1) above which Serverless v2
+	// readers are taken to be held at max ACU, so max ACU x CPU /
+	// target_cpu is a demand estimate (recommend.go). Default 0.70, the
+	// rules' serverless.readers_cpu_bound.
+	ACUBoundCPU float64 `yaml:"acu_bound_cpu"`
 	// ACUBaseline is the max ACU the safe scale-in lowers the cluster back
 	// to after an avalanche (0: leave max ACU as it is).
 	ACUBaseline float64 `yaml:"acu_baseline"`
@@ -145,11 +150,15 @@ func applyClusterDefaults(c *ClusterTarget) {
 	if c.TargetCPU == 0 {
 		c.TargetCPU = DefaultTargetCPU
 	}
+	if c.ACUBoundCPU == 0 {
+		c.ACUBoundCPU = DefaultACUBoundCPU
+	}
 }
 
 // Defaults of the demand targets (the field's target-tracking targets).
 const (
 	DefaultTargetCPU      = 0.30
+	DefaultACUBoundCPU    = 0.70
 	DefaultTargetRequests = 1000
 )
 
@@ -338,6 +347,9 @@ func validateReaderBounds(at failer, t *ClusterTarget) error {
 }
 
 func validateACUBounds(at failer, t *ClusterTarget) error {
+	if t.ACUBoundCPU <= t.TargetCPU || t.ACUBoundCPU > 1 {
+		return at(fmt.Sprintf("acu_bound_cpu %g must be a CPU ratio above target_cpu %g and at most 1 (0.70 is 70 %%)", t.ACUBoundCPU, t.TargetCPU), "acu_bound_cpu")
+	}
 	if t.ACUStep <= 0 || t.ACUStep > maxACU || !halfACU(t.ACUStep) {
 		return at(fmt.Sprintf("acu_step %g must be a multiple of 0.5 in (0, %d]", t.ACUStep, maxACU), "acu_step")
 	}

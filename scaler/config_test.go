@@ -66,6 +66,8 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"bad role", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\naccounts:\n  - {id: \"210987654321\", role_arn: \"arn:aws:iam::123456789012:role/x\"}\n", 4, "role of account"},
 		{"bad prometheus", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nprometheus_url: localhost:9090\n", 3, "http://"},
 		{"bad target cpu", "clusters:\n  - {name: a, account: \"123456789012\", region: us-east-1, acu_ceiling: 64, target_cpu: 30}\n", 2, "target_cpu 30 must be a CPU ratio"},
+		{"bound cpu below the target", "clusters:\n  - {name: a, account: \"123456789012\", region: us-east-1, acu_ceiling: 64, acu_bound_cpu: 0.2}\n", 2, "acu_bound_cpu 0.2 must be a CPU ratio above target_cpu 0.3"},
+		{"bound cpu above 1", "clusters:\n  - {name: a, account: \"123456789012\", region: us-east-1, acu_ceiling: 64, acu_bound_cpu: 70}\n", 2, "acu_bound_cpu 70 must be"},
 		{"bad target requests", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1, target_requests_per_instance_per_minute: -5}\n", 2, "target_requests_per_instance_per_minute -5"},
 		{"no stabilisation window", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nstabilization_window: 0s\n", 3, "[30s, 24h0m0s]"},
 	} {

@@ -376,7 +376,7 @@ func decideRaiseACU(in Input, d Decision) Decision {
 		return d.refused("cluster %s is %s: it can be modified only when available", cs.ID, cs.Status)
 	}
 	d.From, d.To, d.MinACU = cs.MaxACU, cs.MaxACU, cs.MinACU
-	rec, err := RecommendMaxACU(in.Observation, cs.MaxACU, *t)
+	rec, err := RecommendMaxACU(in.Observation, cs.MaxACU, *t, ReadersAtMaxOf(cs))
 	if err != nil {
 		return d.refused("demand unknown (%v): keeping the fleet as it is", err)
 	}

@@ -209,3 +209,65 @@ func TestUnknownDemandKeepsTheFleet(t *testing.T) {
 		t.Errorf("%d changes on unknown demand", n)
 	}
 }
+
+// Serverless v2 readers above the bound are held at max ACU: the fresh
+// reader CPU raises max ACU to max x CPU / target in one action, while
+// CloudWatch's busy ACU still shows the minute before the surge; a
+// provisioned reader turns that estimate off.
+func TestFreshReaderCPURaisesMaxACUInOneAction(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	h := newHarness(t, env, func(o *Options) { o.Config.Clusters[0].ACUCeiling = 128 })
+	if c := h.cluster(t); c.MaxACU != 32 {
+		t.Fatalf("field-avalanche starts at max ACU %g, the test assumes 32", c.MaxACU)
+	}
+	// The readers' fresh CPU is 90 %; CloudWatch's busiest ACU is the
+	// pre-surge 32 at 30 % (9.6 busy ACU: 32 at the target, covered).
+	h.prom.set("events-db", SigReaderCPU, 0.9)
+	h.prom.set("events-db", SigACUDemand, 32*0.3)
+	body := payload("firing", map[string]string{"alertname": "AuroraServerlessReadersCPUBound", "action": "raise_max_acu", "signal": "fresh",
+		"db_cluster": "events-db", "severity": "warning"}, "bound0000000001", env.World.Clock().Now())
+	h.deliver(t, body)
+	d := h.lastDecision(t)
+	if d.Outcome != OutcomeAct || d.To != 96 || !strings.Contains(d.Reason, "readers held at max: max ACU in force 32 x reader CPU 0.9 / target CPU 0.3 = 96 ACU") ||
+		!strings.Contains(d.Reason, "larger than the busy-ACU estimate 32") {
+		t.Fatalf("fresh CPU above the bound: %s %q, want a raise to 96 from the readers-at-max estimate", d.Outcome, d.Reason)
+	}
+	if c := h.cluster(t); c.MaxACU != 96 {
+		t.Fatalf("emulator max ACU %g, want 96", c.MaxACU)
+	}
+	// A replay before the readers use the new max: no second raise.
+	h.deliver(t, body)
+	if d := h.lastDecision(t); d.Outcome == OutcomeAct {
+		t.Errorf("replay raised again: %q", d.Reason)
+	}
+	if n := env.World.Calls.Count("rds", "ModifyDBCluster", ""); n != 1 {
+		t.Fatalf("%d ModifyDBCluster calls, want 1", n)
+	}
+
+	// Below the bound the readers' CPU is Aurora's own steering: only
+	// the busy ACU counts, and 96 covers it.
+	env.Advance(t, 10*time.Minute)
+	h.prom.set("events-db", SigBusiestACU, 96)
+	h.prom.set("events-db", SigReaderCPU, 0.65)
+	h.deliver(t, body)
+	if d := h.lastDecision(t); d.Outcome != OutcomeNoop || !strings.Contains(d.Reason, "covers it") || strings.Contains(d.Reason, "readers held at max") {
+		t.Errorf("below the bound: %s %q, want a no-op on the busy ACU", d.Outcome, d.Reason)
+	}
+
+	// A provisioned reader: the readers' CPU says nothing about max ACU.
+	db := rds.NewFromConfig(env.Config(t, "us-east-1"))
+	if _, err := db.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String("events-db-prov"), DBClusterIdentifier: aws.String("events-db"), Engine: aws.String("aurora-postgresql"),
+		DBInstanceClass: aws.String("db.r6g.large"), PromotionTier: aws.Int32(15),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.prom.set("events-db", SigReaderCPU, 0.9)
+	h.deliver(t, body)
+	if d := h.lastDecision(t); d.Outcome != OutcomeNoop || strings.Contains(d.Reason, "readers held at max") {
+		t.Errorf("with a provisioned reader: %s %q, want a no-op on the busy ACU", d.Outcome, d.Reason)
+	}
+	if n := env.World.Calls.Count("rds", "ModifyDBCluster", ""); n != 1 {
+		t.Errorf("%d ModifyDBCluster calls, want 1", n)
+	}
+}

@@ -96,7 +96,7 @@ func acuBaselineTooLow(in Input, cs *ClusterState, t *ClusterTarget) (string, bo
 	if t.ACUBaseline <= 0 || !cs.Serverless || cs.MaxACU <= t.ACUBaseline {
 		return "", false
 	}
-	rec, err := RecommendMaxACU(in.Observation, t.ACUBaseline, *t)
+	rec, err := RecommendMaxACU(in.Observation, t.ACUBaseline, *t, ReadersAtMaxOf(cs))
 	if err != nil {
 		return fmt.Sprintf("demand unknown (%v): the scale-in lowers max ACU to the baseline %g, and nothing says that is enough", err, t.ACUBaseline), true
 	}

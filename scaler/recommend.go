@@ -114,27 +114,85 @@ func RecommendReaders(o *Observation, dir string, d ReaderDemand) (Recommendatio
 	return rec, nil
 }
 
-// RecommendMaxACU is the max ACU current demand needs, in one step: the
-// most ACU one instance keeps busy (its ACU x its CPU) over the target
-// CPU, rounded up to the ACU step and capped at the ceiling. Aurora
-// Serverless v2 moves an instance's ACU within seconds to hold its CPU
-// at its own target, and only max ACU stops it; an instance held at max
-// shows the excess as CPU, so ACU x CPU / target is the capacity that
-// brings it back to the target. Never lower than the max in force: a
-// scale-out does not take capacity away.
-func RecommendMaxACU(o *Observation, currentMax float64, t ClusterTarget) (Recommendation, error) {
-	rec := Recommendation{Dimension: DimACU, Direction: DirOut, Current: currentMax, Desired: currentMax}
-	busy, err := o.Get(SigACUDemand)
-	if err != nil {
-		return rec, err
+// ReadersAtMax is what RecommendMaxACU needs to read the readers' CPU as
+// ACU demand.
+type ReadersAtMax struct {
+	// MaxInForce is the cluster's max ACU now: what readers above the
+	// bound are held at.
+	MaxInForce float64
+	// AllServerless: the cluster has a Serverless v2 configuration and
+	// every reader is db.serverless. A provisioned reader's CPU says
+	// nothing about max ACU.
+	AllServerless bool
+}
+
+// ReadersAtMaxOf is the cluster's ReadersAtMax.
+func ReadersAtMaxOf(cs *ClusterState) ReadersAtMax {
+	if cs == nil || !cs.Serverless {
+		return ReadersAtMax{}
 	}
+	rs := cs.Readers()
+	all := len(rs) > 0
+	for _, in := range rs {
+		if in.Class != ClassServerless {
+			all = false
+		}
+	}
+	return ReadersAtMax{MaxInForce: cs.MaxACU, AllServerless: all}
+}
+
+// ClassServerless is the instance class of a Serverless v2 instance.
+const ClassServerless = "db.serverless"
+
+// RecommendMaxACU is the max ACU current demand needs, in one step, the
+// larger of two estimates over the target CPU, rounded up to the ACU step
+// and capped at the ceiling. Aurora Serverless v2 moves an instance's ACU
+// within seconds to hold its CPU at its own target, and only max ACU
+// stops it; an instance held at max shows the excess as CPU, so ACU x CPU
+// / target is the capacity that brings it back to the target.
+//   - Busy ACU: the most ACU one instance keeps busy (SigACUDemand, its
+//     ACU x its CPU), from CloudWatch, 1-3 minutes late.
+//   - Readers held at max: when every reader is Serverless v2 and the
+//     readers' CPU (SigReaderCPU, the fresh signal where there is one) is
+//     above t.ACUBoundCPU, they are at the max in force, so they need at
+//     least max x CPU / target (CPU stops at 100 %: a lower bound). This
+//     is seconds old on the fresh path, where the busy ACU still shows
+//     the minute before the surge.
+//
+// Never lower than currentMax: a scale-out does not take capacity away.
+func RecommendMaxACU(o *Observation, currentMax float64, t ClusterTarget, b ReadersAtMax) (Recommendation, error) {
+	rec := Recommendation{Dimension: DimACU, Direction: DirOut, Current: currentMax, Desired: currentMax}
 	if t.TargetCPU <= 0 || t.ACUStep <= 0 {
 		return rec, fmt.Errorf("target CPU %g and ACU step %g must be positive", t.TargetCPU, t.ACUStep)
 	}
-	need := busy / t.TargetCPU
-	steps := math.Ceil(need/t.ACUStep - 1e-9)
-	desired := steps * t.ACUStep
-	why := fmt.Sprintf("%s %.3g ACU / target CPU %.3g = %.3g ACU, rounded up to the %g-ACU step: %g", SigACUDemand, busy, t.TargetCPU, need, t.ACUStep, desired)
+	busyNeed, busyWhy, busyErr := -1.0, "", error(nil)
+	if busy, err := o.Get(SigACUDemand); err != nil {
+		busyErr = err
+	} else {
+		busyNeed = t.roundACU(busy / t.TargetCPU)
+		busyWhy = fmt.Sprintf("%s %.3g ACU / target CPU %.3g = %.3g ACU, rounded up to the %g-ACU step: %g", SigACUDemand, busy, t.TargetCPU, busy/t.TargetCPU, t.ACUStep, busyNeed)
+	}
+	boundNeed, boundWhy := -1.0, ""
+	if cpu, err := o.Get(SigReaderCPU); err == nil && b.AllServerless && b.MaxInForce > 0 && t.ACUBoundCPU > 0 && cpu > t.ACUBoundCPU {
+		need := b.MaxInForce * cpu / t.TargetCPU
+		boundNeed = t.roundACU(need)
+		boundWhy = fmt.Sprintf("readers held at max: max ACU in force %g x reader CPU %.3g / target CPU %.3g = %.3g ACU (above the %.3g bound, every reader Serverless v2), rounded up to the %g-ACU step: %g",
+			b.MaxInForce, cpu, t.TargetCPU, need, t.ACUBoundCPU, t.ACUStep, boundNeed)
+	}
+	var desired float64
+	var why string
+	switch {
+	case busyNeed < 0 && boundNeed < 0:
+		return rec, busyErr
+	case boundNeed < 0:
+		desired, why = busyNeed, busyWhy
+	case busyNeed < 0:
+		desired, why = boundNeed, boundWhy+fmt.Sprintf(" (%v)", busyErr)
+	case boundNeed > busyNeed:
+		desired, why = boundNeed, boundWhy+fmt.Sprintf(" (larger than the busy-ACU estimate %g)", busyNeed)
+	default:
+		desired, why = busyNeed, busyWhy+fmt.Sprintf(" (larger than the readers-at-max estimate %g)", boundNeed)
+	}
 	if desired > t.ACUCeiling {
 		desired, why, rec.Capped = t.ACUCeiling, why+fmt.Sprintf(", capped at the ceiling %g", t.ACUCeiling), true
 	}
@@ -143,6 +201,12 @@ func RecommendMaxACU(o *Observation, currentMax float64, t ClusterTarget) (Recom
 	}
 	rec.Desired, rec.Why = desired, why
 	return rec, nil
+}
+
+// roundACU rounds an ACU need up to the ACU step. The 1e-9 keeps a float
+// quotient from rounding up a whole step.
+func (t ClusterTarget) roundACU(need float64) float64 {
+	return math.Ceil(need/t.ACUStep-1e-9) * t.ACUStep
 }
 
 // ASGDemand is what RecommendASG needs beyond the observation.

@@ -80,14 +80,90 @@ func TestRecommendMaxACU(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := target
 			tg.ACUCeiling = tc.ceiling
-			rec, err := RecommendMaxACU(obs(SigACUDemand, tc.busy), tc.current, tg)
+			rec, err := RecommendMaxACU(obs(SigACUDemand, tc.busy), tc.current, tg, ReadersAtMax{})
 			if err != nil || rec.Desired != tc.desired || rec.Capped != tc.capped {
 				t.Fatalf("%+v %v, want %g capped %v", rec, err, tc.desired, tc.capped)
 			}
 		})
 	}
-	if _, err := RecommendMaxACU(obs(), 32, target); err == nil {
+	if _, err := RecommendMaxACU(obs(), 32, target, ReadersAtMax{}); err == nil {
 		t.Error("no ACU demand gave a recommendation")
+	}
+}
+
+// Serverless v2 readers whose CPU is above the bound are held at the max
+// in force: max x CPU / target is a second estimate, the larger wins.
+func TestRecommendMaxACUReadersAtMax(t *testing.T) {
+	target := ClusterTarget{TargetCPU: 0.3, ACUStep: 8, ACUCeiling: 128, ACUBoundCPU: 0.7}
+	sv := ReadersAtMax{MaxInForce: 16, AllServerless: true}
+	for _, tc := range []struct {
+		name    string
+		o       *Observation
+		current float64
+		b       ReadersAtMax
+		desired float64
+		capped  bool
+		why     string
+		err     string
+	}{
+		// CloudWatch's busy ACU is still the pre-surge minute (16 ACU at
+		// 30 %); the fresh reader CPU says 90 % at max 16: 48 ACU.
+		{"fresh reader CPU beats a late busy ACU", obs(SigACUDemand, 4.8, SigReaderCPU, 0.9), 16, sv, 48, false,
+			"readers held at max: max ACU in force 16 x reader CPU 0.9 / target CPU 0.3 = 48 ACU (above the 0.7 bound, every reader Serverless v2), rounded up to the 8-ACU step: 48 (larger than the busy-ACU estimate 16)", ""},
+		{"rounded up to the ACU step", obs(SigACUDemand, 4.8, SigReaderCPU, 0.72), 16, sv, 40, false, "= 38.4 ACU", ""},
+		{"the busy-ACU estimate wins when larger", obs(SigACUDemand, 28.8, SigReaderCPU, 0.75), 16, sv, 96, false,
+			"acu_demand 28.8 ACU / target CPU 0.3 = 96 ACU, rounded up to the 8-ACU step: 96 (larger than the readers-at-max estimate 40)", ""},
+		{"CPU at 100 % is a lower bound, capped at the ceiling", obs(SigACUDemand, 4.8, SigReaderCPU, 1.0), 16,
+			ReadersAtMax{MaxInForce: 64, AllServerless: true}, 128, true, "capped at the ceiling 128", ""},
+		{"a provisioned reader: CPU says nothing about max ACU", obs(SigACUDemand, 4.8, SigReaderCPU, 0.9), 16,
+			ReadersAtMax{MaxInForce: 16}, 16, false, "covers it", ""},
+		{"below the bound: Aurora still has ACU to add", obs(SigACUDemand, 4.8, SigReaderCPU, 0.69), 16, sv, 16, false, "covers it", ""},
+		{"no busy ACU yet: the readers' CPU alone", obs(SigReaderCPU, 0.9), 16, sv, 48, false, "acu_demand unknown", ""},
+		{"no reader CPU: the busy ACU alone", obs(SigACUDemand, 28.8), 16, sv, 96, false, "acu_demand 28.8", ""},
+		{"neither", obs(), 16, sv, 0, false, "", "acu_demand unknown"},
+		{"neither usable: reader CPU below the bound", obs(SigReaderCPU, 0.5), 16, sv, 0, false, "", "acu_demand unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := RecommendMaxACU(tc.o, tc.current, target, tc.b)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("%+v err %v, want %q", rec, err, tc.err)
+				}
+				return
+			}
+			if err != nil || rec.Desired != tc.desired || rec.Capped != tc.capped || !strings.Contains(rec.Why, tc.why) {
+				t.Fatalf("%+v %v, want %g capped %v why %q", rec, err, tc.desired, tc.capped, tc.why)
+			}
+		})
+	}
+}
+
+func TestReadersAtMaxOf(t *testing.T) {
+	sv := func(id string, writer bool, class, status string) Instance {
+		return Instance{ID: id, Writer: writer, Class: class, Status: status}
+	}
+	for _, tc := range []struct {
+		name string
+		cs   *ClusterState
+		want ReadersAtMax
+	}{
+		{"all Serverless v2", &ClusterState{Serverless: true, MaxACU: 16, Instances: []Instance{
+			sv("w", true, "db.r6g.large", "available"), sv("r1", false, ClassServerless, "available"), sv("r2", false, ClassServerless, "creating")}},
+			ReadersAtMax{MaxInForce: 16, AllServerless: true}},
+		{"a provisioned reader", &ClusterState{Serverless: true, MaxACU: 16, Instances: []Instance{
+			sv("r1", false, ClassServerless, "available"), sv("r2", false, "db.r6g.large", "available")}},
+			ReadersAtMax{MaxInForce: 16}},
+		{"a provisioned reader being deleted does not count", &ClusterState{Serverless: true, MaxACU: 16, Instances: []Instance{
+			sv("r1", false, ClassServerless, "available"), sv("r2", false, "db.r6g.large", statusDeleting)}},
+			ReadersAtMax{MaxInForce: 16, AllServerless: true}},
+		{"no reader", &ClusterState{Serverless: true, MaxACU: 16, Instances: []Instance{sv("w", true, ClassServerless, "available")}},
+			ReadersAtMax{MaxInForce: 16}},
+		{"no Serverless v2 configuration", &ClusterState{Instances: []Instance{sv("r1", false, ClassServerless, "available")}}, ReadersAtMax{}},
+		{"no state", nil, ReadersAtMax{}},
+	} {
+		if got := ReadersAtMaxOf(tc.cs); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }
 
