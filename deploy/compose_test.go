@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,6 +231,17 @@ func TestComposeStackRuns(t *testing.T) {
 		t.Errorf("Prometheus sends alerts to %+v", ams.Data.ActiveAlertmanagers)
 	}
 
+	// The scaler refuses to size a change on demand it cannot read, so the
+	// alert goes only once Prometheus records the group's demand (the
+	// exporter's first CloudWatch refresh, then a rule evaluation).
+	waitFor(t, 2*time.Minute, "events-web's demand recorded", func() error {
+		var q struct{ Data struct{ Result []any } }
+		getJSON(t, prom+"/api/v1/query?query="+neturl.QueryEscape(`asg:aurora_asg_requests_per_instance_per_minute:sum{asg="events-web"}`), &q)
+		if len(q.Data.Result) == 0 {
+			return fmt.Errorf("no asg:aurora_asg_requests_per_instance_per_minute:sum for events-web yet")
+		}
+		return nil
+	})
 	// An alert reaches the scaler through Alertmanager's routing with the
 	// generated token, and the scaler decides on it from the demand it
 	// reads in Prometheus (act or, at the stack's resting load, no-op).
