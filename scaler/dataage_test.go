@@ -2,15 +2,12 @@ package scaler
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
@@ -60,17 +57,10 @@ func TestImpossibleDataAgeDeletesNoReader(t *testing.T) {
 		t.Run(value, func(t *testing.T) {
 			env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 			awsCfg := env.Config(t, "us-east-1")
-			zones, err := route53.NewFromConfig(awsCfg).ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := ParseConfig("scalein.yml", []byte(fmt.Sprintf(`
+			cfg, _ := readRecordConfig(t, env, "scalein.yml", `
 clusters:
   - {name: events-db, account: "123456789012", region: us-east-1, max_readers: 5, acu_ceiling: 64, read_record: {zone_id: %q, name: db-read.app.internal.}}
-`, aws.ToString(zones.HostedZones[0].Id))))
-			if err != nil {
-				t.Fatal(err)
-			}
+`)
 			cloud := NewAWS(awsCfg, RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
 			procs, err := NewProcedures(context.Background(), ProcedureOptions{
 				Config: cfg, AWS: cloud, Resolver: procedure.DNSResolver{Server: env.StartDNS(t)}, Poll: 5 * time.Second,

@@ -328,8 +328,8 @@ func decideAddReaders(in Input, d Decision) Decision {
 	if reason, wait := notInEffect(in, DimReaders, c.creating > 0, fmt.Sprintf("%d reader(s) still creating", c.creating)); wait {
 		return d.refused("%s", reason)
 	}
-	if open, n := breakerOpen(in); open {
-		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+	if reason, open := breakerReason(in, d.Target); open {
+		return d.refused("%s", reason)
 	}
 	add := int(rec.Desired - rec.Current)
 	d.Instances = ReaderIDs(cs, add)
@@ -391,8 +391,8 @@ func decideRaiseACU(in Input, d Decision) Decision {
 	if reason, wait := notInEffect(in, DimACU, !acuApplied(in), "the busiest instance has not used the raised max yet"); wait {
 		return d.refused("%s", reason)
 	}
-	if open, n := breakerOpen(in); open {
-		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+	if reason, open := breakerReason(in, d.Target); open {
+		return d.refused("%s", reason)
 	}
 	d.To, d.Outcome = rec.Desired, OutcomeAct
 	d.Reason = fmt.Sprintf("raise max ACU %g -> %g, min %g kept (%s)", cs.MaxACU, rec.Desired, cs.MinACU, rec.Why)
@@ -422,8 +422,8 @@ func decideASGOut(in Input, d Decision) Decision {
 	if reason, wait := notInEffect(in, DimASG, inService < float64(g.Desired), fmt.Sprintf("%g of %d instances in service", inService, g.Desired)); wait {
 		return d.refused("%s", reason)
 	}
-	if open, n := breakerOpen(in); open {
-		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+	if reason, open := breakerReason(in, d.Target); open {
+		return d.refused("%s", reason)
 	}
 	d.To, d.Outcome = rec.Desired, OutcomeAct
 	d.Reason = fmt.Sprintf("set desired capacity %d -> %g (%s)", g.Desired, rec.Desired, rec.Why)
@@ -459,8 +459,8 @@ func decideASGIn(in Input, d Decision) Decision {
 		d.Outcome, d.Reason = OutcomeNoop, fmt.Sprintf("stabilised demand needs %g instances: keep %d (%s)", rec.Desired, g.Desired, rec.Why)
 		return d
 	}
-	if open, n := breakerOpen(in); open {
-		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+	if reason, open := breakerReason(in, d.Target); open {
+		return d.refused("%s", reason)
 	}
 	d.To, d.Outcome = rec.Desired, OutcomeAct
 	d.Reason = fmt.Sprintf("set desired capacity %d -> %g (%s)", g.Desired, rec.Desired, rec.Why)
@@ -506,8 +506,8 @@ func decideRemoveReaders(in Input, d Decision) Decision {
 	if reason, hold := acuBaselineTooLow(in, cs, t); hold {
 		return d.refused("%s", reason)
 	}
-	if open, n := breakerOpen(in); open {
-		return d.refused("breaker open: %d actions on %s in the last hour (max %d)", n, d.Target, in.Policy.MaxActionsPerHour)
+	if reason, open := breakerReason(in, d.Target); open {
+		return d.refused("%s", reason)
 	}
 	var victims []Instance
 	for _, r := range cs.Instances {

@@ -20,6 +20,16 @@ func breakerOpen(in Input) (bool, int) {
 	return len(ids) >= in.Policy.MaxActionsPerHour, len(ids)
 }
 
+// breakerReason is breakerOpen as a guard like the others: the reason
+// the target's breaker refuses, if it is open.
+func breakerReason(in Input, target string) (string, bool) {
+	open, n := breakerOpen(in)
+	if !open {
+		return "", false
+	}
+	return fmt.Sprintf("breaker open: %d actions on %s in the last hour (max %d)", n, target, in.Policy.MaxActionsPerHour), true
+}
+
 // BreakerOpen reports whether the target's breaker is open at now.
 func BreakerOpen(now time.Time, history []Event, maxPerHour int) bool {
 	open, _ := breakerOpen(Input{Now: now, History: history, Policy: Policy{MaxActionsPerHour: maxPerHour}})

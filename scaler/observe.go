@@ -246,10 +246,9 @@ func demandQueries(r Request, window time.Duration) map[string]string {
 		SigBusiestACU:        "max by (account, region, db_cluster) (aurora_instance_serverless_capacity_acu" + sel + ")",
 		SigACUDemand: "max by (account, region, db_cluster) (" + busyACU(sel, "writer") +
 			" or avg by (account, region, db_cluster) (" + busyACU(sel, "reader") + "))",
-		SigACURatio:       "db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max" + sel,
-		SigReadersServing: "min_over_time(" + readersAvailable + "[" + lag + ":15s])",
-		SigReaderBusyACUWindowMax: "max_over_time((sum by (account, region, db_cluster) (aurora_instance_serverless_capacity_acu" + selWith(sel, `role="reader"`) +
-			" * on (account, region, db_cluster, db_instance) group_left () aurora_instance_cpu_utilization_ratio" + selWith(sel, `role="reader"`) + "))[" + w + ":15s])",
+		SigACURatio:               "db_cluster:aurora_serverless_capacity_acu:max_ratio_of_max" + sel,
+		SigReadersServing:         "min_over_time(" + readersAvailable + "[" + lag + ":15s])",
+		SigReaderBusyACUWindowMax: "max_over_time((sum by (account, region, db_cluster) (" + busyACU(sel, "reader") + "))[" + w + ":15s])",
 	}
 }
 

@@ -2,7 +2,6 @@ package scaler
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aurora-surge/aurora-surge/scaler/procedure"
@@ -26,25 +24,8 @@ import (
 func drainWorld(t *testing.T) (*simtest.Env, *Config) {
 	t.Helper()
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
-	awsCfg := env.Config(t, "us-east-1")
-	zones, err := route53.NewFromConfig(awsCfg).ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ParseConfig("drain.yml", []byte(fmt.Sprintf(`
-clusters:
-  - name: events-db
-    account: "123456789012"
-    region: us-east-1
-    max_readers: 5
-    acu_ceiling: 64
-    acu_baseline: 32
-    read_record: {zone_id: %q, name: db-read.app.internal.}
-`, aws.ToString(zones.HostedZones[0].Id))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := rds.NewFromConfig(awsCfg)
+	cfg, _ := readRecordConfig(t, env, "drain.yml", drainYAML)
+	db := rds.NewFromConfig(env.Config(t, "us-east-1"))
 	createManagedReader(t, db, "events-db-surge-0001")
 	setMaxACU(t, env, 56)
 	env.Advance(t, 10*time.Minute)

@@ -20,18 +20,25 @@ import (
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
 )
 
-// TestRemoveReadersRunsTheSafeScaleIn takes a remove_readers alert from
-// the webhook to the end of the drain: readers deleted one at a time
-// behind the read record, the record back on the reader endpoint, max
-// ACU back at its baseline, and no other change to the cluster meanwhile.
-func TestRemoveReadersRunsTheSafeScaleIn(t *testing.T) {
-	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
-	awsCfg := env.Config(t, "us-east-1")
-	zones, err := route53.NewFromConfig(awsCfg).ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
+// readRecordConfig parses a config whose clusters (yml, with one %q for
+// the zone id) put their read record in the world's hosted zone; zone is
+// that zone's id.
+func readRecordConfig(t *testing.T, env *simtest.Env, name, yml string) (cfg *Config, zone string) {
+	t.Helper()
+	zones, err := route53.NewFromConfig(env.Config(t, "us-east-1")).ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ParseConfig("scalein.yml", []byte(fmt.Sprintf(`
+	zone = aws.ToString(zones.HostedZones[0].Id)
+	cfg, err = ParseConfig(name, []byte(fmt.Sprintf(yml, zone)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, zone
+}
+
+// drainYAML is events-db as the drain tests configure it.
+const drainYAML = `
 clusters:
   - name: events-db
     account: "123456789012"
@@ -40,10 +47,16 @@ clusters:
     acu_ceiling: 64
     acu_baseline: 32
     read_record: {zone_id: %q, name: db-read.app.internal.}
-`, aws.ToString(zones.HostedZones[0].Id))))
-	if err != nil {
-		t.Fatal(err)
-	}
+`
+
+// TestRemoveReadersRunsTheSafeScaleIn takes a remove_readers alert from
+// the webhook to the end of the drain: readers deleted one at a time
+// behind the read record, the record back on the reader endpoint, max
+// ACU back at its baseline, and no other change to the cluster meanwhile.
+func TestRemoveReadersRunsTheSafeScaleIn(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
+	awsCfg := env.Config(t, "us-east-1")
+	cfg, _ := readRecordConfig(t, env, "scalein.yml", drainYAML)
 	cloud := NewAWS(awsCfg, RetryPolicy{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
 	release := make(chan struct{})
 	procs, err := NewProcedures(context.Background(), ProcedureOptions{
@@ -65,10 +78,7 @@ clusters:
 	// The avalanche added a scaler-managed reader and raised max ACU.
 	db := rds.NewFromConfig(awsCfg)
 	createManagedReader(t, db, "events-db-surge-0001")
-	if _, err := db.ModifyDBCluster(context.Background(), &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String("events-db"), ApplyImmediately: aws.Bool(true),
-		ServerlessV2ScalingConfiguration: &rdstypes.ServerlessV2ScalingConfiguration{MinCapacity: aws.Float64(0.5), MaxCapacity: aws.Float64(48)}}); err != nil {
-		t.Fatal(err)
-	}
+	setMaxACU(t, env, 48)
 	env.Advance(t, 10*time.Minute)
 
 	h.deliver(t, payload("firing", map[string]string{"alertname": "AuroraReaderCPUBelowTarget", "action": "remove_readers", "step": "1", "db_cluster": "events-db"},
@@ -115,18 +125,10 @@ func TestResumeFinishesADrainLeftByAnotherProcess(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	awsCfg := env.Config(t, "us-east-1")
 	r53 := route53.NewFromConfig(awsCfg)
-	zones, err := r53.ListHostedZones(context.Background(), &route53.ListHostedZonesInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	zone := aws.ToString(zones.HostedZones[0].Id)
-	cfg, err := ParseConfig("resume.yml", []byte(fmt.Sprintf(`
+	cfg, zone := readRecordConfig(t, env, "resume.yml", `
 clusters:
   - {name: events-db, account: "123456789012", region: us-east-1, acu_ceiling: 64, read_record: {zone_id: %q, name: db-read.app.internal.}}
-`, zone)))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	db := rds.NewFromConfig(awsCfg)
 	for _, id := range []string{"events-db-surge-a", "events-db-surge-b"} {
 		createManagedReader(t, db, id)

@@ -124,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	parts, err := scaler.New(ctx, cfg, scaler.PartsOptions{
 		AWS: awsCfg, Retry: scaler.RetryPolicy{MaxAttempts: f.maxAttempts, MaxBackoff: 20 * time.Second},
-		Clock: realClock{}, Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
+		Log: log, Registerer: reg, BearerToken: token, DryRun: f.dryRun, Paused: f.paused,
 		EventsFile: f.eventsFile, EventsInterval: f.eventsEvery,
 	})
 	if err != nil {
@@ -184,7 +184,3 @@ func waitForAWS(ctx context.Context, log *slog.Logger, wait, every time.Duration
 		}
 	}
 }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
