@@ -215,7 +215,7 @@ func (b *backend) DescribeLogStreams(c sim.CallContext, in *DescribeLogStreamsIn
 			list = append(list, LogStream{
 				LogStreamName: id, CreationTime: ms(first.Ingested), FirstEventTimestamp: ms(first.Timestamp),
 				LastEventTimestamp: ms(last.Timestamp), LastIngestionTime: ms(last.Ingested),
-				ARN: r.ARN("logs", "log-group:"+sim.EnhancedMonitoringLogGroup+":log-stream:"+id),
+				ARN: sim.EnhancedMonitoringARN(r, id),
 			})
 		}
 		sort.Slice(list, func(i, j int) bool {

@@ -257,7 +257,7 @@ func instanceView(r *sim.Region, in *sim.Instance) DBInstance {
 		MonitoringInterval: in.MonitoringInterval, PerformanceInsightsEnabled: in.PerformanceInsights,
 	}
 	if in.MonitoringInterval > 0 {
-		x.EnhancedMonitoringResourceARN = sim.EnhancedMonitoringARN(r, in)
+		x.EnhancedMonitoringResourceARN = sim.EnhancedMonitoringARN(r, in.ResourceID)
 		x.MonitoringRoleARN = "arn:aws:iam::" + r.Account + ":role/rds-monitoring-role"
 	}
 	if in.PerformanceInsights {
