@@ -358,9 +358,10 @@ func ValidMonitoringInterval(s int) bool {
 // documents; each instance writes the stream named by its DbiResourceId.
 const EnhancedMonitoringLogGroup = "RDSOSMetrics"
 
-// EnhancedMonitoringARN is the instance's EnhancedMonitoringResourceArn.
-func EnhancedMonitoringARN(r *Region, in *Instance) string {
-	return r.ARN("logs", "log-group:"+EnhancedMonitoringLogGroup+":log-stream:"+in.ResourceID)
+// EnhancedMonitoringARN is the ARN of an instance's Enhanced Monitoring
+// stream (its EnhancedMonitoringResourceArn), by DbiResourceId.
+func EnhancedMonitoringARN(r *Region, resourceID string) string {
+	return r.ARN("logs", "log-group:"+EnhancedMonitoringLogGroup+":log-stream:"+resourceID)
 }
 
 // PIKMSKeyID is the region's AWS-managed key id Performance Insights data

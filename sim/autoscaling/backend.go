@@ -2,6 +2,7 @@ package autoscaling
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -163,14 +164,7 @@ func validFilters(fs []Filter) *sim.APIError {
 }
 
 func (f Filter) match(g *sim.AutoScalingGroup) bool {
-	in := func(v string) bool {
-		for _, w := range f.Values {
-			if w == v {
-				return true
-			}
-		}
-		return false
-	}
+	in := func(v string) bool { return slices.Contains(f.Values, v) }
 	if f.Name == "auto-scaling-group" {
 		return in(g.Name)
 	}

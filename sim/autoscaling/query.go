@@ -1,7 +1,6 @@
 package autoscaling
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/sim"
@@ -24,9 +23,8 @@ func queryOps(b *backend) map[string]wire.QueryOp {
 
 func decodeDescribeGroups(p wire.Params) (*DescribeAutoScalingGroupsInput, *sim.APIError) {
 	in := &DescribeAutoScalingGroupsInput{Names: p.List("AutoScalingGroupNames.member"), NextToken: p.String("NextToken")}
-	for _, i := range p.Indexes("Filters.member") {
-		base := fmt.Sprintf("Filters.member.%d", i)
-		in.Filters = append(in.Filters, Filter{Name: p.String(base + ".Name"), Values: p.List(base + ".Values.member")})
+	for _, f := range p.Filters("Filters.member", "Values.member") {
+		in.Filters = append(in.Filters, Filter{Name: f.Name, Values: f.Values})
 	}
 	n, _, err := p.Int("MaxRecords")
 	in.MaxRecords = int(n)

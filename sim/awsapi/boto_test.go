@@ -58,14 +58,7 @@ print("OK")
 // TestBoto3CloudWatch runs boto3 (the pyenv Python's botocore, which
 // speaks AWS JSON 1.0 to CloudWatch) against the emulator.
 func TestBoto3CloudWatch(t *testing.T) {
-	py := "/root/.pyenv/shims/python3"
-	if out, err := exec.Command(py, "-c", "import boto3").CombinedOutput(); err != nil {
-		msg := "boto3 not importable by " + py + ": " + strings.TrimSpace(string(out))
-		if os.Getenv("AURORA_REQUIRE_AWSCLI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; CI requires it")
-	}
+	py := simtest.Boto3Python(t)
 	env := simtest.Start(t, "field-avalanche", awsapi.Services...)
 	env.Advance(t, 15*time.Minute)
 	now := env.World.Now()

@@ -1,8 +1,6 @@
 package cloudwatch_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
@@ -11,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aurora-surge/aurora-surge/sim/simtest"
 )
 
 // jsonPost sends one AWS JSON 1.0 request as botocore does (X-Amz-Target,
@@ -25,11 +22,7 @@ func jsonPost(t *testing.T, base, op, body string, sign bool) (int, http.Header,
 	req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801."+op)
 	req.Header.Set("x-amzn-query-mode", "true")
 	if sign {
-		sum := sha256.Sum256([]byte(body))
-		creds := aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"}
-		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "monitoring", "us-east-1", time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		simtest.Sign(t, req, []byte(body), "monitoring")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

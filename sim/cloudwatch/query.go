@@ -55,10 +55,8 @@ func queryGetMetricData(b *backend) wire.QueryOp {
 		for _, i := range p.Indexes("MetricDataQueries.member") {
 			base := fmt.Sprintf("MetricDataQueries.member.%d", i)
 			q := Query{ID: p.String(base + ".Id"), Label: p.String(base + ".Label"), Expression: p.String(base + ".Expression")}
-			if v, ok, err := p.Bool(base + ".ReturnData"); err != nil {
+			if q.ReturnData, err = p.OptionalBool(base + ".ReturnData"); err != nil {
 				return nil, err
-			} else if ok {
-				q.ReturnData = &v
 			}
 			if p.Has(base+".MetricStat.Metric.MetricName") || p.Has(base+".MetricStat.Stat") {
 				ms := &MetricStat{

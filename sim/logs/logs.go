@@ -8,6 +8,7 @@ package logs
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"sort"
 	"strconv"
@@ -214,7 +215,7 @@ func (b *backend) DescribeLogStreams(c sim.CallContext, in *DescribeLogStreamsIn
 			list = append(list, LogStream{
 				LogStreamName: id, CreationTime: ms(first.Ingested), FirstEventTimestamp: ms(first.Timestamp),
 				LastEventTimestamp: ms(last.Timestamp), LastIngestionTime: ms(last.Ingested),
-				ARN: r.ARN("logs", "log-group:"+sim.EnhancedMonitoringLogGroup+":log-stream:"+id),
+				ARN: sim.EnhancedMonitoringARN(r, id),
 			})
 		}
 		sort.Slice(list, func(i, j int) bool {
@@ -433,11 +434,9 @@ func (b *backend) FilterLogEvents(c sim.CallContext, in *FilterLogEventsInput) (
 	return out, nil
 }
 
+// hashName is FNV-1a, a stable per-stream part of event ids.
 func hashName(s string) uint64 {
-	var h uint64 = 14695981039346656037
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
 }

@@ -3,8 +3,6 @@ package pi_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
@@ -18,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/aurora-surge/aurora-surge/sim"
@@ -84,12 +81,7 @@ func (f *fixture) call(t *testing.T, in map[string]any) (*pi.GetResourceMetricsO
 	req, _ := http.NewRequest(http.MethodPost, f.env.URL+"/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "PerformanceInsightsv20180227.GetResourceMetrics")
-	sum := sha256.Sum256(body)
-	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "secret"},
-		req, hex.EncodeToString(sum[:]), "pi", "us-east-1", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	simtest.Sign(t, req, body, "pi")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -231,14 +223,7 @@ print("OK")
 `
 
 func TestBoto3PerformanceInsights(t *testing.T) {
-	py := "/root/.pyenv/shims/python3"
-	if out, err := exec.Command(py, "-c", "import boto3").CombinedOutput(); err != nil {
-		msg := "boto3 not importable by " + py + ": " + strings.TrimSpace(string(out))
-		if os.Getenv("AURORA_REQUIRE_AWSCLI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	py := simtest.Boto3Python(t)
 	f := start(t)
 	f.env.Advance(t, 10*time.Minute)
 	script := filepath.Join(t.TempDir(), "pi.py")

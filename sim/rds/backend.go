@@ -2,6 +2,7 @@ package rds
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -174,13 +175,7 @@ func (p Paging) page(total int) (sim.Page, *sim.APIError) {
 func filterSet(fs []Filter, allowed ...string) (map[string][]string, *sim.APIError) {
 	out := map[string][]string{}
 	for _, f := range fs {
-		ok := false
-		for _, a := range allowed {
-			if f.Name == a {
-				ok = true
-			}
-		}
-		if !ok {
+		if !slices.Contains(allowed, f.Name) {
 			return nil, sim.ErrInvalidParameterValue("Unrecognized filter name: %s", f.Name)
 		}
 		if len(f.Values) == 0 {
@@ -257,7 +252,7 @@ func instanceView(r *sim.Region, in *sim.Instance) DBInstance {
 		MonitoringInterval: in.MonitoringInterval, PerformanceInsightsEnabled: in.PerformanceInsights,
 	}
 	if in.MonitoringInterval > 0 {
-		x.EnhancedMonitoringResourceARN = sim.EnhancedMonitoringARN(r, in)
+		x.EnhancedMonitoringResourceARN = sim.EnhancedMonitoringARN(r, in.ResourceID)
 		x.MonitoringRoleARN = "arn:aws:iam::" + r.Account + ":role/rds-monitoring-role"
 	}
 	if in.PerformanceInsights {

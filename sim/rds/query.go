@@ -90,19 +90,16 @@ func decodeCreateDBInstance(p wire.Params) (*CreateDBInstanceInput, *sim.APIErro
 	if err != nil {
 		return nil, err
 	}
-	in := &CreateDBInstanceInput{
-		DBInstanceIdentifier: p.String("DBInstanceIdentifier"), DBInstanceClass: p.String("DBInstanceClass"), Engine: p.String("Engine"),
-		DBClusterIdentifier: p.String("DBClusterIdentifier"), AvailabilityZone: p.String("AvailabilityZone"),
-		PromotionTier: tier, Tags: decodeTags(p), MonitoringInterval: interval, MonitoringRoleARN: p.String("MonitoringRoleArn"),
-	}
-	pi, ok, err := p.Bool("EnablePerformanceInsights")
+	pi, err := p.OptionalBool("EnablePerformanceInsights")
 	if err != nil {
 		return nil, err
 	}
-	if ok {
-		in.EnablePerformanceInsights = &pi
-	}
-	return in, nil
+	return &CreateDBInstanceInput{
+		DBInstanceIdentifier: p.String("DBInstanceIdentifier"), DBInstanceClass: p.String("DBInstanceClass"), Engine: p.String("Engine"),
+		DBClusterIdentifier: p.String("DBClusterIdentifier"), AvailabilityZone: p.String("AvailabilityZone"),
+		PromotionTier: tier, Tags: decodeTags(p), MonitoringInterval: interval, MonitoringRoleARN: p.String("MonitoringRoleArn"),
+		EnablePerformanceInsights: pi,
+	}, nil
 }
 
 func decodeDeleteDBInstance(p wire.Params) (*DeleteDBInstanceInput, *sim.APIError) {

@@ -270,20 +270,26 @@ fleets:
 	}
 }
 
-func TestAddTagsToResource(t *testing.T) {
-	env := simtest.Start(t, "field-avalanche", simrds.Register)
-	c := rds.NewFromConfig(env.Config(t, "us-east-1"))
-	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
+// clusterARN is the ARN DescribeDBClusters gives the cluster.
+func clusterARN(t *testing.T, c *rds.Client, id string) *string {
+	t.Helper()
+	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	arn := out.DBClusters[0].DBClusterArn
+	return out.DBClusters[0].DBClusterArn
+}
+
+func TestAddTagsToResource(t *testing.T) {
+	env := simtest.Start(t, "field-avalanche", simrds.Register)
+	c := rds.NewFromConfig(env.Config(t, "us-east-1"))
+	arn := clusterARN(t, c, "events-db")
 	for _, v := range []string{"one", "two"} {
 		if _, err := c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: arn, Tags: []types.Tag{{Key: aws.String("aurora-surge:acu-change"), Value: aws.String(v)}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out, _ = c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
+	out, _ := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
 	n, val := 0, ""
 	for _, tag := range out.DBClusters[0].TagList {
 		if aws.ToString(tag.Key) == "aurora-surge:acu-change" {
@@ -293,18 +299,14 @@ func TestAddTagsToResource(t *testing.T) {
 	if n != 1 || val != "two" {
 		t.Fatalf("tag after two writes: %d copies, value %q", n, val)
 	}
-	_, err = c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:123456789012:cluster:nope"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	_, err := c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String("arn:aws:rds:us-east-1:123456789012:cluster:nope"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
 	wantCode(t, err, "DBClusterNotFoundFault", 404)
 }
 
 func TestListAndRemoveTags(t *testing.T) {
 	env := simtest.Start(t, "field-avalanche", simrds.Register)
 	c := rds.NewFromConfig(env.Config(t, "us-east-1"))
-	out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String("events-db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := out.DBClusters[0].DBClusterArn
+	arn := clusterARN(t, c, "events-db")
 	if _, err := c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: arn, Tags: []types.Tag{
 		{Key: aws.String("a"), Value: aws.String("1")}, {Key: aws.String("b"), Value: aws.String("2")}}}); err != nil {
 		t.Fatal(err)
@@ -331,7 +333,7 @@ func TestListAndRemoveTags(t *testing.T) {
 		t.Fatalf("after removing a: %v", m)
 	}
 	nope := aws.String("arn:aws:rds:us-east-1:123456789012:cluster:nope")
-	_, err = c.ListTagsForResource(ctx, &rds.ListTagsForResourceInput{ResourceName: nope})
+	_, err := c.ListTagsForResource(ctx, &rds.ListTagsForResourceInput{ResourceName: nope})
 	wantCode(t, err, "DBClusterNotFoundFault", 404)
 	_, err = c.RemoveTagsFromResource(ctx, &rds.RemoveTagsFromResourceInput{ResourceName: nope, TagKeys: []string{"a"}})
 	wantCode(t, err, "DBClusterNotFoundFault", 404)

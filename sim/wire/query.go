@@ -257,6 +257,15 @@ func (p Params) OptionalFloat(key string) (*float64, *sim.APIError) {
 	return &v, nil
 }
 
+// OptionalBool is OptionalInt for booleans.
+func (p Params) OptionalBool(key string) (*bool, *sim.APIError) {
+	v, ok, err := p.Bool(key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // OptionalTime is OptionalInt for timestamps.
 func (p Params) OptionalTime(key string) (*time.Time, *sim.APIError) {
 	v, ok, err := p.Time(key)
