@@ -260,10 +260,7 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 		return errors.New("no inventory yet (discovery has not succeeded)")
 	}
 	plan := s.plan(inv)
-	clients := map[Scope]*ScopeClients{}
-	for _, sc := range s.clients.Scopes() {
-		clients[sc.Scope] = sc
-	}
+	clients := s.clients.ByScope()
 	end := s.clock.Now().Truncate(s.cfg.Period)
 	start := end.Add(-s.cfg.Window)
 

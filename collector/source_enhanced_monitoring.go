@@ -160,10 +160,7 @@ func (s *EnhancedMonitoringSource) Refresh(ctx context.Context) error {
 		return errors.New("no inventory yet (discovery has not succeeded)")
 	}
 	plan, longest := emStreams(inv)
-	clients := map[Scope]*ScopeClients{}
-	for _, sc := range s.clients.Scopes() {
-		clients[sc.Scope] = sc
-	}
+	clients := s.clients.ByScope()
 	now := s.clock.Now()
 	type result struct {
 		scope   Scope

@@ -121,10 +121,7 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 			}
 		}
 	}
-	clients := map[Scope]*ScopeClients{}
-	for _, sc := range s.clients.Scopes() {
-		clients[sc.Scope] = sc
-	}
+	clients := s.clients.ByScope()
 	now := s.clock.Now()
 	in := func(id string) *awspi.GetResourceMetricsInput {
 		return &awspi.GetResourceMetricsInput{
