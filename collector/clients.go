@@ -126,3 +126,13 @@ func (cs *ClientSet) Scopes() []*ScopeClients {
 	defer cs.mu.Unlock()
 	return append([]*ScopeClients(nil), cs.scopes...)
 }
+
+// ByScope indexes the scopes' clients by account and region, for sources
+// that plan per scope from the inventory.
+func (cs *ClientSet) ByScope() map[Scope]*ScopeClients {
+	out := map[Scope]*ScopeClients{}
+	for _, sc := range cs.Scopes() {
+		out[sc.Scope] = sc
+	}
+	return out
+}

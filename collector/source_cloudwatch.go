@@ -84,6 +84,22 @@ type QueryPlanner interface {
 // its answers.
 type CloudWatchData struct {
 	plans map[string]FamilyPlan
+	// newest is each family's newest datapoint time, found once when the
+	// refresh publishes rather than by every scrape (collectSelf).
+	newest map[string]time.Time
+}
+
+// newCloudWatchData publishes plans, whose answers are final.
+func newCloudWatchData(plans map[string]FamilyPlan) *CloudWatchData {
+	newest := map[string]time.Time{}
+	for _, p := range plans {
+		for _, q := range p.Queries() {
+			if q.Answered && q.Point.Time.After(newest[q.Point.Family]) {
+				newest[q.Point.Family] = q.Point.Time
+			}
+		}
+	}
+	return &CloudWatchData{plans: plans, newest: newest}
 }
 
 // Plan is the named family's plan (nil when it planned nothing).
@@ -94,20 +110,12 @@ func (d *CloudWatchData) Plan(family string) FamilyPlan {
 	return d.plans[family]
 }
 
-// Newest is the time of the newest datapoint per family.
+// Newest is the time of the newest datapoint per family (read-only).
 func (d *CloudWatchData) Newest() map[string]time.Time {
-	out := map[string]time.Time{}
 	if d == nil {
-		return out
+		return nil
 	}
-	for _, p := range d.plans {
-		for _, q := range p.Queries() {
-			if q.Answered && q.Point.Time.After(out[q.Point.Family]) {
-				out[q.Point.Family] = q.Point.Time
-			}
-		}
-	}
-	return out
+	return d.newest
 }
 
 // Answered counts the queries CloudWatch answered.
@@ -175,7 +183,7 @@ func NewCloudWatchSource(clients *ClientSet, discovery *Discovery, planners []Qu
 			Help: "ceil(queries / 500) summed over accounts and regions for the last refresh: the fewest calls possible.",
 		}),
 	}
-	s.data.Store(&CloudWatchData{plans: map[string]FamilyPlan{}})
+	s.data.Store(newCloudWatchData(map[string]FamilyPlan{}))
 	return s
 }
 
@@ -252,10 +260,7 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 		return errors.New("no inventory yet (discovery has not succeeded)")
 	}
 	plan := s.plan(inv)
-	clients := map[Scope]*ScopeClients{}
-	for _, sc := range s.clients.Scopes() {
-		clients[sc.Scope] = sc
-	}
+	clients := s.clients.ByScope()
 	end := s.clock.Now().Truncate(s.cfg.Period)
 	start := end.Add(-s.cfg.Window)
 
@@ -309,7 +314,7 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 	if len(errs) > 0 && answered == 0 && len(plan.ask) > 0 {
 		return errors.Join(errs...)
 	}
-	s.data.Store(&CloudWatchData{plans: plan.plans})
+	s.data.Store(newCloudWatchData(plan.plans))
 	return errors.Join(errs...)
 }
 

@@ -69,14 +69,20 @@ func planners() []QueryPlanner {
 	return out
 }
 
+// fakeCloudWatchSource is a CloudWatch source over inv, with every family
+// planning, asking fake at its t0.
+func fakeCloudWatchSource(inv *Inventory, fake *fakeCloudWatch) *CloudWatchSource {
+	d := &Discovery{}
+	d.inv.Store(inv)
+	clients := &ClientSet{scopes: []*ScopeClients{{Scope: inv.Clusters[0].Scope, CloudWatch: fake}}}
+	return NewCloudWatchSource(clients, d, planners(), DefaultConfig().CloudWatch, fixedClock{fake.t0})
+}
+
 func TestCloudWatchCallsAtTheMinimum(t *testing.T) {
 	for _, clusters := range []int{1, 10, 100} {
 		inv := testInventory(clusters, 16)
 		fake := &fakeCloudWatch{perPage: 500, t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-		d := &Discovery{}
-		d.inv.Store(inv)
-		clients := &ClientSet{scopes: []*ScopeClients{{Scope: inv.Clusters[0].Scope, CloudWatch: fake}}}
-		src := NewCloudWatchSource(clients, d, planners(), DefaultConfig().CloudWatch, fixedClock{fake.t0})
+		src := fakeCloudWatchSource(inv, fake)
 		if err := src.Refresh(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -97,10 +103,7 @@ func TestCloudWatchCallsAtTheMinimum(t *testing.T) {
 func TestCloudWatchPagesAndKeepsNewest(t *testing.T) {
 	inv := testInventory(2, 4)
 	fake := &fakeCloudWatch{perPage: 7, t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	d := &Discovery{}
-	d.inv.Store(inv)
-	clients := &ClientSet{scopes: []*ScopeClients{{Scope: inv.Clusters[0].Scope, CloudWatch: fake}}}
-	src := NewCloudWatchSource(clients, d, planners(), DefaultConfig().CloudWatch, fixedClock{fake.t0})
+	src := fakeCloudWatchSource(inv, fake)
 	if err := src.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

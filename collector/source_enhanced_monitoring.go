@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -99,8 +98,7 @@ type EnhancedMonitoringSource struct {
 	cfg       EnhancedMonitoringConfig
 	clock     Clock
 
-	samples atomic.Pointer[map[string]OSSample] // by DbiResourceId
-	version atomic.Uint64                       // bumped when samples may have changed
+	*published[OSSample]
 
 	mu sync.Mutex
 	// byScope keeps each scope's last good samples, so a scope that fails
@@ -115,14 +113,14 @@ type EnhancedMonitoringSource struct {
 func NewEnhancedMonitoringSource(clients *ClientSet, discovery *Discovery, cfg EnhancedMonitoringConfig, clock Clock) *EnhancedMonitoringSource {
 	s := &EnhancedMonitoringSource{
 		clients: clients, discovery: discovery, cfg: cfg, clock: clock,
-		byScope: map[Scope]map[string]OSSample{}, newest: map[Scope]time.Time{},
+		published: newPublished[OSSample](),
+		byScope:   map[Scope]map[string]OSSample{},
+		newest:    map[Scope]time.Time{},
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "aurora_exporter", Name: "enhanced_monitoring_documents_rejected_total",
 			Help: "Enhanced Monitoring documents that could not be read (not JSON, no timestamp or CPU total); the instance keeps its previous document.",
 		}),
 	}
-	empty := map[string]OSSample{}
-	s.samples.Store(&empty)
 	return s
 }
 
@@ -132,7 +130,7 @@ func (s *EnhancedMonitoringSource) Describe(ch chan<- *prometheus.Desc) { s.reje
 func (s *EnhancedMonitoringSource) Collect(ch chan<- prometheus.Metric) { s.rejected.Collect(ch) }
 
 // Samples is the newest document per DbiResourceId.
-func (s *EnhancedMonitoringSource) Samples() map[string]OSSample { return *s.samples.Load() }
+func (s *EnhancedMonitoringSource) Samples() map[string]OSSample { return s.load() }
 
 // emStreams lists, per scope, the streams to read and the longest
 // monitoring interval among them.
@@ -160,10 +158,7 @@ func (s *EnhancedMonitoringSource) Refresh(ctx context.Context) error {
 		return errors.New("no inventory yet (discovery has not succeeded)")
 	}
 	plan, longest := emStreams(inv)
-	clients := map[Scope]*ScopeClients{}
-	for _, sc := range s.clients.Scopes() {
-		clients[sc.Scope] = sc
-	}
+	clients := s.clients.ByScope()
 	now := s.clock.Now()
 	type result struct {
 		scope   Scope
@@ -235,15 +230,9 @@ func (s *EnhancedMonitoringSource) Refresh(ctx context.Context) error {
 	if len(errs) > 0 && len(fresh) == 0 && len(plan) > 0 {
 		return errors.Join(errs...)
 	}
-	if len(merged) > 0 || len(s.Samples()) > 0 {
-		s.version.Add(1)
-	}
-	s.samples.Store(&merged)
+	s.store(merged)
 	return errors.Join(errs...)
 }
-
-// DataVersion changes whenever Samples may have changed.
-func (s *EnhancedMonitoringSource) DataVersion() uint64 { return s.version.Load() }
 
 // readScope reads the scope's streams from start, 100 per call, and
 // returns prev updated with the newest document per stream.

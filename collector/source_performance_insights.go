@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -43,24 +42,22 @@ type PerformanceInsightsSource struct {
 	cfg       PerformanceInsightsConfig
 	clock     Clock
 
-	samples atomic.Pointer[map[string]PISample] // by DbiResourceId
-	version atomic.Uint64                       // bumped when samples may have changed
+	*published[PISample]
 
-	mu   sync.Mutex
-	last map[string]PISample // last good per instance
+	// mu keeps refreshes apart; the published samples are the last good
+	// data a failed call falls back to.
+	mu sync.Mutex
 
 	denied prometheus.Gauge
 }
 
 func NewPerformanceInsightsSource(clients *ClientSet, discovery *Discovery, cfg PerformanceInsightsConfig, clock Clock) *PerformanceInsightsSource {
-	s := &PerformanceInsightsSource{clients: clients, discovery: discovery, cfg: cfg, clock: clock, last: map[string]PISample{},
+	return &PerformanceInsightsSource{clients: clients, discovery: discovery, cfg: cfg, clock: clock,
+		published: newPublished[PISample](),
 		denied: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "aurora_exporter", Name: "performance_insights_not_authorized_instances",
 			Help: "Instances discovery lists with Performance Insights on whose last GetResourceMetrics answered NotAuthorizedException (turned off since discovery, or no pi:GetResourceMetrics permission); they fall back to CloudWatch.",
 		})}
-	empty := map[string]PISample{}
-	s.samples.Store(&empty)
-	return s
 }
 
 func (s *PerformanceInsightsSource) Name() string { return "performance_insights" }
@@ -69,7 +66,7 @@ func (s *PerformanceInsightsSource) Describe(ch chan<- *prometheus.Desc) { s.den
 func (s *PerformanceInsightsSource) Collect(ch chan<- prometheus.Metric) { s.denied.Collect(ch) }
 
 // Samples is the newest values per DbiResourceId.
-func (s *PerformanceInsightsSource) Samples() map[string]PISample { return *s.samples.Load() }
+func (s *PerformanceInsightsSource) Samples() map[string]PISample { return s.load() }
 
 // newestValues picks, per metric, the newest datapoint that has a value.
 func newestValues(out *awspi.GetResourceMetricsOutput) PISample {
@@ -121,10 +118,7 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 			}
 		}
 	}
-	clients := map[Scope]*ScopeClients{}
-	for _, sc := range s.clients.Scopes() {
-		clients[sc.Scope] = sc
-	}
+	clients := s.clients.ByScope()
 	now := s.clock.Now()
 	in := func(id string) *awspi.GetResourceMetricsInput {
 		return &awspi.GetResourceMetricsInput{
@@ -176,6 +170,7 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	prev := s.load()
 	next := map[string]PISample{}
 	for _, ids := range byScope {
 		for _, id := range ids {
@@ -185,24 +180,13 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 			case denied[id]:
 				// Falls back: nothing served for it.
 			default:
-				if old, ok := s.last[id]; ok {
+				if old, ok := prev[id]; ok {
 					next[id] = old // failed call: last good data
 				}
 			}
 		}
 	}
-	s.last = next
 	s.denied.Set(float64(len(denied)))
-	served := make(map[string]PISample, len(next))
-	for k, v := range next {
-		served[k] = v
-	}
-	if len(served) > 0 || len(s.Samples()) > 0 {
-		s.version.Add(1)
-	}
-	s.samples.Store(&served)
+	s.store(next)
 	return errors.Join(errs...)
 }
-
-// DataVersion changes whenever Samples may have changed.
-func (s *PerformanceInsightsSource) DataVersion() uint64 { return s.version.Load() }

@@ -19,12 +19,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/aurora-surge/aurora-surge/internal/awshttp"
 	"github.com/aurora-surge/aurora-surge/internal/proctest"
 )
 
@@ -473,8 +472,7 @@ func TestReplayAcrossReplicasAndRestartChangesAWSOnce(t *testing.T) {
 	proctest.WaitOK(t, "http://"+simAddr+"/_sim/clock", 30*time.Second)
 	awsEnv := []string{"AWS_ENDPOINT_URL=http://" + simAddr, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none")}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"), config.WithBaseEndpoint("http://"+simAddr),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+	awsCfg, err := awshttp.StaticConfig(ctx, "http://"+simAddr, "us-east-1", "test", "test", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
