@@ -39,10 +39,12 @@ func (b *baseline) Tick(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// Actions converts: policy.Action is Action without the report's JSON
+// tags.
 func (b *baseline) Actions() []Action {
 	var out []Action
 	for _, a := range b.p.Actions() {
-		out = append(out, Action{At: a.At, Kind: a.Kind, Target: a.Target, From: a.From, To: a.To, Reason: a.Reason, Refused: a.Refused})
+		out = append(out, Action(a))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/aurora-surge/aurora-surge/scaler"
 	"github.com/aurora-surge/aurora-surge/scaler/events"
 )
 
@@ -36,7 +37,7 @@ type recordingRDS struct {
 
 func (c recordingRDS) CreateDBInstance(ctx context.Context, in *rds.CreateDBInstanceInput, o ...func(*rds.Options)) (*rds.CreateDBInstanceOutput, error) {
 	out, err := c.RDSAPI.CreateDBInstance(ctx, in, o...)
-	a := Action{At: c.r.now(), Kind: "add_readers", Target: c.cluster, From: 0, To: 1, Reason: "scheduled event: reader " + aws.ToString(in.DBInstanceIdentifier)}
+	a := Action{At: c.r.now(), Kind: scaler.ActionAddReaders, Target: c.cluster, From: 0, To: 1, Reason: "scheduled event: reader " + aws.ToString(in.DBInstanceIdentifier)}
 	if err != nil {
 		a.Refused = "error: " + err.Error()
 	}

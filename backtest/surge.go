@@ -159,7 +159,7 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 	l.events.Reconciler.Clients = rec.Clients
 	l.events.Reconciler.ScaleIn = func(ctx context.Context, cluster string, readers int) error {
 		err := l.procs.ScaleIn(ctx, cluster, readers)
-		a := Action{At: emu.Clock.Now(), Kind: "remove_readers", Target: cluster, From: float64(readers + 1), To: float64(readers),
+		a := Action{At: emu.Clock.Now(), Kind: scaler.ActionRemoveReaders, Target: cluster, From: float64(readers + 1), To: float64(readers),
 			Reason: "scheduled event: back to the baseline readers (safe drain)"}
 		if err != nil {
 			a.Refused = "error: " + err.Error()

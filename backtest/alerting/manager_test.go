@@ -125,6 +125,12 @@ func scaling(id, alertname, severity, dbCluster string) map[string]string {
 		"account": "111111111111", "region": "eu-west-1", "db_cluster": dbCluster}
 }
 
+// step1 is a warning AuroraReaderCPUStep1 on dbCluster, the alert most
+// tests play.
+func step1(id, dbCluster string) map[string]string {
+	return scaling(id, "AuroraReaderCPUStep1", "warning", dbCluster)
+}
+
 // withNotifyWebhook gives the shipped notify receiver, a null receiver
 // (deploy/README.md, "Alerts for people"), one webhook with send_resolved
 // at url, so a test of continue sees the notifications of both receivers.
@@ -162,7 +168,7 @@ func shippedWithNotifyWebhook(t *testing.T) string {
 func TestGroupWaitRepeatAndResolve(t *testing.T) {
 	m := load(t, shipped)
 	got := summaries(t, play(t, m, 700,
-		series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, 400, 15, 4)))
+		series(step1("s1", "c1"), 0, 400, 15, 4)))
 	expect(t, got,
 		"5s scaler firing s1+",
 		"1m35s scaler firing s1+",
@@ -177,8 +183,8 @@ func TestGroupWaitRepeatAndResolve(t *testing.T) {
 func TestNewAlertJoinsGroup(t *testing.T) {
 	m := load(t, shipped)
 	got := summaries(t, play(t, m, 100,
-		series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0),
-		series(scaling("s2", "AuroraReaderCPUStep1", "warning", "c1"), 12, -1, 15, 0)))
+		series(step1("s1", "c1"), 0, -1, 15, 0),
+		series(step1("s2", "c1"), 12, -1, 15, 0)))
 	expect(t, got,
 		"5s scaler firing s1+",
 		"35s scaler firing s1+ s2+")
@@ -188,8 +194,8 @@ func TestNewAlertJoinsGroup(t *testing.T) {
 func TestGroupWaitCollects(t *testing.T) {
 	m := load(t, shipped)
 	got := summaries(t, play(t, m, 20,
-		series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0),
-		series(scaling("s2", "AuroraReaderCPUStep1", "warning", "c1"), 3, -1, 15, 0)))
+		series(step1("s1", "c1"), 0, -1, 15, 0),
+		series(step1("s2", "c1"), 3, -1, 15, 0)))
 	expect(t, got, "5s scaler firing s1+ s2+")
 }
 
@@ -199,8 +205,8 @@ func TestGroupWaitCollects(t *testing.T) {
 func TestOneAlertResolves(t *testing.T) {
 	m := load(t, shipped)
 	got := summaries(t, play(t, m, 400,
-		series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0),
-		series(scaling("s2", "AuroraReaderCPUStep1", "warning", "c1"), 0, 50, 15, 3)))
+		series(step1("s1", "c1"), 0, -1, 15, 0),
+		series(step1("s2", "c1"), 0, 50, 15, 3)))
 	expect(t, got,
 		"5s scaler firing s1+ s2+",
 		"1m5s scaler firing s1+ s2-",
@@ -214,9 +220,9 @@ func TestOneAlertResolves(t *testing.T) {
 func inhibitionTimeline() [][]post {
 	return [][]post{
 		series(scaling("s2", "AuroraReaderCPUStep2", "critical", "c1"), 0, 100, 15, 3),
-		series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0),
+		series(step1("s1", "c1"), 0, -1, 15, 0),
 		series(scaling("t1", "AuroraReaderCPUAboveTarget", "warning", "c1"), 0, -1, 15, 0),
-		series(scaling("o1", "AuroraReaderCPUStep1", "warning", "c2"), 0, -1, 15, 0),
+		series(step1("o1", "c2"), 0, -1, 15, 0),
 	}
 }
 
@@ -272,7 +278,7 @@ func TestContinue(t *testing.T) {
 // received when it came without EndsAt.
 func TestResolveTimeout(t *testing.T) {
 	m := load(t, shipped)
-	a := scaling("s1", "AuroraReaderCPUStep1", "warning", "c1")
+	a := step1("s1", "c1")
 	got := summaries(t, play(t, m, 400, []post{{0, []Alert{{Labels: a, StartsAt: sec(0)}}}}))
 	expect(t, got,
 		"5s scaler firing s1+",
@@ -286,7 +292,7 @@ func TestResolveTimeout(t *testing.T) {
 // once.
 func TestOldAlertFlushesAtOnce(t *testing.T) {
 	m := load(t, shipped)
-	a := scaling("s1", "AuroraReaderCPUStep1", "warning", "c1")
+	a := step1("s1", "c1")
 	got := summaries(t, play(t, m, 40, []post{{10, []Alert{{Labels: a, StartsAt: sec(0), EndsAt: sec(70)}}}}))
 	expect(t, got, "10s scaler firing s1+")
 }
@@ -397,8 +403,8 @@ func TestGroupByAll(t *testing.T) {
 func TestFlushAtPutInstant(t *testing.T) {
 	for _, putFirst := range []bool{true, false} {
 		m := load(t, shipped)
-		s1 := scaling("s1", "AuroraReaderCPUStep1", "warning", "c1")
-		s2 := scaling("s2", "AuroraReaderCPUStep1", "warning", "c1")
+		s1 := step1("s1", "c1")
+		s2 := step1("s2", "c1")
 		if err := m.Put(sec(0), []Alert{{Labels: s1, StartsAt: sec(0), EndsAt: sec(100)}}); err != nil {
 			t.Fatal(err)
 		}
@@ -422,7 +428,7 @@ func TestFlushAtPutInstant(t *testing.T) {
 // in TestMatchesRealAlertmanager (fingerprint included).
 func TestWebhookBody(t *testing.T) {
 	m := load(t, shipped)
-	ns := play(t, m, 5, series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0))
+	ns := play(t, m, 5, series(step1("s1", "c1"), 0, -1, 15, 0))
 	want := `{"receiver":"scaler","status":"firing","alerts":[{"status":"firing","labels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","db_cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"annotations":{"summary":"s"},"startsAt":"2025-03-01T12:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus/graph","fingerprint":"f72c51abc2168228"}],"groupLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","db_cluster":"c1","region":"eu-west-1"},"commonLabels":{"account":"111111111111","action":"add_readers","alertname":"AuroraReaderCPUStep1","db_cluster":"c1","id":"s1","region":"eu-west-1","severity":"warning"},"commonAnnotations":{"summary":"s"},"externalURL":"http://alertmanager:9093","version":"4","groupKey":"{}/{action=~\".+\",action!=\"none\"}:{account=\"111111111111\", action=\"add_readers\", alertname=\"AuroraReaderCPUStep1\", db_cluster=\"c1\", region=\"eu-west-1\"}","truncatedAlerts":0}` + "\n"
 	if len(ns) != 1 {
 		t.Fatalf("got %d notifications, want 1", len(ns))
@@ -441,9 +447,9 @@ func TestDeterministic(t *testing.T) {
 		m := load(t, shipped)
 		return play(t, m, 600,
 			series(scaling("s2", "AuroraReaderCPUStep2", "critical", "c1"), 0, 100, 15, 3),
-			series(scaling("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 15, 0),
-			series(scaling("o1", "AuroraReaderCPUStep1", "warning", "c2"), 10, 300, 15, 0),
-			series(scaling("o2", "AuroraReaderCPUStep1", "warning", "c2"), 20, -1, 15, 0))
+			series(step1("s1", "c1"), 0, -1, 15, 0),
+			series(step1("o1", "c2"), 10, 300, 15, 0),
+			series(step1("o2", "c2"), 20, -1, 15, 0))
 	}
 	a, b := run(), run()
 	if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
@@ -453,7 +459,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestPutRejectsBadAlerts(t *testing.T) {
 	m := load(t, shipped)
-	good := scaling("s1", "AuroraReaderCPUStep1", "warning", "c1")
+	good := step1("s1", "c1")
 	for _, tc := range []struct {
 		name  string
 		alert Alert

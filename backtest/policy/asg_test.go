@@ -12,7 +12,6 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
 	"github.com/aurora-surge/aurora-surge/sim"
-	"github.com/aurora-surge/aurora-surge/sim/awsapi"
 	"github.com/aurora-surge/aurora-surge/sim/simtest"
 )
 
@@ -62,13 +61,9 @@ fleets:
 // ceil(5 x 200 / 1000) = 1 at T+38m.
 func TestAWSTargetTrackingASGWithWarmup(t *testing.T) {
 	sc := asgScenario(t, eventAt, "{at: 0s, users: 1900}, {at: 0s, users: 5000}, {at: 10m, users: 5000}, {at: 10m, users: 1000}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	p, err := LoadParams("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := shippedParams(t)
 	p.AWSTargetTracking.ASGs.InstanceWarmup = 30 * time.Minute
-	pol := newPolicy(t, env, sc, "aws-target-tracking", p)
+	env, pol := startPolicy(t, sc, "aws-target-tracking", p)
 	play(t, env, pol, eventAt+38*time.Minute)
 	acts := pol.Actions()
 	set := taken(acts, KindSetASGCapacity)
@@ -104,8 +99,7 @@ func TestAWSTargetTrackingASGWithWarmup(t *testing.T) {
 // max of 10; hold (80 min) after the event the minimum goes back to 1.
 func TestFieldScheduledAction(t *testing.T) {
 	sc := asgScenario(t, 30*time.Minute, "{at: 0s, users: 1900}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	pol := newPolicy(t, env, sc, "field", nil)
+	env, pol := startPolicy(t, sc, "field", nil)
 	if err := pol.Tick(context.Background(), start); err != nil {
 		t.Fatal(err)
 	}
@@ -131,8 +125,7 @@ func TestFieldScheduledAction(t *testing.T) {
 // next minute (Auto Scaling refuses a start time in the past) and says so.
 func TestFieldScheduledActionInsideTheLead(t *testing.T) {
 	sc := asgScenario(t, 10*time.Minute, "{at: 0s, users: 1900}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	pol := newPolicy(t, env, sc, "field", nil)
+	env, pol := startPolicy(t, sc, "field", nil)
 	if err := pol.Tick(context.Background(), start.Add(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -172,13 +165,9 @@ func TestFieldASGBurstStep(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.users), func(t *testing.T) {
 			sc := asgScenario(t, eventAt, fmt.Sprintf("{at: 0s, users: 1900}, {at: 0s, users: %d}", tc.users))
-			env := simtest.StartScenario(t, sc, awsapi.Services...)
-			p, err := LoadParams("")
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := shippedParams(t)
 			p.Field.ASGs.Scheduled = nil
-			pol := newPolicy(t, env, sc, "field", p)
+			env, pol := startPolicy(t, sc, "field", p)
 			play(t, env, pol, eventAt+3*time.Minute)
 			set := taken(pol.Actions(), KindSetASGCapacity)
 			if len(set) != 2 || !set[0].At.Equal(at(2*time.Minute)) || set[0].To != tc.at2 || !set[1].At.Equal(at(3*time.Minute)) || set[1].To != tc.at3 ||

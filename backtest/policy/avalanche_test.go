@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/aurora-surge/aurora-surge/sim"
-	"github.com/aurora-surge/aurora-surge/sim/awsapi"
-	"github.com/aurora-surge/aurora-surge/sim/simtest"
 )
 
 // Every policy plays the shipped field avalanche (Serverless v2, two
@@ -21,8 +19,7 @@ func TestPoliciesOnFieldAvalanche(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc.Start = start
-		env := simtest.StartScenario(t, sc, awsapi.Services...)
-		pol := newPolicy(t, env, sc, name, nil)
+		env, pol := startPolicy(t, sc, name, nil)
 		play(t, env, pol, 40*time.Minute)
 		acts := pol.Actions()
 		if name == "none" {

@@ -116,10 +116,7 @@ func TestReaderScaleIn(t *testing.T) {
 }
 
 func TestParams(t *testing.T) {
-	p, err := LoadParams("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := shippedParams(t)
 	if tt := p.AWSTargetTracking.Readers.TargetTracking; tt.HighDatapoints != 3 || tt.LowDatapoints != 15 || tt.Target != 30 || tt.ScaleOutCooldown != 300*time.Second {
 		t.Errorf("aws-target-tracking readers: %+v", tt)
 	}

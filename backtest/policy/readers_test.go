@@ -70,16 +70,31 @@ func play(t *testing.T, env *simtest.Env, pol Policy, until time.Duration) {
 func newPolicy(t *testing.T, env *simtest.Env, sc *sim.Scenario, name string, p *Params) Policy {
 	t.Helper()
 	if p == nil {
-		var err error
-		if p, err = LoadParams(""); err != nil {
-			t.Fatal(err)
-		}
+		p = shippedParams(t)
 	}
 	pol, err := New(name, p, env.Config(t, "us-east-1"), FleetFromScenario(sc, start))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pol
+}
+
+// startPolicy starts sc's world and the named policy on it (p nil: the
+// embedded parameters).
+func startPolicy(t *testing.T, sc *sim.Scenario, name string, p *Params) (*simtest.Env, Policy) {
+	t.Helper()
+	env := simtest.StartScenario(t, sc, awsapi.Services...)
+	return env, newPolicy(t, env, sc, name, p)
+}
+
+// shippedParams are the embedded parameters, for a test to change.
+func shippedParams(t *testing.T) *Params {
+	t.Helper()
+	p, err := LoadParams("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // at is T + d.
@@ -111,8 +126,7 @@ func dump(acts []Action) string {
 // is done.
 func TestAWSTargetTrackingScaleOutAfterThreeDatapoints(t *testing.T) {
 	sc := readerScenario(t, 8*time.Minute, "{at: 0s, users: 100}, {at: 0s, users: 320}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	pol := newPolicy(t, env, sc, "aws-target-tracking", nil)
+	env, pol := startPolicy(t, sc, "aws-target-tracking", nil)
 	play(t, env, pol, eventAt+3*time.Minute)
 	if acts := pol.Actions(); len(acts) != 0 {
 		t.Fatalf("acted before the third datapoint above the target:%s", dump(acts))
@@ -162,8 +176,7 @@ func TestAWSTargetTrackingScaleOutAfterThreeDatapoints(t *testing.T) {
 // the fifteenth low datapoint, minute [T+34m, T+35m), is visible at T+36m.
 func TestAWSTargetTrackingScaleInAfterFifteenDatapoints(t *testing.T) {
 	sc := readerScenario(t, time.Minute, "{at: 0s, users: 100}, {at: 0s, users: 448}, {at: 20m, users: 448}, {at: 20m, users: 100}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	pol := newPolicy(t, env, sc, "aws-target-tracking", nil)
+	env, pol := startPolicy(t, sc, "aws-target-tracking", nil)
 	play(t, env, pol, eventAt+35*time.Minute)
 	if removed := taken(pol.Actions(), KindRemoveReader); len(removed) != 0 {
 		t.Fatalf("scaled in before fifteen low datapoints:%s", dump(pol.Actions()))
@@ -201,8 +214,7 @@ func TestAWSTargetTrackingScaleInAfterFifteenDatapoints(t *testing.T) {
 // cooldown's scale-out, asks for ceil(1 x 100 / 30) = 4: two more.
 func TestAWSTargetTrackingScaleOutInsideCooldown(t *testing.T) {
 	sc := readerScenario(t, time.Minute, "{at: 0s, users: 100}, {at: 0s, users: 448}, {at: 5m, users: 448}, {at: 5m, users: 1600}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	pol := newPolicy(t, env, sc, "aws-target-tracking", nil)
+	env, pol := startPolicy(t, sc, "aws-target-tracking", nil)
 	play(t, env, pol, eventAt+7*time.Minute)
 	acts := pol.Actions()
 	added := taken(acts, KindAddReaders)
@@ -226,8 +238,7 @@ func TestFieldStepAlarms(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.users), func(t *testing.T) {
 			sc := readerScenario(t, 8*time.Minute, fmt.Sprintf("{at: 0s, users: 100}, {at: 0s, users: %d}", tc.users))
-			env := simtest.StartScenario(t, sc, awsapi.Services...)
-			pol := newPolicy(t, env, sc, "field", nil)
+			env, pol := startPolicy(t, sc, "field", nil)
 			play(t, env, pol, eventAt+time.Minute)
 			if len(pol.Actions()) != 0 {
 				t.Fatalf("acted before the first high datapoint was published:%s", dump(pol.Actions()))
@@ -243,8 +254,7 @@ func TestFieldStepAlarms(t *testing.T) {
 
 func TestNonePolicyDoesNothing(t *testing.T) {
 	sc := readerScenario(t, time.Minute, "{at: 0s, users: 100}, {at: 0s, users: 800}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	pol := newPolicy(t, env, sc, "none", nil)
+	env, pol := startPolicy(t, sc, "none", nil)
 	play(t, env, pol, eventAt+10*time.Minute)
 	if len(pol.Actions()) != 0 {
 		t.Fatalf("none acted:%s", dump(pol.Actions()))
@@ -261,8 +271,7 @@ func TestNonePolicyDoesNothing(t *testing.T) {
 func TestTargetTrackingWaitsOutCloudWatchThrottling(t *testing.T) {
 	sc := readerScenario(t, 8*time.Minute, "{at: 0s, users: 100}, {at: 0s, users: 320}",
 		"faults:\n  - {at: 13m, duration: 3m, kind: throttle, service: monitoring}")
-	env := simtest.StartScenario(t, sc, awsapi.Services...)
-	pol := newPolicy(t, env, sc, "aws-target-tracking", nil)
+	env, pol := startPolicy(t, sc, "aws-target-tracking", nil)
 	var failed []time.Duration
 	for now := env.Clock.Now(); now.Sub(start) <= eventAt+6*time.Minute; now = env.Clock.Now() {
 		if err := pol.Tick(context.Background(), now); err != nil {

@@ -48,7 +48,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("out", "Directory for report.json, report.md, timeline.png and timeline.svg.").Default("backtest-out").StringVar(&f.out)
 	app.Flag("policies", "Comma-separated policies ("+strings.Join(backtest.Policies, ", ")+").").Default(strings.Join(backtest.Policies, ",")).StringVar(&f.policies)
 	app.Flag("seed", "Model seed (0: the scenario's).").Default("0").Int64Var(&f.seed)
-	app.Flag("params", "Policy parameter file (default: the embedded one, see backtest/params.yml).").StringVar(&f.params)
+	app.Flag("params", "Policy parameter file (default: the embedded one, see backtest/policy/policies.yml).").StringVar(&f.params)
 	app.Flag("repo", "Checkout whose rules/ and deploy/ configuration the product runs with.").Default(".").StringVar(&f.repo)
 	app.Flag("after", "How long to keep playing after the event's end.").Default("30m").DurationVar(&f.after)
 	app.Flag("live", "Print this policy's fleet, alerts and decisions minute by minute.").StringVar(&f.live)
