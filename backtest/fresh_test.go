@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/aurora-surge/aurora-surge/sim"
 )
 
 func TestFreshSourcesRefusesAnIntervalRDSRefuses(t *testing.T) {
@@ -106,5 +108,33 @@ func TestReportRecordsTheFreshSources(t *testing.T) {
 	}
 	if !strings.Contains(md.String(), "Fresh sources on every instance: Enhanced Monitoring at 1 s, Performance Insights.") {
 		t.Errorf("report.md:\n%s", md.String())
+	}
+}
+
+// The fresh path end to end: with Enhanced Monitoring at 1 s on every
+// instance, surge's first action on field-avalanche comes within 30 s of
+// the onset (on CloudWatch alone it takes minutes: the publication lag).
+// What it rests on: the fresh OS CPU reaches /metrics within seconds, the
+// fresh step rules fire at the evaluation that sees it (for: 0s), and the
+// scaler route's group_wait is 0.
+func TestSurgeActsWithin30sOnEnhancedMonitoring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays field-avalanche")
+	}
+	sc, err := sim.LoadScenario("field-avalanche")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Scenario: sc, Policies: []string{"surge"}, Repo: RepoAt(".."),
+		After: time.Minute, Fresh: FreshSources{EnhancedMonitoringSeconds: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	surge := res.Report.Policies[0]
+	if surge.FirstActionAfterOnsetSeconds == nil {
+		t.Fatalf("surge never acted after the onset: %+v", surge)
+	}
+	if first := *surge.FirstActionAfterOnsetSeconds; first > 30 {
+		t.Errorf("surge's first action came %v s after the onset, want within 30 s", first)
 	}
 }

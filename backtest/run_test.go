@@ -81,8 +81,8 @@ func TestSurgeActsThroughTheLoopAndRunsAreDeterministic(t *testing.T) {
 		if surge.FirstActionAfterOnsetSeconds == nil {
 			t.Fatalf("surge never acted after the onset: %+v; actions %+v", surge, res.Actions["surge"])
 		}
-		// The step alert needs CloudWatch's lag (1-2 min), the rule's for
-		// (15 s) and Alertmanager's group_wait (5 s).
+		// The step alert needs CloudWatch's lag (1-2 min) and the rule's
+		// for (15 s); the scaler route's group_wait is 0.
 		if first := *surge.FirstActionAfterOnsetSeconds; first < 60 || first > 300 {
 			t.Errorf("surge's first action %v s after the onset, want within 1-5 min", first)
 		}

@@ -50,14 +50,16 @@ func scaledConfig(t *testing.T, hooks, tokenFile string) string {
 		t.Fatal(err)
 	}
 	cfg := withNotifyWebhook(t, string(b), hooks+"/notify")
-	// Ticks land on x.5 s (posts are on whole seconds), and no
-	// repeat_interval is a multiple of its group_interval, so no
-	// comparison rests on a race of equal instants.
+	// The root route's ticks land on x.5 s (posts are on whole seconds);
+	// the scaler route's (group_wait 0s) follow the POST that made the
+	// group, so the timeline changes no alert's state on a whole second
+	// where one of them ticks. No repeat_interval is a multiple of its
+	// group_interval. No comparison rests on a race of equal instants.
 	for _, r := range [][2]string{
 		{"group_wait: 30s", "group_wait: 2500ms"},
 		{"group_interval: 5m", "group_interval: 4s"},
 		{"repeat_interval: 4h", "repeat_interval: 11s"},
-		{"group_wait: 5s", "group_wait: 1500ms"},
+		{"group_wait: 0s", "group_wait: 0s"},
 		{"group_interval: 30s", "group_interval: 2s"},
 		{"repeat_interval: 1m", "repeat_interval: 5s"},
 		{"http://aurora_scaler:9854/webhook", hooks + "/scaler"},
@@ -136,8 +138,15 @@ func TestMatchesRealAlertmanager(t *testing.T) {
 	people := map[string]string{"id": "p1", "alertname": "AuroraExporterDataStale", "severity": "warning", "source": "rds"}
 	const end = 24.0
 	timeline := [][]post{
-		series(step("s2", "AuroraReaderCPUStep2", "critical", "c1"), 0, 9, 1, 3),
-		series(step("s1", "AuroraReaderCPUStep1", "warning", "c1"), 0, -1, 1, 0),
+		// s2 resolves at 9.5, off the whole seconds on which the scaler
+		// route's groups tick (group_wait 0s: a group's ticks follow the
+		// POST that made it), so no comparison rests on a race of equal
+		// instants.
+		series(step("s2", "AuroraReaderCPUStep2", "critical", "c1"), 0, 9.5, 1, 3),
+		// s1 starts a second after s2, which inhibits it: with the scaler
+		// route's group_wait 0s a same-POST start races Alertmanager's
+		// inhibitor (README.md, where the model departs).
+		series(step("s1", "AuroraReaderCPUStep1", "warning", "c1"), 1, -1, 1, 0),
 		series(step("t1", "AuroraReaderCPUAboveTarget", "warning", "c1"), 1, -1, 1, 0),
 		series(step("o1", "AuroraReaderCPUStep1", "warning", "c2"), 2, 13, 1, 3),
 		series(step("j1", "AuroraReaderCPUStep1", "warning", "c2"), 5, -1, 1, 0),
