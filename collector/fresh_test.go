@@ -76,8 +76,8 @@ func TestFreshSignalFallsBack(t *testing.T) {
 			"db-em": {DBLoad: 4, DBLoadTime: now.Add(-70 * time.Second), HasDBLoad: true},
 			// Enhanced Monitoring at 60 s: Performance Insights reads the CPU.
 			"db-slowem": {DBLoad: 2, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true, CPU: 0.4, CPUTime: now.Add(-6 * time.Second), HasCPU: true},
-			"db-pi": {DBLoad: 3, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true, CPU: 0.6, CPUTime: now.Add(-7 * time.Second), HasCPU: true},
-			"db-sv": {DBLoad: 1, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true},
+			"db-pi":     {DBLoad: 3, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true, CPU: 0.6, CPUTime: now.Add(-7 * time.Second), HasCPU: true},
+			"db-sv":     {DBLoad: 1, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true},
 		}}
 	cases := []struct {
 		in   InstanceInfo
