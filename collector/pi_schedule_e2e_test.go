@@ -69,7 +69,9 @@ func (r *piRecorder) Do(req *http.Request) (*http.Response, error) {
 			return nil, rerr
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(rb))
-		var out struct{ MetricList []struct{ DataPoints []json.RawMessage } }
+		var out struct {
+			MetricList []struct{ DataPoints []json.RawMessage }
+		}
 		if json.Unmarshal(rb, &out) == nil {
 			c.datapoints = 0
 			for _, m := range out.MetricList {
