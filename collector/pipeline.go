@@ -102,7 +102,9 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 	if freshEnabled && cfg.PerformanceInsights.Enabled {
 		pio := PerformanceInsightsOptions{
 			Clients: clients, Discovery: p.Discovery, Config: cfg.PerformanceInsights,
-			FreshInterval: cfg.Refresh.PerformanceInsights, EMMaxAge: cfg.EnhancedMonitoring.Window, Clock: o.Clock,
+			FreshInterval: cfg.Refresh.PerformanceInsights, Clock: o.Clock,
+			// A document older than the exporter serves no longer counts.
+			EMMaxAge: min(cfg.EnhancedMonitoring.Window, cfg.Refresh.StaleAfter),
 		}
 		if p.EnhancedMonitoring != nil {
 			pio.EnhancedMonitoring = p.EnhancedMonitoring

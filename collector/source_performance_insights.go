@@ -59,7 +59,8 @@ type PerformanceInsightsOptions struct {
 	EnhancedMonitoring OSSamples
 	// EMMaxAge: an Enhanced Monitoring document older than this no
 	// longer counts (enhanced_monitoring.window, the look-back past
-	// which that source drops a silent stream itself).
+	// which that source drops a silent stream itself, or stale_after if
+	// shorter, past which the exporter stops serving it).
 	EMMaxAge time.Duration
 	Clock    Clock
 }
