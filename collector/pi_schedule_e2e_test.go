@@ -280,3 +280,52 @@ func keys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestPerformanceInsightsSlowEMAndDBLoadIntervalZero: Enhanced Monitoring
+// at 60 s is older than what Performance Insights brings every 10 s, so
+// those instances stay on the fresh schedule with Performance Insights as
+// their CPU source; and db_load_interval 0 reads the DB load of the
+// instances on db_load at 1 s periods on every refresh, still without
+// the CPU.
+func TestPerformanceInsightsSlowEMAndDBLoadIntervalZero(t *testing.T) {
+	sc := freshScenario(t)
+	for i := range sc.Fleets {
+		if c := &sc.Fleets[i].Cluster; c.ID == "blog-db" {
+			c.MonitoringInterval = 60
+		}
+	}
+	s, rec := startRecordedStack(t, sc, freshConfig+"performance_insights:\n  db_load_interval: 0s\n")
+	s.refreshDueEvery(t, 3*time.Minute, 5*time.Second, false)
+	got := s.gather(t)
+	if f, d := one(t, got, "aurora_exporter_performance_insights_instances", "schedule", "fresh"),
+		one(t, got, "aurora_exporter_performance_insights_instances", "schedule", "db_load"); f != 3 || d != 1 {
+		t.Fatalf("schedules: fresh %g db_load %g; want 3 (reader-1, blog-db's two at 60 s) and 1 (shop-db-writer at 1 s)", f, d)
+	}
+	for _, id := range []string{"blog-db-writer", "blog-db-reader-1"} {
+		if src := signalSource(t, got, id); src != "performance_insights" {
+			t.Errorf("%s (Enhanced Monitoring at 60 s): fresh signal from %s, want performance_insights", id, src)
+		}
+		if age := one(t, got, "aurora_instance_fresh_signal_age_seconds", "db_instance", id); age > 20 {
+			t.Errorf("%s: fresh signal %gs old", id, age)
+		}
+	}
+	if src := signalSource(t, got, "shop-db-writer"); src != "enhanced_monitoring" {
+		t.Errorf("shop-db-writer: fresh signal from %s, want enhanced_monitoring", src)
+	}
+	rec.take()
+	s.refreshDueEvery(t, time.Minute, 5*time.Second, false)
+	names := resourceIDs(t, s)
+	n := 0
+	for _, c := range rec.take() {
+		if names[c.identifier] != "shop-db-writer" {
+			continue
+		}
+		n++
+		if c.period != 1 || strings.Join(c.metrics, ",") != "db.load.avg" {
+			t.Errorf("shop-db-writer with db_load_interval 0: asked %v at %d s periods", c.metrics, c.period)
+		}
+	}
+	if n != 6 {
+		t.Errorf("shop-db-writer with db_load_interval 0: %d calls a minute, want 6 (every refresh)", n)
+	}
+}
