@@ -104,12 +104,21 @@ type EnhancedMonitoringConfig struct {
 
 type PerformanceInsightsConfig struct {
 	Enabled bool `yaml:"enabled"`
-	// Window is how far back each GetResourceMetrics looks (1 s periods;
-	// a period is served a few seconds after it ends).
+	// Window bounds how far back a GetResourceMetrics looks: each call
+	// starts at the newest datapoint already held for the instance, and
+	// at most this far back (the first call, or after a gap). A period
+	// is served a few seconds after it ends.
 	Window time.Duration `yaml:"window"`
 	// Concurrency limits GetResourceMetrics calls in flight per account
-	// and region (one call per instance per refresh).
+	// and region.
 	Concurrency int `yaml:"concurrency"`
+	// DBLoadInterval is how often an instance whose Enhanced Monitoring
+	// already gives its fresh OS CPU is polled for db.load.avg alone, at
+	// 60 s periods (the db_load schedule). Performance Insights then
+	// adds only DB load, which warns and does not scale, and each call
+	// is paid for. 0 polls those instances for db.load.avg at 1 s
+	// periods every performance_insights_interval instead.
+	DBLoadInterval time.Duration `yaml:"db_load_interval"`
 }
 
 // DefaultConfig returns the defaults.
@@ -123,7 +132,7 @@ func DefaultConfig() Config {
 		CloudWatch:          CloudWatchConfig{Window: 10 * time.Minute, Period: time.Minute, Concurrency: 4},
 		DNS:                 DNSConfig{Timeout: time.Second, Samples: 16},
 		EnhancedMonitoring:  EnhancedMonitoringConfig{Enabled: true, Window: time.Minute},
-		PerformanceInsights: PerformanceInsightsConfig{Enabled: true, Window: time.Minute, Concurrency: 16},
+		PerformanceInsights: PerformanceInsightsConfig{Enabled: true, Window: time.Minute, Concurrency: 16, DBLoadInterval: time.Minute},
 	}
 }
 
@@ -229,6 +238,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 	}
 	if c.PerformanceInsights.Concurrency < 1 || c.PerformanceInsights.Concurrency > 64 {
 		return fail("concurrency must be between 1 and 64", "performance_insights", "concurrency")
+	}
+	if d := c.PerformanceInsights.DBLoadInterval; d != 0 && (d < piDBLoadPeriod || d > 5*time.Minute || d%piDBLoadPeriod != 0) {
+		return fail("db_load_interval must be 0 (DB load at 1 s periods every performance_insights_interval) or a multiple of 60s from 60s to 5m: it is polled at 60 s periods, and a longer wait leaves DB load older than CloudWatch's DBLoad", "performance_insights", "db_load_interval")
 	}
 	if c.DNS.Samples < 1 || c.DNS.Samples > 64 {
 		return fail("samples must be between 1 and 64", "dns", "samples")

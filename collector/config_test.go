@@ -46,6 +46,9 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		{"fresh interval", goodConfig + "  enhanced_monitoring_interval: 100ms\n", 9, "enhanced_monitoring_interval must be at least 1s"},
 		{"pi concurrency", goodConfig + "performance_insights:\n  concurrency: 0\n", 10, "concurrency"},
 		{"pi window", goodConfig + "performance_insights:\n  window: 2h\n", 10, "window must be at most 1h"},
+		{"pi db load interval not a minute multiple", goodConfig + "performance_insights:\n  db_load_interval: 90s\n", 10, "db_load_interval must be 0"},
+		{"pi db load interval too short", goodConfig + "performance_insights:\n  db_load_interval: 10s\n", 10, "multiple of 60s from 60s to 5m"},
+		{"pi db load interval too long", goodConfig + "performance_insights:\n  db_load_interval: 10m\n", 10, "db_load_interval"},
 		{"proxy tags", "targets:\n  - regions: [us-east-1]\n    clusters: {names: [a]}\n    proxies: {tags: {a: b}}\n", 4, "proxies"},
 	}
 	for _, c := range cases {

@@ -38,6 +38,13 @@ func startStack(t *testing.T, scenario, configYAML string) *stack {
 // ${dns} replaced by env's DNS server.
 func startStackOn(t *testing.T, env *simtest.Env, configYAML string) *stack {
 	t.Helper()
+	return startStackWith(t, env, configYAML, nil)
+}
+
+// startStackWith is startStackOn with a last change to the SDK
+// configuration (a recording HTTP client), when edit is not nil.
+func startStackWith(t *testing.T, env *simtest.Env, configYAML string, edit func(*aws.Config)) *stack {
+	t.Helper()
 	dnsAddr := env.StartDNS(t)
 	cfg, err := collector.ParseConfig("e2e.yml", []byte(strings.ReplaceAll(configYAML, "${dns}", dnsAddr)))
 	if err != nil {
@@ -46,6 +53,9 @@ func startStackOn(t *testing.T, env *simtest.Env, configYAML string) *stack {
 	calls := collector.NewCallCounter()
 	awsCfg := env.Config(t, "us-east-1")
 	awsCfg.APIOptions = append(awsCfg.APIOptions, calls.Middleware)
+	if edit != nil {
+		edit(&awsCfg)
+	}
 	p, err := collector.NewPipeline(ctx, awsCfg, cfg, collector.PipelineOptions{Clock: env.World.Clock()})
 	if err != nil {
 		t.Fatal(err)

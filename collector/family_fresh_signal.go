@@ -16,9 +16,12 @@ const (
 )
 
 // freshView is what the fresh sources say about one instance: OS CPU
-// from Enhanced Monitoring, else from Performance Insights; DB load from
-// Performance Insights; vCPUs from the Enhanced Monitoring document,
-// else from the class.
+// from Performance Insights when it holds one, else from Enhanced
+// Monitoring; DB load from Performance Insights; vCPUs from the Enhanced
+// Monitoring document, else from the class. Performance Insights reads
+// the CPU only of instances whose Enhanced Monitoring is off, slower
+// than the Performance Insights refresh, or silent (DecidePISchedule),
+// so its CPU, when present, is the fresher of the two.
 type freshView struct {
 	source  string
 	newest  time.Time // newest datapoint of the signal (zero for cloudwatch)
@@ -38,10 +41,10 @@ func freshSignal(snap *Snapshot, in *InstanceInfo) freshView {
 	}
 	hasPI = hasPI && (pi.HasCPU || pi.HasDBLoad)
 	switch {
-	case hasEM:
-		v.source, v.cpu, v.hasCPU, v.newest = signalEnhancedMonitoring, em.CPU, true, em.Time
 	case hasPI && pi.HasCPU:
 		v.source, v.cpu, v.hasCPU, v.newest = signalPerformanceInsights, pi.CPU, true, pi.CPUTime
+	case hasEM:
+		v.source, v.cpu, v.hasCPU, v.newest = signalEnhancedMonitoring, em.CPU, true, em.Time
 	case hasPI:
 		v.source = signalPerformanceInsights
 	}

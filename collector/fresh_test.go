@@ -67,17 +67,24 @@ func TestNewestPIValues(t *testing.T) {
 func TestFreshSignalFallsBack(t *testing.T) {
 	now := time.Unix(1795000100, 0)
 	snap := &Snapshot{Now: now,
-		OS: map[string]OSSample{"db-em": {Time: now.Add(-3 * time.Second), CPU: 0.5, VCPUs: 8}},
+		OS: map[string]OSSample{
+			"db-em":     {Time: now.Add(-3 * time.Second), CPU: 0.5, VCPUs: 8},
+			"db-slowem": {Time: now.Add(-50 * time.Second), CPU: 0.3, VCPUs: 8},
+		},
 		PI: map[string]PISample{
-			"db-em": {DBLoad: 4, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true, CPU: 0.4, CPUTime: now.Add(-6 * time.Second), HasCPU: true},
-			"db-pi": {DBLoad: 3, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true, CPU: 0.6, CPUTime: now.Add(-7 * time.Second), HasCPU: true},
-			"db-sv": {DBLoad: 1, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true},
+			// db_load schedule: a 60 s period's DB load, no CPU.
+			"db-em": {DBLoad: 4, DBLoadTime: now.Add(-70 * time.Second), HasDBLoad: true},
+			// Enhanced Monitoring at 60 s: Performance Insights reads the CPU.
+			"db-slowem": {DBLoad: 2, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true, CPU: 0.4, CPUTime: now.Add(-6 * time.Second), HasCPU: true},
+			"db-pi":     {DBLoad: 3, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true, CPU: 0.6, CPUTime: now.Add(-7 * time.Second), HasCPU: true},
+			"db-sv":     {DBLoad: 1, DBLoadTime: now.Add(-6 * time.Second), HasDBLoad: true},
 		}}
 	cases := []struct {
 		in   InstanceInfo
 		want freshView
 	}{
 		{InstanceInfo{ResourceID: "db-em", Class: "db.r6g.large"}, freshView{source: signalEnhancedMonitoring, newest: now.Add(-3 * time.Second), cpu: 0.5, hasCPU: true, load: 4, hasLoad: true, vcpus: 8}},
+		{InstanceInfo{ResourceID: "db-slowem", Class: "db.r6g.large"}, freshView{source: signalPerformanceInsights, newest: now.Add(-6 * time.Second), cpu: 0.4, hasCPU: true, load: 2, hasLoad: true, vcpus: 8}},
 		{InstanceInfo{ResourceID: "db-pi", Class: "db.r6g.xlarge"}, freshView{source: signalPerformanceInsights, newest: now.Add(-6 * time.Second), cpu: 0.6, hasCPU: true, load: 3, hasLoad: true, vcpus: 4}},
 		{InstanceInfo{ResourceID: "db-sv", Class: "db.serverless"}, freshView{source: signalPerformanceInsights, newest: now.Add(-6 * time.Second), load: 1, hasLoad: true}},
 		{InstanceInfo{ResourceID: "db-none", Class: "db.r6g.large"}, freshView{source: signalCloudWatch, vcpus: 2}},

@@ -100,7 +100,16 @@ func NewPipeline(ctx context.Context, awsCfg aws.Config, cfg *Config, o Pipeline
 		p.EnhancedMonitoring = NewEnhancedMonitoringSource(clients, p.Discovery, cfg.EnhancedMonitoring, o.Clock)
 	}
 	if freshEnabled && cfg.PerformanceInsights.Enabled {
-		p.PerformanceInsights = NewPerformanceInsightsSource(clients, p.Discovery, cfg.PerformanceInsights, o.Clock)
+		pio := PerformanceInsightsOptions{
+			Clients: clients, Discovery: p.Discovery, Config: cfg.PerformanceInsights,
+			FreshInterval: cfg.Refresh.PerformanceInsights, Clock: o.Clock,
+			// A document older than the exporter serves no longer counts.
+			EMMaxAge: min(cfg.EnhancedMonitoring.Window, cfg.Refresh.StaleAfter),
+		}
+		if p.EnhancedMonitoring != nil {
+			pio.EnhancedMonitoring = p.EnhancedMonitoring
+		}
+		p.PerformanceInsights = NewPerformanceInsightsSource(pio)
 	}
 	p.Exporter = NewExporter(ExporterOptions{
 		Runner: p.Runner, Discovery: p.Discovery, CloudWatch: p.CloudWatch, DNS: p.DNS, Scrapers: scrapers,

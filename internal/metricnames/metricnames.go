@@ -45,7 +45,7 @@ func Exporter() (map[string]bool, error) {
 		collector.NewCallCounter().Describe(ch)
 		collector.NewCloudWatchSource(nil, nil, nil, collector.CloudWatchConfig{}, nil).Describe(ch)
 		collector.NewEnhancedMonitoringSource(nil, nil, collector.EnhancedMonitoringConfig{}, nil).Describe(ch)
-		collector.NewPerformanceInsightsSource(nil, nil, collector.PerformanceInsightsConfig{}, nil).Describe(ch)
+		collector.NewPerformanceInsightsSource(collector.PerformanceInsightsOptions{}).Describe(ch)
 		collector.NewDiscoveryTrigger(nil, 0).Describe(ch)
 		close(ch)
 	}()
