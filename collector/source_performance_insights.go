@@ -329,7 +329,10 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 	for scope, calls := range byScope {
 		sc := clients[scope]
 		if sc == nil {
+			// Other scopes' calls may be appending already.
+			mu.Lock()
 			errs = append(errs, fmt.Errorf("no clients for %s/%s", scope.Account, scope.Region))
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
