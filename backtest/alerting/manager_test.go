@@ -245,7 +245,7 @@ func inhibitionTimeline() [][]post {
 
 // With the shipped file: Step2 inhibits Step1 and AboveTarget of the same
 // db_cluster (not of another db_cluster) while it fires; once it resolves
-// (at 100s), Step1 is notified at its group's next tick (125s) while
+// (at 100s), Step1 is notified at its group's next tick (120s) while
 // Step1 keeps AboveTarget muted. The critical Step2 also reaches the
 // notify receiver (continue), which ships as a null receiver: no
 // notification for it.
