@@ -81,3 +81,53 @@ func BenchmarkCloudWatchRefresh100Clusters(b *testing.B) {
 		}
 	}
 }
+
+// renderPipeline is a pipeline over a 100-cluster x 16-instance fleet
+// whose CloudWatch refresh answered every query and whose fresh sources
+// hold a sample for every instance: the fleet benchmark's rendering.
+func renderPipeline(tb testing.TB) *Pipeline {
+	tb.Helper()
+	inv := fleetInventory(100, 16)
+	for _, c := range inv.Clusters {
+		for _, in := range c.Instances {
+			in.ResourceID, in.MonitoringInterval, in.PerformanceInsights = "db-"+in.ID, 5, true
+		}
+	}
+	exp, src := refreshedExporter(tb, inv)
+	clock := exp.clock
+	cfg := DefaultConfig()
+	em := NewEnhancedMonitoringSource(nil, exp.discovery, cfg.EnhancedMonitoring, clock)
+	pi := NewPerformanceInsightsSource(nil, exp.discovery, cfg.PerformanceInsights, clock)
+	os, ps := map[string]OSSample{}, map[string]PISample{}
+	now := clock.Now()
+	for _, c := range inv.Clusters {
+		for i, in := range c.Instances {
+			os[in.ResourceID] = OSSample{Time: now, CPU: float64(i) / 16, VCPUs: 4, Load1: 1.5}
+			ps[in.ResourceID] = PISample{DBLoad: float64(i), DBLoadTime: now, HasDBLoad: true, CPU: 0.5, CPUTime: now, HasCPU: true}
+		}
+	}
+	em.store(os)
+	pi.store(ps)
+	for _, name := range []string{em.Name(), pi.Name()} {
+		if err := exp.runner.RefreshOnce(context.Background(), markRefreshed(name)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	exp.em, exp.pi = em, pi
+	return &Pipeline{Config: &cfg, Runner: exp.runner, Discovery: exp.discovery, CloudWatch: src,
+		EnhancedMonitoring: em, PerformanceInsights: pi, Exporter: exp, clock: clock}
+}
+
+// BenchmarkRender100Clusters is one rendering of every family of
+// renderPipeline (what a refresh of any source costs the exporter).
+func BenchmarkRender100Clusters(b *testing.B) {
+	p := renderPipeline(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.render.key = ""
+		if did, err := p.Render(); !did || err != nil {
+			b.Fatal(did, err)
+		}
+	}
+	b.ReportMetric(float64(len(p.Rendered().Gzip)), "gzip_bytes")
+}
