@@ -266,6 +266,14 @@ func (a *application) Collect(ch chan<- prometheus.Metric) {
 // accepts it (two gzip members: the cached one and the live one).
 func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) http.Handler {
 	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	// A gzip writer is 800 KB of compressor state, and the live part's
+	// buffer grows to its size: both are reused across scrapes rather
+	// than allocated by each.
+	type scratch struct {
+		live bytes.Buffer
+		zw   *gzip.Writer
+	}
+	pool := sync.Pool{New: func() any { return &scratch{zw: gzip.NewWriter(io.Discard)} }}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mfs, err := reg.Gather()
 		if err != nil {
@@ -273,8 +281,10 @@ func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) 
 			http.Error(w, "gathering metrics: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		var live bytes.Buffer
-		enc := expfmt.NewEncoder(&live, format)
+		sc := pool.Get().(*scratch)
+		defer pool.Put(sc)
+		sc.live.Reset()
+		enc := expfmt.NewEncoder(&sc.live, format)
 		for _, mf := range mfs {
 			if err := enc.Encode(mf); err != nil {
 				log.Error("encoding metrics", "family", mf.GetName(), "err", err)
@@ -289,15 +299,16 @@ func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) 
 			if rendered != nil {
 				_, _ = w.Write(rendered.Gzip)
 			}
-			zw := gzip.NewWriter(w)
-			_, _ = zw.Write(live.Bytes())
-			_ = zw.Close()
+			sc.zw.Reset(w)
+			_, _ = sc.zw.Write(sc.live.Bytes())
+			_ = sc.zw.Close()
+			sc.zw.Reset(io.Discard) // not keeping the response writer alive in the pool
 			return
 		}
 		if rendered != nil {
 			_ = rendered.WriteText(w)
 		}
-		_, _ = w.Write(live.Bytes())
+		_, _ = w.Write(sc.live.Bytes())
 	})
 }
 
