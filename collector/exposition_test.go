@@ -117,7 +117,9 @@ func TestEncoderRejectsDuplicatesAndConflicts(t *testing.T) {
 		t.Fatal("two helps for one name: no error")
 	}
 	// The encoder is usable after a failed rendering.
-	one := func(ch chan<- prometheus.Metric) { ch <- prometheus.MustNewConstMetric(a, prometheus.GaugeValue, 1, "v") }
+	one := func(ch chan<- prometheus.Metric) {
+		ch <- prometheus.MustNewConstMetric(a, prometheus.GaugeValue, 1, "v")
+	}
 	if got, want := encodedText(t, &e, one), gatheredText(t, one); got != want {
 		t.Fatalf("after errors: got\n%s\nwant\n%s", got, want)
 	}
