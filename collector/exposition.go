@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -15,32 +16,40 @@ import (
 )
 
 // encoder turns the families' metrics into the gzip-compressed text
-// exposition, the same bytes a registry's Gather and the text encoder
+// exposition, the same text a registry's Gather and the text encoder
 // would give (families by name, series by label values), within a small
 // memory bound. Gather holds every series of the fleet as protobuf
 // structs at once (about 20 MB for 1,600 instances, the exporter's
-// largest transient); here each series is turned into its text line as
-// it is collected, so only the lines (about 4 MB, the buffers kept
-// across renderings) and one series at a time are held.
+// largest transient), and its text is 4 MB. Here the metrics come in
+// batches (one per scraper), each of which completes its families: each
+// series becomes its text line as it is collected, and at the end of a
+// batch each of its families is sorted and compressed into a gzip member
+// of its own. Only one batch's lines (the largest family's few hundred
+// KB) and the compressed members are held; the members are concatenated
+// in name order (a multi-member gzip stream, which every gzip reader
+// reads as one text).
 type encoder struct {
-	byDesc   map[*prometheus.Desc]*familyText
-	byName   map[string]*familyText
-	scratch  bytes.Buffer
-	text     expfmt.Encoder
-	metric   dto.Metric
-	family   dto.MetricFamily
-	zw       *gzip.Writer
-	lastSize int
+	byDesc  map[*prometheus.Desc]*familyText
+	byName  map[string]*familyText
+	lines   []byte // the current batch's lines, all families
+	largest int    // the largest batch's lines in this rendering
+	scratch bytes.Buffer
+	text    expfmt.Encoder
+	metric  dto.Metric
+	family  dto.MetricFamily
+	zw      *gzip.Writer
+	members bytes.Buffer // this rendering's compressed families
 }
 
-// familyText is one family's header and its series' lines.
+// familyText is one family's header and where its lines are.
 type familyText struct {
 	name   string
 	typ    dto.MetricType
 	help   string
 	header []byte
-	lines  []byte
-	spans  []span // each line's place in lines
+	spans  []span // the family's lines of the current batch
+	member span   // its gzip member in members, this rendering
+	done   bool   // compressed in this rendering
 }
 
 type span struct{ start, end int32 }
@@ -48,42 +57,78 @@ type span struct{ start, end int32 }
 // errDuplicateSeries is what Gather reports for a series sent twice.
 var errDuplicateSeries = errors.New("was collected before with the same name and label values")
 
-// encode runs collect and returns the exposition of what it sent.
-func (e *encoder) encode(collect func(ch chan<- prometheus.Metric)) ([]byte, error) {
+// encode runs every batch and returns the exposition of what they sent;
+// a family must be sent by one batch only.
+func (e *encoder) encode(batches ...func(ch chan<- prometheus.Metric)) ([]byte, error) {
 	if e.byDesc == nil {
 		e.byDesc, e.byName = map[*prometheus.Desc]*familyText{}, map[string]*familyText{}
 		e.text = expfmt.NewEncoder(&e.scratch, expfmt.NewFormat(expfmt.TypeTextPlain))
+		e.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	}
 	for _, f := range e.byName {
-		// A fleet that shrank gives its buffers back; one that did not
-		// reuses them, so a rendering allocates little.
-		if cap(f.lines) > 4*len(f.lines)+64<<10 {
-			f.lines, f.spans = nil, nil
-		}
-		f.lines, f.spans = f.lines[:0], f.spans[:0]
+		f.spans, f.done = f.spans[:0], false
 	}
-	ch := make(chan prometheus.Metric, 256)
-	go func() {
-		defer close(ch)
-		collect(ch)
-	}()
+	e.members.Reset()
+	// The lines' buffer keeps the largest batch's size from one
+	// rendering to the next, unless the fleet shrank a lot.
+	if cap(e.lines) > 4*e.largest+64<<10 {
+		e.lines = nil
+	}
+	e.largest = 0
 	var err error
-	for m := range ch {
+	for _, batch := range batches {
+		e.lines = e.lines[:0]
+		ch := make(chan prometheus.Metric, 256)
+		go func() {
+			defer close(ch)
+			batch(ch)
+		}()
+		for m := range ch {
+			if err == nil {
+				err = e.add(m)
+			}
+		}
+		e.largest = max(e.largest, len(e.lines))
 		if err == nil {
-			err = e.add(m)
+			err = e.compressBatch()
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return e.compress()
+	names := make([]string, 0, len(e.byName))
+	size := 0
+	for name, f := range e.byName {
+		if f.done {
+			names = append(names, name)
+			size += int(f.member.end - f.member.start)
+		}
+	}
+	sort.Strings(names)
+	out := make([]byte, 0, size)
+	for _, name := range names {
+		m := e.byName[name].member
+		out = append(out, e.members.Bytes()[m.start:m.end]...)
+	}
+	if len(out) == 0 {
+		// Nothing to serve is an empty text, still valid gzip.
+		e.zw.Reset(&e.members)
+		if err := e.zw.Close(); err != nil {
+			return nil, err
+		}
+		out = append(out, e.members.Bytes()...)
+	}
+	return out, nil
 }
 
-// add appends m's line to its family.
+// add appends m's line to the batch.
 func (e *encoder) add(m prometheus.Metric) error {
 	f, err := e.familyOf(m)
 	if err != nil {
 		return err
+	}
+	if f.done {
+		return fmt.Errorf("%s is sent by two scrapers", f.name)
 	}
 	e.metric.Reset()
 	if err := m.Write(&e.metric); err != nil {
@@ -101,9 +146,9 @@ func (e *encoder) add(m prometheus.Metric) error {
 	if i < 0 || !bytes.HasPrefix(out, []byte("# TYPE ")) {
 		return fmt.Errorf("encoding %s: unexpected text %q", f.name, out)
 	}
-	start := len(f.lines)
-	f.lines = append(f.lines, out[i+1:]...)
-	f.spans = append(f.spans, span{int32(start), int32(len(f.lines))})
+	start := len(e.lines)
+	e.lines = append(e.lines, out[i+1:]...)
+	f.spans = append(f.spans, span{int32(start), int32(len(e.lines))})
 	return nil
 }
 
@@ -146,54 +191,51 @@ func (e *encoder) familyOf(m prometheus.Metric) (*familyText, error) {
 	return f, nil
 }
 
-// compress writes the families by name, each one's lines by label values.
-func (e *encoder) compress() ([]byte, error) {
-	var gz bytes.Buffer
-	gz.Grow(e.lastSize + e.lastSize/8)
-	if e.zw == nil {
-		e.zw, _ = gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	} else {
-		e.zw.Reset(&gz)
-	}
-	names := make([]string, 0, len(e.byName))
-	for name, f := range e.byName {
-		if len(f.spans) > 0 {
-			names = append(names, name)
+// compressBatch compresses each family of the batch, its lines sorted by
+// label values, into a member of its own.
+func (e *encoder) compressBatch() error {
+	for _, f := range e.byName {
+		if len(f.spans) == 0 || f.done {
+			continue
 		}
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		f := e.byName[name]
-		sort.Sort(lineSorter{f})
+		sort.Sort(lineSorter{e.lines, f.spans})
+		start := e.members.Len()
+		e.zw.Reset(&e.members)
 		if _, err := e.zw.Write(f.header); err != nil {
-			return nil, err
+			return err
 		}
-		for i := range f.spans {
-			if i > 0 && seriesKeyCompare(f.line(i-1), f.line(i)) == 0 {
-				return nil, fmt.Errorf("collected metric %s %w", strings.TrimSpace(string(f.line(i))), errDuplicateSeries)
+		for i, sp := range f.spans {
+			line := e.lines[sp.start:sp.end]
+			if i > 0 {
+				prev := f.spans[i-1]
+				if seriesKeyCompare(e.lines[prev.start:prev.end], line) == 0 {
+					return fmt.Errorf("collected metric %s %w", strings.TrimSpace(string(line)), errDuplicateSeries)
+				}
 			}
-			if _, err := e.zw.Write(f.line(i)); err != nil {
-				return nil, err
+			if _, err := e.zw.Write(line); err != nil {
+				return err
 			}
 		}
+		if err := e.zw.Close(); err != nil {
+			return err
+		}
+		f.member, f.done = span{int32(start), int32(e.members.Len())}, true
+		f.spans = f.spans[:0]
 	}
-	if err := e.zw.Close(); err != nil {
-		return nil, err
-	}
-	e.lastSize = gz.Len()
-	return gz.Bytes(), nil
+	return nil
 }
 
-// line is the i-th line, with its newline.
-func (f *familyText) line(i int) []byte { return f.lines[f.spans[i].start:f.spans[i].end] }
+type lineSorter struct {
+	lines []byte
+	spans []span
+}
 
-type lineSorter struct{ f *familyText }
-
-func (s lineSorter) Len() int { return len(s.f.spans) }
+func (s lineSorter) Len() int { return len(s.spans) }
 func (s lineSorter) Less(i, j int) bool {
-	return seriesKeyCompare(s.f.line(i), s.f.line(j)) < 0
+	a, b := s.spans[i], s.spans[j]
+	return seriesKeyCompare(s.lines[a.start:a.end], s.lines[b.start:b.end]) < 0
 }
-func (s lineSorter) Swap(i, j int) { s.f.spans[i], s.f.spans[j] = s.f.spans[j], s.f.spans[i] }
+func (s lineSorter) Swap(i, j int) { s.spans[i], s.spans[j] = s.spans[j], s.spans[i] }
 
 // seriesKeyCompare orders two lines of one family as Gather orders their
 // series: by label values, in label name order (the order of the line),

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,9 +37,9 @@ type collectFunc func(ch chan<- prometheus.Metric)
 func (f collectFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
-func encodedText(t *testing.T, e *encoder, collect func(ch chan<- prometheus.Metric)) string {
+func encodedText(t *testing.T, e *encoder, batches ...func(ch chan<- prometheus.Metric)) string {
 	t.Helper()
-	gz, err := e.encode(collect)
+	gz, err := e.encode(batches...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +55,9 @@ func encodedText(t *testing.T, e *encoder, collect func(ch chan<- prometheus.Met
 }
 
 // TestEncoderMatchesGather: a 1,600-instance fleet's families, with and
-// without timestamps, encode to the bytes Gather and expfmt give, twice
-// in a row (the second rendering reuses the first one's buffers).
+// without timestamps, one batch per scraper, encode to the text Gather
+// and expfmt give, twice in a row (the second rendering reuses the first
+// one's buffers).
 func TestEncoderMatchesGather(t *testing.T) {
 	p := renderPipeline(t)
 	for _, ts := range []bool{false, true} {
@@ -64,7 +66,7 @@ func TestEncoderMatchesGather(t *testing.T) {
 		want := gatheredText(t, collect)
 		var e encoder
 		for i := 0; i < 2; i++ {
-			if got := encodedText(t, &e, collect); got != want {
+			if got := encodedText(t, &e, p.Exporter.familyBatches(p.Exporter.Snapshot())...); got != want {
 				t.Fatalf("timestamps %t, rendering %d: encoder output differs from Gather's (%d vs %d bytes)", ts, i, len(got), len(want))
 			}
 		}
@@ -98,7 +100,8 @@ func TestEncoderOrderAndEscaping(t *testing.T) {
 
 // TestEncoderRejectsDuplicatesAndConflicts: a series sent twice, or two
 // descriptors of one name with different help, fail the rendering as
-// they fail Gather, instead of serving an invalid exposition.
+// they fail Gather, instead of serving an invalid exposition; so does a
+// family sent by two batches, which the encoder cannot merge.
 func TestEncoderRejectsDuplicatesAndConflicts(t *testing.T) {
 	a := prometheus.NewDesc("t_a", "a", []string{"x"}, nil)
 	other := prometheus.NewDesc("t_a", "other help", []string{"x"}, nil)
@@ -116,11 +119,26 @@ func TestEncoderRejectsDuplicatesAndConflicts(t *testing.T) {
 	}); err == nil {
 		t.Fatal("two helps for one name: no error")
 	}
+	if _, err := e.encode(func(ch chan<- prometheus.Metric) {
+		ch <- prometheus.MustNewConstMetric(a, prometheus.GaugeValue, 1, "v")
+	}, func(ch chan<- prometheus.Metric) {
+		ch <- prometheus.MustNewConstMetric(a, prometheus.GaugeValue, 1, "w")
+	}); err == nil || !strings.Contains(err.Error(), "two scrapers") {
+		t.Fatalf("one family in two batches: %v", err)
+	}
 	// The encoder is usable after a failed rendering.
 	one := func(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(a, prometheus.GaugeValue, 1, "v")
 	}
 	if got, want := encodedText(t, &e, one), gatheredText(t, one); got != want {
 		t.Fatalf("after errors: got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestEncoderEmpty: a rendering with no series is an empty text.
+func TestEncoderEmpty(t *testing.T) {
+	var e encoder
+	if got := encodedText(t, &e, func(chan<- prometheus.Metric) {}); got != "" {
+		t.Fatalf("got %q", got)
 	}
 }

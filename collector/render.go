@@ -74,9 +74,7 @@ func (p *Pipeline) Render() (bool, error) {
 	complete := p.Runner.Ready(p.Exporter.Sources()...)
 	start := time.Now()
 	p.render.encodeMu.Lock()
-	gz, err := p.render.enc.encode(func(ch chan<- prometheus.Metric) {
-		p.Exporter.collectFamilies(p.Exporter.Snapshot(), ch)
-	})
+	gz, err := p.render.enc.encode(p.Exporter.familyBatches(p.Exporter.Snapshot())...)
 	p.render.encodeMu.Unlock()
 	if err != nil {
 		return false, err
