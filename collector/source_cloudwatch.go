@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,10 +36,25 @@ type MetricQuery struct {
 // once per refresh (families asking for the same one share the answer) and
 // orders its calls by it. Families never look values up by it.
 func (q MetricQuery) Key() string {
-	var b strings.Builder
-	b.WriteString(q.Scope.Account + "|" + q.Scope.Region + "|" + q.Namespace + "|" + q.Metric + "|" + q.Stat)
+	// Sized first: a refresh keys every query of the fleet (11,000 for
+	// 1,600 instances), and concatenating pieces would triple the garbage.
+	n := len(q.Scope.Account) + len(q.Scope.Region) + len(q.Namespace) + len(q.Metric) + len(q.Stat) + 4
 	for _, d := range q.Dims {
-		b.WriteString("|" + d.Name + "=" + d.Value)
+		n += 2 + len(d.Name) + len(d.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, part := range [...]string{q.Scope.Account, q.Scope.Region, q.Namespace, q.Metric, q.Stat} {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(part)
+	}
+	for _, d := range q.Dims {
+		b.WriteByte('|')
+		b.WriteString(d.Name)
+		b.WriteByte('=')
+		b.WriteString(d.Value)
 	}
 	return b.String()
 }
@@ -216,31 +232,43 @@ type refreshPlan struct {
 // plan asks every family for its plan and gives each series one id.
 func (s *CloudWatchSource) plan(inv *Inventory) *refreshPlan {
 	rp := &refreshPlan{plans: map[string]FamilyPlan{}, ask: map[Scope][]*PlannedQuery{}, same: map[*PlannedQuery][]*PlannedQuery{}}
-	first := map[string]*PlannedQuery{}
-	keys := map[*PlannedQuery]string{}
+	var fps []FamilyPlan
+	n := 0
 	for _, p := range s.planners {
-		fp := p.Plan(inv)
-		if fp == nil {
-			continue
-		}
-		rp.plans[p.Name()] = fp
-		for _, q := range fp.Queries() {
-			k := q.Key()
-			if f, ok := first[k]; ok {
-				rp.same[f] = append(rp.same[f], q)
-				continue
-			}
-			first[k] = q
-			keys[q] = k
-			rp.ask[q.Scope] = append(rp.ask[q.Scope], q)
+		if fp := p.Plan(inv); fp != nil {
+			rp.plans[p.Name()] = fp
+			fps = append(fps, fp)
+			n += len(fp.Queries())
 		}
 	}
+	// Every planned query by its series, sorted once (a slice, not maps
+	// of keys: this is the CloudWatch refresh's largest transient). Equal
+	// keys stay in planning order and the first one planned is asked.
+	type keyed struct {
+		key string
+		q   *PlannedQuery
+	}
+	all := make([]keyed, 0, n)
+	for _, fp := range fps {
+		for _, q := range fp.Queries() {
+			all = append(all, keyed{q.Key(), q})
+		}
+	}
+	// Sorted by series so a fleet's calls carry the same queries from one
+	// refresh to the next.
+	sort.SliceStable(all, func(i, j int) bool { return all[i].key < all[j].key })
+	for i := 0; i < len(all); {
+		first := all[i].q
+		j := i + 1
+		for ; j < len(all) && all[j].key == all[i].key; j++ {
+			rp.same[first] = append(rp.same[first], all[j].q)
+		}
+		rp.ask[first.Scope] = append(rp.ask[first.Scope], first)
+		i = j
+	}
 	for _, qs := range rp.ask {
-		// Sorted by series so a fleet's calls carry the same queries from
-		// one refresh to the next.
-		sort.Slice(qs, func(i, j int) bool { return keys[qs[i]] < keys[qs[j]] })
 		for i, q := range qs {
-			q.ID = fmt.Sprintf("q%d", i)
+			q.ID = "q" + strconv.Itoa(i)
 		}
 	}
 	return rp
@@ -339,7 +367,7 @@ func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs
 			ch <- chunkResult{vals, calls, err}
 		}()
 	}
-	out := map[*PlannedQuery]Datapoint{}
+	out := make(map[*PlannedQuery]Datapoint, len(qs))
 	calls := 0
 	var errs []error
 	for _, ch := range chunks {
@@ -364,7 +392,8 @@ func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs
 func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, chunk []*PlannedQuery, start, end time.Time) (map[*PlannedQuery]Datapoint, int, error) {
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(start), EndTime: aws.Time(end),
-		ScanBy: cwtypes.ScanByTimestampDescending,
+		ScanBy:            cwtypes.ScanByTimestampDescending,
+		MetricDataQueries: make([]cwtypes.MetricDataQuery, 0, len(chunk)),
 	}
 	ids := make(map[string]*PlannedQuery, len(chunk))
 	period := int32(s.cfg.Period / time.Second)
@@ -384,7 +413,9 @@ func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, ch
 		})
 	}
 	s.queries.Add(float64(len(chunk)))
-	out := map[*PlannedQuery]Datapoint{}
+	// Sized up front, as the queries above: grown by doubling, a
+	// refresh's maps and slices were a third of its garbage.
+	out := make(map[*PlannedQuery]Datapoint, len(chunk))
 	calls := 0
 	p := cloudwatch.NewGetMetricDataPaginator(api, in)
 	for p.HasMorePages() {
