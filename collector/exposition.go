@@ -24,21 +24,23 @@ import (
 // batches (one per scraper), each of which completes its families: each
 // series becomes its text line as it is collected, and at the end of a
 // batch each of its families is sorted and compressed into a gzip member
-// of its own. Only one batch's lines (the largest family's few hundred
-// KB) and the compressed members are held; the members are concatenated
+// of its own. Only one batch's lines (at most 1.6 MB for 1,600
+// instances: the connections scraper's three instance families) and the
+// compressed members are held; the members are concatenated
 // in name order (a multi-member gzip stream, which every gzip reader
 // reads as one text).
 type encoder struct {
-	byDesc  map[*prometheus.Desc]*familyText
-	byName  map[string]*familyText
-	lines   []byte // the current batch's lines, all families
-	largest int    // the largest batch's lines in this rendering
-	scratch bytes.Buffer
-	text    expfmt.Encoder
-	metric  dto.Metric
-	family  dto.MetricFamily
-	zw      *gzip.Writer
-	members bytes.Buffer // this rendering's compressed families
+	byDesc   map[*prometheus.Desc]*familyText
+	byName   map[string]*familyText
+	lines    []byte // the current batch's lines, all families
+	largest  int    // the largest batch's lines in the last rendering
+	lastSize int    // the last rendering's compressed size
+	scratch  bytes.Buffer
+	text     expfmt.Encoder
+	metric   dto.Metric
+	family   dto.MetricFamily
+	zw       *gzip.Writer
+	members  bytes.Buffer // this rendering's compressed families
 }
 
 // familyText is one family's header and where its lines are.
@@ -63,17 +65,20 @@ func (e *encoder) encode(batches ...func(ch chan<- prometheus.Metric)) ([]byte, 
 	if e.byDesc == nil {
 		e.byDesc, e.byName = map[*prometheus.Desc]*familyText{}, map[string]*familyText{}
 		e.text = expfmt.NewEncoder(&e.scratch, expfmt.NewFormat(expfmt.TypeTextPlain))
-		e.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	}
 	for _, f := range e.byName {
 		f.spans, f.done = f.spans[:0], false
 	}
-	e.members.Reset()
-	// The lines' buffer keeps the largest batch's size from one
-	// rendering to the next, unless the fleet shrank a lot.
-	if cap(e.lines) > 4*e.largest+64<<10 {
-		e.lines = nil
-	}
+	// The compressor (1.5 MB of state), the lines and the members live
+	// only while rendering: between renderings, when sources refresh and
+	// the garbage collector sets its next heap goal, they would be 3 MB
+	// of the exporter's live heap. The lines start at the last
+	// rendering's largest batch, so they are not grown by doubling.
+	e.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	e.lines = make([]byte, 0, e.largest)
+	e.members = bytes.Buffer{}
+	e.members.Grow(e.lastSize)
+	defer func() { e.zw, e.lines, e.members = nil, nil, bytes.Buffer{} }()
 	e.largest = 0
 	var err error
 	for _, batch := range batches {
@@ -105,6 +110,7 @@ func (e *encoder) encode(batches ...func(ch chan<- prometheus.Metric)) ([]byte, 
 		}
 	}
 	sort.Strings(names)
+	e.lastSize = size
 	out := make([]byte, 0, size)
 	for _, name := range names {
 		m := e.byName[name].member
