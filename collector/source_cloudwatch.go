@@ -292,11 +292,13 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 	end := s.clock.Now().Truncate(s.cfg.Period)
 	start := end.Add(-s.cfg.Window)
 
+	// The calls write each answer into its planned query (the plan is
+	// not published yet, and a query belongs to one call): no map of the
+	// fleet's answers is built beside the plan.
 	type result struct {
-		scope  Scope
-		values map[*PlannedQuery]Datapoint
-		calls  int
-		err    error
+		scope Scope
+		calls int
+		err   error
 	}
 	results := make(chan result, len(plan.ask))
 	minimum := 0
@@ -308,8 +310,8 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 				results <- result{scope: scope, err: fmt.Errorf("no clients for %s/%s", scope.Account, scope.Region)}
 				return
 			}
-			vals, calls, err := s.fetchScope(ctx, sc.CloudWatch, qs, start, end)
-			results <- result{scope, vals, calls, err}
+			calls, err := s.fetchScope(ctx, sc.CloudWatch, qs, start, end)
+			results <- result{scope, calls, err}
 		}()
 	}
 	var errs []error
@@ -323,9 +325,12 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s/%s: %w", r.scope.Account, r.scope.Region, r.err))
 			// A failed scope keeps its last good values (their age keeps
 			// growing, and the runner's staleness limit bounds how long
-			// they are served).
+			// they are served), not the answers of its calls that did
+			// succeed: half a refresh would mix fresh and missing series
+			// under one "up".
 			old := prev.newestByKey(r.scope)
 			for _, q := range plan.ask[r.scope] {
+				q.Point, q.Answered = Datapoint{}, false
 				if dp, ok := old[q.Key()]; ok {
 					plan.answer(q, dp)
 				}
@@ -333,8 +338,10 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 			continue
 		}
 		answered++
-		for q, dp := range r.values {
-			plan.answer(q, dp)
+		for _, q := range plan.ask[r.scope] {
+			if q.Answered {
+				plan.answer(q, q.Point)
+			}
 		}
 	}
 	s.callsLast.Set(float64(calls))
@@ -347,10 +354,10 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 }
 
 // fetchScope runs the scope's queries in chunks of 500, at most
-// cfg.Concurrency calls in flight, each paged with NextToken.
-func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs []*PlannedQuery, start, end time.Time) (map[*PlannedQuery]Datapoint, int, error) {
+// cfg.Concurrency calls in flight, each paged with NextToken; the answers
+// are written into the queries.
+func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs []*PlannedQuery, start, end time.Time) (int, error) {
 	type chunkResult struct {
-		vals  map[*PlannedQuery]Datapoint
 		calls int
 		err   error
 	}
@@ -363,11 +370,10 @@ func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs
 		go func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			vals, calls, err := s.fetchChunk(ctx, api, chunk, start, end)
-			ch <- chunkResult{vals, calls, err}
+			calls, err := s.fetchChunk(ctx, api, chunk, start, end)
+			ch <- chunkResult{calls, err}
 		}()
 	}
-	out := make(map[*PlannedQuery]Datapoint, len(qs))
 	calls := 0
 	var errs []error
 	for _, ch := range chunks {
@@ -375,21 +381,13 @@ func (s *CloudWatchSource) fetchScope(ctx context.Context, api cloudwatchAPI, qs
 		calls += r.calls
 		if r.err != nil {
 			errs = append(errs, r.err)
-			continue
-		}
-		for k, v := range r.vals {
-			out[k] = v
 		}
 	}
-	// A scope is all or nothing: half a refresh would mix fresh and
-	// missing series under one "up".
-	if len(errs) > 0 {
-		return nil, calls, errors.Join(errs...)
-	}
-	return out, calls, nil
+	// A scope is all or nothing (Refresh drops a failed scope's answers).
+	return calls, errors.Join(errs...)
 }
 
-func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, chunk []*PlannedQuery, start, end time.Time) (map[*PlannedQuery]Datapoint, int, error) {
+func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, chunk []*PlannedQuery, start, end time.Time) (int, error) {
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(start), EndTime: aws.Time(end),
 		ScanBy:            cwtypes.ScanByTimestampDescending,
@@ -413,16 +411,13 @@ func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, ch
 		})
 	}
 	s.queries.Add(float64(len(chunk)))
-	// Sized up front, as the queries above: grown by doubling, a
-	// refresh's maps and slices were a third of its garbage.
-	out := make(map[*PlannedQuery]Datapoint, len(chunk))
 	calls := 0
 	p := cloudwatch.NewGetMetricDataPaginator(api, in)
 	for p.HasMorePages() {
 		calls++
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, calls, fmt.Errorf("GetMetricData: %w", err)
+			return calls, fmt.Errorf("GetMetricData: %w", err)
 		}
 		for _, r := range page.MetricDataResults {
 			q, ok := ids[aws.ToString(r.Id)]
@@ -431,11 +426,11 @@ func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, ch
 			}
 			// Newest first (ScanBy descending); on later pages a series'
 			// older points arrive and must not overwrite the newest.
-			if prev, seen := out[q]; seen && !r.Timestamps[0].After(prev.Time) {
+			if q.Answered && !r.Timestamps[0].After(q.Point.Time) {
 				continue
 			}
-			out[q] = Datapoint{Value: r.Values[0], Time: r.Timestamps[0], Family: q.Family}
+			q.Point, q.Answered = Datapoint{Value: r.Values[0], Time: r.Timestamps[0], Family: q.Family}, true
 		}
 	}
-	return out, calls, nil
+	return calls, nil
 }
