@@ -37,10 +37,14 @@ func fleetScenario(n int) string {
 // ceil(queries/500) minimum, refresh durations, /metrics p99 and the
 // exporter's peak RSS. AURORA_FLEET_CLUSTERS (e.g. "1000") picks other
 // sizes, for sizing a split over several exporters. AURORA_FLEET_PROFILE_DIR
-// runs the exporter with --web.enable-pprof and saves there, per size, a
+// builds the exporter with -tags pprof, runs it with --web.enable-pprof
+// and saves there, per size, a
 // CPU profile of the scrape loop and heap and allocation profiles at its
 // end (go tool pprof <file>).
 func BenchmarkFleet(b *testing.B) {
+	if os.Getenv("AURORA_FLEET_PROFILE_DIR") != "" {
+		b.Setenv("GOFLAGS", "-tags=pprof") // the exporter with --web.enable-pprof
+	}
 	exporter, simulator := buildBinaries(b)
 	sizes := []int{1, 10, 100}
 	if env := os.Getenv("AURORA_FLEET_CLUSTERS"); env != "" {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -50,7 +49,7 @@ type flags struct {
 	metricsPath string
 	dnsServer   string
 	memLimit    int64
-	pprof       bool
+	profiling   func(*http.ServeMux) // nil unless built with -tags pprof
 	enabled     map[string]*bool
 	web         *web.FlagConfig
 	log         *promslog.Config
@@ -64,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	app.Flag("dns.server", "DNS server (host:port) to resolve endpoints with; overrides dns.server in the config; default: /etc/resolv.conf.").StringVar(&f.dnsServer)
 	app.Flag("runtime.memory-limit", "Soft memory limit for the Go runtime (as GOMEMLIMIT, which takes precedence when set); 0 disables. Keeps the exporter's RSS near its working set instead of twice it.").Default("40MiB").BytesVar((*units.Base2Bytes)(&f.memLimit))
-	app.Flag("web.enable-pprof", "Serve Go's runtime profiles (heap, allocs, CPU, goroutines) under /debug/pprof/, for sizing and debugging; off by default, as they expose internals and cost CPU while taken.").BoolVar(&f.pprof)
+	f.profiling = profilingFlag(app)
 	for _, s := range collector.AllScrapers(time.Minute) {
 		f.enabled[s.Name()] = app.Flag("collector."+s.Name(), s.Help()+" Enabled by default; --no-collector."+s.Name()+" disables.").Default("true").Bool()
 	}
@@ -167,12 +166,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		_, _ = io.WriteString(w, "Reloaded\n")
 	})
-	if f.pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if f.profiling != nil {
+		f.profiling(mux)
 	}
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
 	if err := webserve.Serve(ctx, srv, mux, f.web, web.LandingConfig{
