@@ -61,9 +61,8 @@ func (q MetricQuery) Key() string {
 
 // Datapoint is the newest value of a series and when CloudWatch stamped it.
 type Datapoint struct {
-	Value  float64
-	Time   time.Time
-	Family string
+	Value float64
+	Time  time.Time
 }
 
 // PlannedQuery is one CloudWatch query as a family planned it for one
@@ -110,8 +109,8 @@ func newCloudWatchData(plans map[string]FamilyPlan) *CloudWatchData {
 	newest := map[string]time.Time{}
 	for _, p := range plans {
 		for _, q := range p.Queries() {
-			if q.Answered && q.Point.Time.After(newest[q.Point.Family]) {
-				newest[q.Point.Family] = q.Point.Time
+			if q.Answered && q.Point.Time.After(newest[q.Family]) {
+				newest[q.Family] = q.Point.Time
 			}
 		}
 	}
@@ -276,9 +275,9 @@ func (s *CloudWatchSource) plan(inv *Inventory) *refreshPlan {
 
 // answer records a series' datapoint on every query that planned it.
 func (rp *refreshPlan) answer(q *PlannedQuery, dp Datapoint) {
-	for _, pq := range append([]*PlannedQuery{q}, rp.same[q]...) {
+	q.Point, q.Answered = dp, true
+	for _, pq := range rp.same[q] {
 		pq.Point, pq.Answered = dp, true
-		pq.Point.Family = pq.Family
 	}
 }
 
@@ -429,7 +428,7 @@ func (s *CloudWatchSource) fetchChunk(ctx context.Context, api cloudwatchAPI, ch
 			if q.Answered && !r.Timestamps[0].After(q.Point.Time) {
 				continue
 			}
-			q.Point, q.Answered = Datapoint{Value: r.Values[0], Time: r.Timestamps[0], Family: q.Family}, true
+			q.Point, q.Answered = Datapoint{Value: r.Values[0], Time: r.Timestamps[0]}, true
 		}
 	}
 	return calls, nil
