@@ -2,6 +2,10 @@ package collector
 
 import (
 	"context"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,7 +75,8 @@ func BenchmarkCollect100Clusters(b *testing.B) {
 }
 
 // BenchmarkCloudWatchRefresh100Clusters is one CloudWatch refresh (plan,
-// GetMetricData against an in-process fake, store) of the same inventory.
+// GetMetricData against an in-process fake, store) of the same inventory,
+// and the most it holds at once beside the served plan (held_MB).
 func BenchmarkCloudWatchRefresh100Clusters(b *testing.B) {
 	_, src := refreshedExporter(b, fleetInventory(100, 16))
 	b.ReportAllocs()
@@ -80,6 +85,12 @@ func BenchmarkCloudWatchRefresh100Clusters(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	b.ReportMetric(heldWhile(func() {
+		if err := src.Refresh(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	})/(1<<20), "held_MB")
 }
 
 // renderPipeline is a pipeline over a 100-cluster x 16-instance fleet
@@ -119,7 +130,10 @@ func renderPipeline(tb testing.TB) *Pipeline {
 }
 
 // BenchmarkRender100Clusters is one rendering of every family of
-// renderPipeline (what a refresh of any source costs the exporter).
+// renderPipeline (what a refresh of any source costs the exporter), and
+// the most memory a rendering holds at once (held_MB: the live heap's
+// peak above what it was before, sampled while the collector runs
+// continuously, so garbage does not count).
 func BenchmarkRender100Clusters(b *testing.B) {
 	p := renderPipeline(b)
 	b.ReportAllocs()
@@ -129,5 +143,48 @@ func BenchmarkRender100Clusters(b *testing.B) {
 			b.Fatal(did, err)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(len(p.Rendered().Gzip)), "gzip_bytes")
+	b.ReportMetric(heldWhile(func() {
+		p.render.key = ""
+		if _, err := p.Render(); err != nil {
+			b.Fatal(err)
+		}
+	})/(1<<20), "held_MB")
+}
+
+// heldWhile is the live heap's peak while f runs above its level before,
+// with the garbage collector running back to back so that the live heap
+// it reports follows what f holds.
+func heldWhile(f func()) float64 {
+	defer debug.SetGCPercent(debug.SetGCPercent(1))
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	runtime.GC()
+	metrics.Read(live)
+	base := live[0].Value.Uint64()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			runtime.Gosched()
+		}
+	}()
+	for range 3 {
+		f()
+	}
+	close(stop)
+	<-done
+	return float64(peak.Load()) - float64(base)
 }
