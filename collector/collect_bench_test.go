@@ -2,6 +2,10 @@ package collector
 
 import (
 	"context"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,7 +75,8 @@ func BenchmarkCollect100Clusters(b *testing.B) {
 }
 
 // BenchmarkCloudWatchRefresh100Clusters is one CloudWatch refresh (plan,
-// GetMetricData against an in-process fake, store) of the same inventory.
+// GetMetricData against an in-process fake, store) of the same inventory,
+// and the most it holds at once beside the served plan (held_MB).
 func BenchmarkCloudWatchRefresh100Clusters(b *testing.B) {
 	_, src := refreshedExporter(b, fleetInventory(100, 16))
 	b.ReportAllocs()
@@ -80,4 +85,106 @@ func BenchmarkCloudWatchRefresh100Clusters(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	b.ReportMetric(heldWhile(func() {
+		if err := src.Refresh(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	})/(1<<20), "held_MB")
+}
+
+// renderPipeline is a pipeline over a 100-cluster x 16-instance fleet
+// whose CloudWatch refresh answered every query and whose fresh sources
+// hold a sample for every instance: the fleet benchmark's rendering.
+func renderPipeline(tb testing.TB) *Pipeline {
+	tb.Helper()
+	inv := fleetInventory(100, 16)
+	for _, c := range inv.Clusters {
+		for _, in := range c.Instances {
+			in.ResourceID, in.MonitoringInterval, in.PerformanceInsights = "db-"+in.ID, 5, true
+		}
+	}
+	exp, src := refreshedExporter(tb, inv)
+	clock := exp.clock
+	cfg := DefaultConfig()
+	em := NewEnhancedMonitoringSource(nil, exp.discovery, cfg.EnhancedMonitoring, clock)
+	pi := NewPerformanceInsightsSource(nil, exp.discovery, cfg.PerformanceInsights, clock)
+	os, ps := map[string]OSSample{}, map[string]PISample{}
+	now := clock.Now()
+	for _, c := range inv.Clusters {
+		for i, in := range c.Instances {
+			os[in.ResourceID] = OSSample{Time: now, CPU: float64(i) / 16, VCPUs: 4, Load1: 1.5}
+			ps[in.ResourceID] = PISample{DBLoad: float64(i), DBLoadTime: now, HasDBLoad: true, CPU: 0.5, CPUTime: now, HasCPU: true}
+		}
+	}
+	em.store(os)
+	pi.store(ps)
+	for _, name := range []string{em.Name(), pi.Name()} {
+		if err := exp.runner.RefreshOnce(context.Background(), markRefreshed(name)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	exp.em, exp.pi = em, pi
+	return &Pipeline{Config: &cfg, Runner: exp.runner, Discovery: exp.discovery, CloudWatch: src,
+		EnhancedMonitoring: em, PerformanceInsights: pi, Exporter: exp, clock: clock}
+}
+
+// BenchmarkRender100Clusters is one rendering of every family of
+// renderPipeline (what a refresh of any source costs the exporter), and
+// the most memory a rendering holds at once (held_MB: the live heap's
+// peak above what it was before, sampled while the collector runs
+// continuously, so garbage does not count).
+func BenchmarkRender100Clusters(b *testing.B) {
+	p := renderPipeline(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.render.key = ""
+		if did, err := p.Render(); !did || err != nil {
+			b.Fatal(did, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(p.Rendered().Gzip)), "gzip_bytes")
+	b.ReportMetric(heldWhile(func() {
+		p.render.key = ""
+		if _, err := p.Render(); err != nil {
+			b.Fatal(err)
+		}
+	})/(1<<20), "held_MB")
+}
+
+// heldWhile is the live heap's peak while f runs above its level before,
+// with the garbage collector running back to back so that the live heap
+// it reports follows what f holds.
+func heldWhile(f func()) float64 {
+	defer debug.SetGCPercent(debug.SetGCPercent(1))
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	runtime.GC()
+	metrics.Read(live)
+	base := live[0].Value.Uint64()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			runtime.Gosched()
+		}
+	}()
+	for range 3 {
+		f()
+	}
+	close(stop)
+	<-done
+	return float64(peak.Load()) - float64(base)
 }

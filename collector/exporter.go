@@ -117,6 +117,17 @@ func (e *Exporter) collectFamilies(snap *Snapshot, ch chan<- prometheus.Metric) 
 	}
 }
 
+// familyBatches are collectFamilies one scraper at a time: each batch
+// sends every series of its families (the renderer compresses a batch's
+// families when it ends).
+func (e *Exporter) familyBatches(snap *Snapshot) []func(ch chan<- prometheus.Metric) {
+	out := make([]func(ch chan<- prometheus.Metric), len(e.scrapers))
+	for i, s := range e.scrapers {
+		out[i] = func(ch chan<- prometheus.Metric) { s.Collect(snap, ch) }
+	}
+	return out
+}
+
 // collectSelf emits the exporter's own series, whose ages move with every
 // scrape.
 func (e *Exporter) collectSelf(snap *Snapshot, ch chan<- prometheus.Metric) {

@@ -128,3 +128,88 @@ func allPlanned(d *CloudWatchData) []*PlannedQuery {
 	}
 	return out
 }
+
+// partialCloudWatch answers as fakeCloudWatch with gen added to every
+// value, fails the calls whose first query has failID and answers no
+// datapoint to those whose first query has emptyID.
+type partialCloudWatch struct {
+	fakeCloudWatch
+	gen             float64
+	failID, emptyID string
+}
+
+func (f *partialCloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	if f.failID != "" && aws.ToString(in.MetricDataQueries[0].Id) == f.failID {
+		return nil, fmt.Errorf("injected failure")
+	}
+	out, err := f.fakeCloudWatch.GetMetricData(ctx, in, opts...)
+	if err == nil {
+		for i := range out.MetricDataResults {
+			out.MetricDataResults[i].Values[0] += f.gen
+			if aws.ToString(in.MetricDataQueries[0].Id) == f.emptyID {
+				out.MetricDataResults[i].Values, out.MetricDataResults[i].Timestamps = nil, nil
+			}
+		}
+	}
+	return out, err
+}
+
+// TestCloudWatchFailedScopeKeepsItsLastValues: when one call of a scope
+// fails, the scope serves its previous refresh's values for every query
+// (none where it had none), none of the answers its other calls brought,
+// while another scope serves its new values.
+func TestCloudWatchFailedScopeKeepsItsLastValues(t *testing.T) {
+	inv := testInventory(100, 16) // more than 500 queries: several calls
+	other := testInventory(1, 4)
+	for _, c := range other.Clusters {
+		c.Scope = Scope{Account: "210987654321", Region: "eu-west-1"}
+	}
+	inv.Clusters = append(inv.Clusters, other.Clusters...)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	failing := &partialCloudWatch{fakeCloudWatch: fakeCloudWatch{perPage: 500, t0: t0}, emptyID: "q1000"}
+	fine := &partialCloudWatch{fakeCloudWatch: fakeCloudWatch{perPage: 500, t0: t0}}
+	d := &Discovery{}
+	d.inv.Store(inv)
+	clients := &ClientSet{scopes: []*ScopeClients{
+		{Scope: inv.Clusters[0].Scope, CloudWatch: failing},
+		{Scope: other.Clusters[0].Scope, CloudWatch: fine},
+	}}
+	src := NewCloudWatchSource(clients, d, planners(), DefaultConfig().CloudWatch, fixedClock{t0})
+	if err := src.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]float64{}
+	for _, p := range src.Data().plans {
+		for _, q := range p.Queries() {
+			if q.Answered {
+				first[q.Key()] = q.Point.Value
+			}
+		}
+	}
+	failing.gen, fine.gen, failing.failID, failing.emptyID = 1e6, 1e6, "q500", ""
+	if err := src.Refresh(context.Background()); err == nil {
+		t.Fatal("a failed call: no error")
+	}
+	n := 0
+	for _, p := range src.Data().plans {
+		for _, q := range p.Queries() {
+			n++
+			want, had := first[q.Key()]
+			if q.Scope == other.Clusters[0].Scope {
+				want += 1e6
+			}
+			if !had {
+				if q.Answered {
+					t.Fatalf("%s: answered %g, from a call of the failed refresh", q.Key(), q.Point.Value)
+				}
+				continue
+			}
+			if !q.Answered || q.Point.Value != want {
+				t.Fatalf("%s: answered %t value %g, want %g", q.Key(), q.Answered, q.Point.Value, want)
+			}
+		}
+	}
+	if n <= 1500 || len(first) >= n {
+		t.Fatalf("%d queries, %d answered by the first refresh: the test needs more than three calls and some unanswered", n, len(first))
+	}
+}

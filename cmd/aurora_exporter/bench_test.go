@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,8 +36,15 @@ func fleetScenario(n int) string {
 // every AWS call, and reports GetMetricData calls per refresh against the
 // ceil(queries/500) minimum, refresh durations, /metrics p99 and the
 // exporter's peak RSS. AURORA_FLEET_CLUSTERS (e.g. "1000") picks other
-// sizes, for sizing a split over several exporters.
+// sizes, for sizing a split over several exporters. AURORA_FLEET_PROFILE_DIR
+// builds the exporter with -tags pprof, runs it with --web.enable-pprof
+// and saves there, per size, a
+// CPU profile of the scrape loop and heap and allocation profiles at its
+// end (go tool pprof <file>).
 func BenchmarkFleet(b *testing.B) {
+	if os.Getenv("AURORA_FLEET_PROFILE_DIR") != "" {
+		b.Setenv("GOFLAGS", "-tags=pprof") // the exporter with --web.enable-pprof
+	}
 	exporter, simulator := buildBinaries(b)
 	sizes := []int{1, 10, 100}
 	if env := os.Getenv("AURORA_FLEET_CLUSTERS"); env != "" {
@@ -58,6 +66,7 @@ func BenchmarkFleet(b *testing.B) {
 				metrics := "http://" + webAddr + "/metrics"
 				first, firstAt := scrape(b, metrics), time.Now()
 				var lat []time.Duration
+				profiled := saveProfile(b, webAddr, n, "cpu", "profile?seconds=20")
 				b.ResetTimer()
 				for i := 0; i < max(b.N, 200); i++ {
 					start := time.Now()
@@ -71,8 +80,27 @@ func BenchmarkFleet(b *testing.B) {
 					lat = append(lat, time.Since(start))
 				}
 				b.StopTimer()
+				<-profiled
 				sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 				p99 := lat[len(lat)*99/100]
+				// The same scrapes with the body read compressed, as sent: the
+				// difference is the client's decompression of the text.
+				raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+				var rawLat []time.Duration
+				for range len(lat) {
+					req, _ := http.NewRequest(http.MethodGet, metrics, nil)
+					req.Header.Set("Accept-Encoding", "gzip")
+					start := time.Now()
+					r, err := raw.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, r.Body)
+					r.Body.Close()
+					rawLat = append(rawLat, time.Since(start))
+				}
+				sort.Slice(rawLat, func(i, j int) bool { return rawLat[i] < rawLat[j] })
+				rawP99 := rawLat[len(rawLat)*99/100]
 
 				// The fresh sources' calls per minute, over at least a minute.
 				time.Sleep(time.Until(firstAt.Add(time.Minute)))
@@ -90,16 +118,21 @@ func BenchmarkFleet(b *testing.B) {
 				cw := sampleValue(body, `aurora_exporter_source_refresh_duration_seconds{source="cloudwatch"}`)
 				disc := sampleValue(body, `aurora_exporter_source_refresh_duration_seconds{source="discovery"}`)
 				rss := peakRSS(b, pid)
+				<-saveProfile(b, webAddr, n, "heap", "heap")
+				<-saveProfile(b, webAddr, n, "allocs", "allocs")
 				b.ReportMetric(calls, "gmd_calls/refresh")
 				b.ReportMetric(minimum, "gmd_minimum")
 				b.ReportMetric(cw, "cloudwatch_refresh_s")
 				b.ReportMetric(disc, "discovery_refresh_s")
 				b.ReportMetric(float64(p99.Microseconds())/1000, "metrics_p99_ms")
+				b.ReportMetric(float64(rawP99.Microseconds())/1000, "metrics_gzip_p99_ms")
 				b.ReportMetric(rss/(1<<20), "peak_rss_MiB")
 				b.ReportMetric(emCalls, "filterlogevents/min")
 				b.ReportMetric(piCalls, "getresourcemetrics/min")
 				fmt.Printf("clusters=%d instances=%d: GetMetricData calls %g (minimum %g), cloudwatch refresh %.3fs, discovery refresh %.3fs, /metrics p99 %.2fms over %d scrapes (%d bytes), peak RSS %.1f MiB\n",
 					n, n*16, calls, minimum, cw, disc, float64(p99.Microseconds())/1000, len(lat), len(body), rss/(1<<20))
+				fmt.Printf("clusters=%d instances=%d: /metrics p99 read compressed (no client decompression) %.2fms\n",
+					n, n*16, float64(rawP99.Microseconds())/1000)
 				fmt.Printf("clusters=%d instances=%d: fresh sources add FilterLogEvents %.1f/min (refresh %.3fs), GetResourceMetrics %.1f/min (refresh %.3fs)\n",
 					n, n*16, emCalls, em, piCalls, pi)
 				if emCalls <= 0 || piCalls <= 0 {
@@ -147,13 +180,47 @@ refresh:
 `), 0o644)
 	awsEnv := []string{"AWS_ENDPOINT_URL=http://" + simAddr, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
 	webAddr = freeAddr(b)
-	pid = startProcess(b, awsEnv, exporter, "--config.file", cfg, "--web.listen-address", webAddr, "--dns.server", dnsAddr)
+	args := []string{"--config.file", cfg, "--web.listen-address", webAddr, "--dns.server", dnsAddr}
+	if os.Getenv("AURORA_FLEET_PROFILE_DIR") != "" {
+		args = append(args, "--web.enable-pprof")
+	}
+	pid = startProcess(b, awsEnv, exporter, args...)
 	waitFor(b, "http://"+webAddr+"/-/ready", 3*time.Minute)
 	// A second CloudWatch refresh runs on the cached discovery, the
 	// steady state the figures describe.
 	time.Sleep(16 * time.Second)
 
 	return webAddr, pid
+}
+
+// saveProfile fetches /debug/pprof/<query> into
+// $AURORA_FLEET_PROFILE_DIR/clusters-<n>.<name>.pb.gz in the background
+// when the variable is set; the channel closes when it is saved.
+func saveProfile(b *testing.B, webAddr string, n int, name, query string) <-chan struct{} {
+	done := make(chan struct{})
+	dir := os.Getenv("AURORA_FLEET_PROFILE_DIR")
+	if dir == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + webAddr + "/debug/pprof/" + query)
+		if err != nil {
+			b.Errorf("profile %s: %v", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+			b.Errorf("profile %s: %v %s", name, err, resp.Status)
+			return
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("clusters-%d.%s.pb.gz", n, name)), buf.Bytes(), 0o644); err != nil {
+			b.Errorf("profile %s: %v", name, err)
+		}
+	}()
+	return done
 }
 
 func sampleValue(body []byte, series string) float64 {

@@ -49,6 +49,7 @@ type flags struct {
 	metricsPath string
 	dnsServer   string
 	memLimit    int64
+	profiling   func(*http.ServeMux) // nil unless built with -tags pprof
 	enabled     map[string]*bool
 	web         *web.FlagConfig
 	log         *promslog.Config
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.metricsPath)
 	app.Flag("dns.server", "DNS server (host:port) to resolve endpoints with; overrides dns.server in the config; default: /etc/resolv.conf.").StringVar(&f.dnsServer)
 	app.Flag("runtime.memory-limit", "Soft memory limit for the Go runtime (as GOMEMLIMIT, which takes precedence when set); 0 disables. Keeps the exporter's RSS near its working set instead of twice it.").Default("40MiB").BytesVar((*units.Base2Bytes)(&f.memLimit))
+	f.profiling = profilingFlag(app)
 	for _, s := range collector.AllScrapers(time.Minute) {
 		f.enabled[s.Name()] = app.Flag("collector."+s.Name(), s.Help()+" Enabled by default; --no-collector."+s.Name()+" disables.").Default("true").Bool()
 	}
@@ -164,6 +166,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		_, _ = io.WriteString(w, "Reloaded\n")
 	})
+	if f.profiling != nil {
+		f.profiling(mux)
+	}
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
 	if err := webserve.Serve(ctx, srv, mux, f.web, web.LandingConfig{
 		Name: "Aurora Exporter", Description: "Prometheus exporter for Amazon Aurora fleets under avalanche traffic", Version: version.Info(),
@@ -256,6 +261,14 @@ func (a *application) Collect(ch chan<- prometheus.Metric) {
 // accepts it (two gzip members: the cached one and the live one).
 func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) http.Handler {
 	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	// A gzip writer is 800 KB of compressor state, and the live part's
+	// buffer grows to its size: both are reused across scrapes rather
+	// than allocated by each.
+	type scratch struct {
+		live bytes.Buffer
+		zw   *gzip.Writer
+	}
+	pool := sync.Pool{New: func() any { return &scratch{zw: gzip.NewWriter(io.Discard)} }}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mfs, err := reg.Gather()
 		if err != nil {
@@ -263,8 +276,10 @@ func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) 
 			http.Error(w, "gathering metrics: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		var live bytes.Buffer
-		enc := expfmt.NewEncoder(&live, format)
+		sc := pool.Get().(*scratch)
+		defer pool.Put(sc)
+		sc.live.Reset()
+		enc := expfmt.NewEncoder(&sc.live, format)
 		for _, mf := range mfs {
 			if err := enc.Encode(mf); err != nil {
 				log.Error("encoding metrics", "family", mf.GetName(), "err", err)
@@ -279,15 +294,16 @@ func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) 
 			if rendered != nil {
 				_, _ = w.Write(rendered.Gzip)
 			}
-			zw := gzip.NewWriter(w)
-			_, _ = zw.Write(live.Bytes())
-			_ = zw.Close()
+			sc.zw.Reset(w)
+			_, _ = sc.zw.Write(sc.live.Bytes())
+			_ = sc.zw.Close()
+			sc.zw.Reset(io.Discard) // not keeping the response writer alive in the pool
 			return
 		}
 		if rendered != nil {
 			_ = rendered.WriteText(w)
 		}
-		_, _ = w.Write(live.Bytes())
+		_, _ = w.Write(sc.live.Bytes())
 	})
 }
 
