@@ -108,7 +108,7 @@ func renderPipeline(tb testing.TB) *Pipeline {
 	clock := exp.clock
 	cfg := DefaultConfig()
 	em := NewEnhancedMonitoringSource(nil, exp.discovery, cfg.EnhancedMonitoring, clock)
-	pi := NewPerformanceInsightsSource(nil, exp.discovery, cfg.PerformanceInsights, clock)
+	pi := NewPerformanceInsightsSource(PerformanceInsightsOptions{Discovery: exp.discovery, Config: cfg.PerformanceInsights, Clock: clock})
 	os, ps := map[string]OSSample{}, map[string]PISample{}
 	now := clock.Now()
 	for _, c := range inv.Clusters {
@@ -144,7 +144,7 @@ func BenchmarkRender100Clusters(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(len(p.Rendered().Gzip)), "gzip_bytes")
+	b.ReportMetric(float64(p.Rendered().CompressedSize()), "gzip_bytes")
 	b.ReportMetric(heldWhile(func() {
 		p.render.key = ""
 		if _, err := p.Render(); err != nil {

@@ -2,7 +2,7 @@ package collector
 
 import (
 	"bytes"
-	"compress/gzip"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 )
 
-// encoder turns the families' metrics into the gzip-compressed text
+// encoder turns the families' metrics into the deflate-compressed text
 // exposition, the same text a registry's Gather and the text encoder
 // would give (families by name, series by label values), within a small
 // memory bound. Gather holds every series of the fleet as protobuf
@@ -23,12 +23,14 @@ import (
 // largest transient), and its text is 4 MB. Here the metrics come in
 // batches (one per scraper), each of which completes its families: each
 // series becomes its text line as it is collected, and at the end of a
-// batch each of its families is sorted and compressed into a gzip member
-// of its own. Only one batch's lines (at most 1.6 MB for 1,600
-// instances: the connections scraper's three instance families) and the
-// compressed members are held; the members are concatenated
-// in name order (a multi-member gzip stream, which every gzip reader
-// reads as one text).
+// batch each of its families is sorted and compressed into a deflate
+// piece of its own, ended by a sync flush (byte-aligned, not final), so
+// pieces concatenated in name order are one deflate stream: the body of
+// the single gzip member a scrape sends (Rendered.WriteGzip). One member,
+// not one per family: curl --compressed and other zlib-based clients stop
+// at the end of the first member. Only one batch's lines (at most 1.6 MB
+// for 1,600 instances: the connections scraper's three instance
+// families) and the compressed pieces are held.
 type encoder struct {
 	byDesc   map[*prometheus.Desc]*familyText
 	byName   map[string]*familyText
@@ -39,7 +41,7 @@ type encoder struct {
 	text     expfmt.Encoder
 	metric   dto.Metric
 	family   dto.MetricFamily
-	zw       *gzip.Writer
+	zw       *flate.Writer
 	members  bytes.Buffer // this rendering's compressed families
 }
 
@@ -50,7 +52,7 @@ type familyText struct {
 	help   string
 	header []byte
 	spans  []span // the family's lines of the current batch
-	member span   // its gzip member in members, this rendering
+	member span   // its deflate piece in members, this rendering
 	done   bool   // compressed in this rendering
 }
 
@@ -59,8 +61,9 @@ type span struct{ start, end int32 }
 // errDuplicateSeries is what Gather reports for a series sent twice.
 var errDuplicateSeries = errors.New("was collected before with the same name and label values")
 
-// encode runs every batch and returns the exposition of what they sent;
-// a family must be sent by one batch only.
+// encode runs every batch and returns the exposition of what they sent,
+// as a deflate stream without its final block; a family must be sent by
+// one batch only.
 func (e *encoder) encode(batches ...func(ch chan<- prometheus.Metric)) ([]byte, error) {
 	if e.byDesc == nil {
 		e.byDesc, e.byName = map[*prometheus.Desc]*familyText{}, map[string]*familyText{}
@@ -74,7 +77,7 @@ func (e *encoder) encode(batches ...func(ch chan<- prometheus.Metric)) ([]byte, 
 	// the garbage collector sets its next heap goal, they would be 3 MB
 	// of the exporter's live heap. The lines start at the last
 	// rendering's largest batch, so they are not grown by doubling.
-	e.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	e.zw, _ = flate.NewWriter(io.Discard, flate.BestSpeed)
 	e.lines = make([]byte, 0, e.largest)
 	e.members = bytes.Buffer{}
 	e.members.Grow(e.lastSize)
@@ -115,14 +118,6 @@ func (e *encoder) encode(batches ...func(ch chan<- prometheus.Metric)) ([]byte, 
 	for _, name := range names {
 		m := e.byName[name].member
 		out = append(out, e.members.Bytes()[m.start:m.end]...)
-	}
-	if len(out) == 0 {
-		// Nothing to serve is an empty text, still valid gzip.
-		e.zw.Reset(&e.members)
-		if err := e.zw.Close(); err != nil {
-			return nil, err
-		}
-		out = append(out, e.members.Bytes()...)
 	}
 	return out, nil
 }
@@ -222,7 +217,7 @@ func (e *encoder) compressBatch() error {
 				return err
 			}
 		}
-		if err := e.zw.Close(); err != nil {
+		if err := e.zw.Flush(); err != nil {
 			return err
 		}
 		f.member, f.done = span{int32(start), int32(e.members.Len())}, true

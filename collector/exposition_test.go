@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"io"
@@ -39,17 +40,36 @@ func (f collectFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func encodedText(t *testing.T, e *encoder, batches ...func(ch chan<- prometheus.Metric)) string {
 	t.Helper()
-	gz, err := e.encode(batches...)
+	body, err := e.encode(batches...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	r, err := newRendered(body)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As a scrape sends it, with no live series, read as curl reads it:
+	// one gzip member (its CRC and length checked by the reader).
+	var gz bytes.Buffer
+	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
+	if err := r.WriteGzip(&gz, nil, fw); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
 	text, err := io.ReadAll(zr)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if gz.Len() != 0 {
+		t.Errorf("%d bytes after the gzip member", gz.Len())
+	}
+	var plain bytes.Buffer
+	if err := r.WriteText(&plain); err != nil || plain.String() != string(text) {
+		t.Errorf("WriteText gives %d bytes (%v), WriteGzip %d", plain.Len(), err, len(text))
 	}
 	return string(text)
 }

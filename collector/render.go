@@ -2,8 +2,10 @@ package collector
 
 import (
 	"bytes"
-	"compress/gzip"
+	"compress/flate"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sync"
 	"time"
@@ -14,16 +16,73 @@ import (
 // Rendering the families of a large fleet (1,600 instances: 4 MB of
 // text) costs tens of milliseconds of CPU and garbage. The data changes
 // only when a source refreshes or goes stale, so the exposition is
-// rendered then, once, gzip-compressed, and a scrape copies bytes
-// (encode.go says how it is encoded within a small memory bound).
+// rendered then, once, compressed, and a scrape copies bytes
+// (exposition.go says how it is encoded within a small memory bound).
 
 // Rendered is one rendering of the families.
 type Rendered struct {
-	// Gzip is the only copy kept: Prometheus asks for gzip, and the rare
-	// client that does not gets it decompressed (WriteText).
-	Gzip []byte
-	At   time.Time
-	Took time.Duration
+	// deflate is the only copy kept: a deflate stream without its final
+	// block, so a scrape can append its live series and end the stream
+	// (WriteGzip). Prometheus asks for gzip; the rare client that does
+	// not gets it decompressed (WriteText).
+	deflate []byte
+	crc     uint32 // CRC-32 of the text
+	size    uint32 // length of the text, mod 2^32 as gzip's trailer wants
+	At      time.Time
+	Took    time.Duration
+}
+
+// newRendered checks the stream by reading it whole, which also gives
+// the CRC and length the gzip trailer needs: the families' pieces were
+// compressed apart, in another order than they are served.
+func newRendered(deflate []byte) (*Rendered, error) {
+	h := crc32.NewIEEE()
+	n, err := io.Copy(h, flate.NewReader(io.MultiReader(bytes.NewReader(deflate), bytes.NewReader(deflateEnd()))))
+	if err != nil {
+		return nil, fmt.Errorf("reading back the rendering: %w", err)
+	}
+	return &Rendered{deflate: deflate, crc: h.Sum32(), size: uint32(n)}, nil
+}
+
+// deflateEnd is an empty final deflate block, what ends a stream.
+func deflateEnd() []byte {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.NoCompression)
+	_ = w.Close()
+	return b.Bytes()
+}
+
+// CompressedSize is the rendering's compressed length.
+func (r *Rendered) CompressedSize() int { return len(r.deflate) }
+
+// WriteGzip writes one gzip member (RFC 1952) holding the rendering
+// followed by live, compressed with fw (reset here; a scrape reuses it).
+// r may be nil: only live is sent.
+func (r *Rendered) WriteGzip(w io.Writer, live []byte, fw *flate.Writer) error {
+	// ID1 ID2, CM deflate, no flags, no mtime, no extra flags, OS unknown.
+	header := [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}
+	if _, err := w.Write(header[:]); err != nil {
+		return err
+	}
+	var crc, size uint32
+	if r != nil {
+		if _, err := w.Write(r.deflate); err != nil {
+			return err
+		}
+		crc, size = r.crc, r.size
+	}
+	fw.Reset(w)
+	if _, err := fw.Write(live); err != nil {
+		return err
+	}
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	var trailer [8]byte
+	binary.LittleEndian.PutUint32(trailer[:4], crc32.Update(crc, crc32.IEEETable, live))
+	binary.LittleEndian.PutUint32(trailer[4:], size+uint32(len(live)))
+	_, err := w.Write(trailer[:])
+	return err
 }
 
 type renderer struct {
@@ -79,7 +138,11 @@ func (p *Pipeline) Render() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	r := &Rendered{Gzip: gz, At: p.clock.Now(), Took: time.Since(start)}
+	r, err := newRendered(gz)
+	if err != nil {
+		return false, err
+	}
+	r.At, r.Took = p.clock.Now(), time.Since(start)
 	p.render.mu.Lock()
 	p.render.current, p.render.key, p.render.complete = r, key, complete
 	p.render.mu.Unlock()
@@ -88,11 +151,7 @@ func (p *Pipeline) Render() (bool, error) {
 
 // WriteText writes the rendering uncompressed.
 func (r *Rendered) WriteText(w io.Writer) error {
-	zr, err := gzip.NewReader(bytes.NewReader(r.Gzip))
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(w, zr)
+	_, err := io.Copy(w, flate.NewReader(io.MultiReader(bytes.NewReader(r.deflate), bytes.NewReader(deflateEnd()))))
 	return err
 }
 

@@ -5,7 +5,7 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
+	"compress/flate"
 	"context"
 	"fmt"
 	"io"
@@ -258,17 +258,21 @@ func (a *application) Collect(ch chan<- prometheus.Metric) {
 
 // metricsHandler writes the pre-rendered families followed by the live
 // series of reg, in the text format, gzip-compressed when the client
-// accepts it (two gzip members: the cached one and the live one).
+// accepts it (one gzip member: the cached deflate stream continued by the
+// live series).
 func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) http.Handler {
 	format := expfmt.NewFormat(expfmt.TypeTextPlain)
-	// A gzip writer is 800 KB of compressor state, and the live part's
-	// buffer grows to its size: both are reused across scrapes rather
-	// than allocated by each.
+	// A compressor is 800 KB of state, and the live part's buffer grows
+	// to its size: both are reused across scrapes rather than allocated
+	// by each.
 	type scratch struct {
 		live bytes.Buffer
-		zw   *gzip.Writer
+		zw   *flate.Writer
 	}
-	pool := sync.Pool{New: func() any { return &scratch{zw: gzip.NewWriter(io.Discard)} }}
+	pool := sync.Pool{New: func() any {
+		zw, _ := flate.NewWriter(io.Discard, flate.DefaultCompression)
+		return &scratch{zw: zw}
+	}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mfs, err := reg.Gather()
 		if err != nil {
@@ -291,12 +295,9 @@ func (a *application) metricsHandler(reg prometheus.Gatherer, log *slog.Logger) 
 		w.Header().Set("Content-Type", string(format))
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 			w.Header().Set("Content-Encoding", "gzip")
-			if rendered != nil {
-				_, _ = w.Write(rendered.Gzip)
+			if err := rendered.WriteGzip(w, sc.live.Bytes(), sc.zw); err != nil {
+				log.Debug("writing /metrics", "err", err)
 			}
-			sc.zw.Reset(w)
-			_, _ = sc.zw.Write(sc.live.Bytes())
-			_ = sc.zw.Close()
 			sc.zw.Reset(io.Discard) // not keeping the response writer alive in the pool
 			return
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"os"
@@ -93,6 +94,38 @@ refresh:
 	resp.Body.Close()
 	if resp.Header.Get("Content-Encoding") != "" || len(parse(t, plain)) < len(families)-2 {
 		t.Fatalf("uncompressed scrape: encoding %q, %d families (gzip: %d)", resp.Header.Get("Content-Encoding"), len(parse(t, plain)), len(families))
+	}
+
+	// One gzip member: curl --compressed, and other zlib-based clients,
+	// stop at the end of the first member and would see only part of the
+	// exposition (curl also exits 23).
+	req, _ = http.NewRequest(http.MethodGet, "http://"+webAddr+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err = http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	first, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parse(t, first); len(got) < len(families)-2 {
+		t.Errorf("the gzip body's first member holds %d families of %d: the response is several gzip members", len(got), len(families))
+	}
+	if curl, err := exec.LookPath("curl"); err == nil {
+		out, err := exec.Command(curl, "-sS", "--compressed", "http://"+webAddr+"/metrics").Output()
+		if err != nil {
+			t.Errorf("curl --compressed: %v", err)
+		} else if got := parse(t, out); len(got) < len(families)-2 {
+			t.Errorf("curl --compressed read %d families of %d", len(got), len(families))
+		}
 	}
 
 	// Series must not grow with time (a label carrying a timestamp,
