@@ -162,3 +162,16 @@ func TestEncoderEmpty(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// deflateEnd is what flate.Writer's Close writes for nothing at
+// NoCompression: the stream's end.
+func TestDeflateEndIsFlatesEmptyFinalBlock(t *testing.T) {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.NoCompression)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), deflateEnd()) {
+		t.Errorf("flate ends a stream with % x, deflateEnd is % x", b.Bytes(), deflateEnd())
+	}
+}

@@ -44,13 +44,11 @@ func newRendered(deflate []byte) (*Rendered, error) {
 	return &Rendered{deflate: deflate, crc: h.Sum32(), size: uint32(n)}, nil
 }
 
-// deflateEnd is an empty final deflate block, what ends a stream.
-func deflateEnd() []byte {
-	var b bytes.Buffer
-	w, _ := flate.NewWriter(&b, flate.NoCompression)
-	_ = w.Close()
-	return b.Bytes()
-}
+// deflateEnd is an empty final stored block (RFC 1951 3.2.4: BFINAL 1,
+// BTYPE 00, LEN 0, NLEN 0xffff), what ends a stream; the bytes
+// flate.Writer's Close writes at NoCompression, without building a
+// compressor for them.
+func deflateEnd() []byte { return []byte{0x01, 0x00, 0x00, 0xff, 0xff} }
 
 // CompressedSize is the rendering's compressed length.
 func (r *Rendered) CompressedSize() int { return len(r.deflate) }
