@@ -71,16 +71,7 @@ func TestParseConfigErrorsNameTheLine(t *testing.T) {
 		{"bad target requests", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1, target_requests_per_instance_per_minute: -5}\n", 2, "target_requests_per_instance_per_minute -5"},
 		{"no stabilisation window", "asgs:\n  - {name: web, account: \"123456789012\", region: us-east-1}\nstabilization_window: 0s\n", 3, "[30s, 24h0m0s]"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig("s.yml", []byte(tc.yaml))
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("got %v, want a ConfigError", err)
-			}
-			if ce.Line != tc.line || !strings.Contains(ce.Msg, tc.msg) {
-				t.Errorf("got %v, want line %d containing %q", err, tc.line, tc.msg)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantConfigError(t, tc.yaml, tc.line, tc.msg) })
 	}
 }
 
@@ -134,15 +125,20 @@ func TestConfigErrorsNameTheFieldAndTheBound(t *testing.T) {
 		{"grafana without url", asg + "grafana:\n  api_key_file: k\n", 3, `grafana url "" must start with http://`},
 		{"grafana url", asg + "grafana:\n  url: grafana:3000\n", 4, `grafana url "grafana:3000" must start with http://`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig("s.yml", []byte(tc.yaml))
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("got %v, want a ConfigError", err)
-			}
-			if ce.Line != tc.line || !strings.Contains(ce.Msg, tc.msg) {
-				t.Errorf("got %v, want line %d containing %q", err, tc.line, tc.msg)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantConfigError(t, tc.yaml, tc.line, tc.msg) })
+	}
+}
+
+// wantConfigError parses yaml and wants a ConfigError at line whose
+// message contains msg.
+func wantConfigError(t *testing.T, yaml string, line int, msg string) {
+	t.Helper()
+	_, err := ParseConfig("s.yml", []byte(yaml))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("got %v, want a ConfigError", err)
+	}
+	if ce.Line != line || !strings.Contains(ce.Msg, msg) {
+		t.Errorf("got %v, want line %d containing %q", err, line, msg)
 	}
 }

@@ -62,7 +62,6 @@ type Parts struct {
 
 	log         *slog.Logger
 	eventsEvery time.Duration
-	dryRun      bool
 }
 
 // New builds the scaler's parts from a validated configuration. It makes
@@ -81,7 +80,7 @@ func New(ctx context.Context, cfg *Config, o PartsOptions) (*Parts, error) {
 	if o.EventsFile == "" {
 		return nil, errors.New("scaler: no events file")
 	}
-	p := &Parts{Config: cfg, log: o.Log, eventsEvery: o.EventsInterval, dryRun: o.DryRun || cfg.DryRun}
+	p := &Parts{Config: cfg, log: o.Log, eventsEvery: o.EventsInterval}
 	p.AWS = NewAWS(o.AWS, o.Retry)
 	p.AWS.UseAccounts(cfg.Accounts)
 	p.AWS.Log = o.Log
@@ -143,8 +142,9 @@ func newEventsService(cfg *Config, o PartsOptions, cloud *AWS, procs *Procedures
 	return svc, nil
 }
 
-// Acting reports whether changes are made now: neither paused nor dry run.
-func (p *Parts) Acting() bool { return !p.Scaler.Paused() && !p.dryRun }
+// Acting reports whether changes are made now: neither paused nor dry run
+// (the Scaler's, the flag or'ed with the config's dry_run).
+func (p *Parts) Acting() bool { return !p.Scaler.Paused() && !p.Scaler.dryRun }
 
 // Run starts the background work until ctx ends: the Scaler's workers,
 // the annotator, the drains a previous process left (only when acting:

@@ -19,6 +19,8 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/common/model"
 	yamlv3 "gopkg.in/yaml.v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -258,6 +260,7 @@ func TestManifestsDecodeAndFit(t *testing.T) {
 			t.Errorf("AlertmanagerConfig groups by %q, a label the product does not use (db_cluster, db_instance)", l)
 		}
 	}
+	sameScalerRoute(t, am.Spec.Route)
 	wh := am.Spec.Receivers[0].WebhookConfigs
 	if len(wh) != 1 || wh[0].URL == nil {
 		t.Fatalf("AlertmanagerConfig webhook: %+v", wh)
@@ -271,6 +274,38 @@ func TestManifestsDecodeAndFit(t *testing.T) {
 	}
 	if !slices.ContainsFunc(scl.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Secret != nil && v.Secret.SecretName == cred.Name }) {
 		t.Errorf("the scaler does not mount the Secret %s Alertmanager presents", cred.Name)
+	}
+}
+
+// sameScalerRoute: the AlertmanagerConfig's route is a hand copy of the
+// scaler route of deploy/alertmanager/alertmanager.yml (grouping and
+// timings), so both deployments re-send and group alike.
+func sameScalerRoute(t *testing.T, r *monitoringv1alpha1.Route) {
+	t.Helper()
+	c, err := amconfig.LoadFile("../alertmanager/alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(c.Route.Routes, func(r *amconfig.Route) bool { return r.Receiver == "scaler" })
+	if i < 0 {
+		t.Fatal("alertmanager.yml has no route to the scaler")
+	}
+	want := c.Route.Routes[i]
+	if !slices.Equal(r.GroupBy, want.GroupByStr) {
+		t.Errorf("AlertmanagerConfig groups by %v, alertmanager.yml's scaler route by %v", r.GroupBy, want.GroupByStr)
+	}
+	for _, d := range []struct {
+		name string
+		got  *monitoringv1.NonEmptyDuration
+		want *model.Duration
+	}{{"groupWait", r.GroupWait, want.GroupWait}, {"groupInterval", r.GroupInterval, want.GroupInterval}, {"repeatInterval", r.RepeatInterval, want.RepeatInterval}} {
+		if d.got == nil || d.want == nil {
+			t.Errorf("%s: %v in the AlertmanagerConfig, %v in alertmanager.yml: set both", d.name, d.got, d.want)
+			continue
+		}
+		if got, err := model.ParseDuration(string(*d.got)); err != nil || got != *d.want {
+			t.Errorf("%s %s (%v), alertmanager.yml's scaler route has %s", d.name, *d.got, err, d.want)
+		}
 	}
 }
 
