@@ -71,16 +71,20 @@ func RecommendReaders(o *Observation, dir string, d ReaderDemand) (Recommendatio
 	if dir == DirIn {
 		var v float64
 		var err error
+		var source string // what the load was measured from, for the reason
 		if d.ReaderACU > 0 {
 			// Serverless v2: Aurora holds CPU near its own target by moving
 			// ACU, so the load is the busy ACU, in readers at ReaderACU.
-			v, err = o.Get(SigReaderBusyACUWindowMax)
+			if v, err = o.Get(SigReaderBusyACUWindowMax); err != nil {
+				return rec, err
+			}
+			source = fmt.Sprintf("%s %.3g ACU at %g ACU per reader:", SigReaderBusyACUWindowMax, v, d.ReaderACU)
 			v /= d.ReaderACU
 		} else {
-			v, err = o.Get(SigReaderLoadWindowMax)
-		}
-		if err != nil {
-			return rec, err
+			if v, err = o.Get(SigReaderLoadWindowMax); err != nil {
+				return rec, err
+			}
+			source = string(SigReaderLoadWindowMax)
 		}
 		load, count = v, float64(d.Available)
 		if count < 1 {
@@ -89,7 +93,7 @@ func RecommendReaders(o *Observation, dir string, d ReaderDemand) (Recommendatio
 		if per := load / count; per > d.TargetCPU*(1-Tolerance) {
 			rec.Desired = rec.Current
 			rec.Why = fmt.Sprintf("%s %.3g over %g readers is %.3g CPU each, above the scale-in mark %.3g (%g %% of the %.3g target): keep %g",
-				SigReaderLoadWindowMax, load, count, per, d.TargetCPU*(1-Tolerance), (1-Tolerance)*100, d.TargetCPU, rec.Current)
+				source, load, count, per, d.TargetCPU*(1-Tolerance), (1-Tolerance)*100, d.TargetCPU, rec.Current)
 			return rec, nil
 		}
 	} else {

@@ -43,6 +43,8 @@ func TestRecommendReaders(t *testing.T) {
 			ReaderDemand{Available: 4, Min: 2, Max: 15, TargetCPU: 0.3}, 2, true, "raised to the minimum 2", ""},
 		{"in: Serverless v2 readers by busy ACU at the reader's ACU", DirIn, obs(SigReaderBusyACUWindowMax, 16.0, SigReaderLoadWindowMax, 0.2),
 			ReaderDemand{Available: 4, Min: 1, Max: 15, TargetCPU: 0.3, ReaderACU: 32}, 2, true, "ceil(load 0.5 readers / target 0.3) = 2", ""},
+		{"in: Serverless v2 above the scale-in mark names the busy ACU", DirIn, obs(SigReaderBusyACUWindowMax, 48.0, SigReaderLoadWindowMax, 0.2),
+			ReaderDemand{Available: 4, Min: 1, Max: 15, TargetCPU: 0.3, ReaderACU: 32}, 4, false, "reader_busy_acu_window_max 48 ACU at 32 ACU per reader: 1.5 over 4 readers", ""},
 		{"in: no available reader", DirIn, obs(SigReaderLoadWindowMax, 0.1), ReaderDemand{Min: 1, Max: 15, TargetCPU: 0.3}, 0, false, "", "no available reader"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
