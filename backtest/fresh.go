@@ -22,12 +22,9 @@ type FreshSources struct {
 // On is whether the option changes anything.
 func (f FreshSources) On() bool { return f.EnhancedMonitoringSeconds != 0 || f.PerformanceInsights }
 
-// enhancedMonitoringIntervals are the MonitoringInterval values RDS accepts.
-var enhancedMonitoringIntervals = map[int]bool{0: true, 1: true, 5: true, 10: true, 15: true, 30: true, 60: true}
-
 // Validate refuses an interval RDS would refuse, before a world starts.
 func (f FreshSources) Validate() error {
-	if !enhancedMonitoringIntervals[f.EnhancedMonitoringSeconds] {
+	if !sim.ValidMonitoringInterval(f.EnhancedMonitoringSeconds) {
 		return fmt.Errorf("enhanced monitoring interval %d s: RDS accepts 0 (off), 1, 5, 10, 15, 30 or 60", f.EnhancedMonitoringSeconds)
 	}
 	return nil

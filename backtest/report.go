@@ -115,11 +115,9 @@ func checkTargets(ps []PolicyReport) []Target {
 				Detail: fmt.Sprintf("%.1f against %.1f minutes", s.ReaderCPUOver85Minutes, a.ReaderCPUOver85Minutes)})
 		}
 		out = append(out, Target{Claim: "surge: no flap", Met: s.Flaps == 0, Detail: fmt.Sprintf("%d flaps", s.Flaps)})
-		t := Target{Claim: "surge: ASG capacity rises until requests per instance are within 10 % of the target, within 10 minutes of the onset"}
-		switch w := s.ASGWithinTargetAfterOnsetSec; {
-		case w == nil:
-			t.Detail = "some ASG above its target until the end of the peak"
-		default:
+		t := Target{Claim: "surge: ASG capacity rises until requests per instance are within 10 % of the target, within 10 minutes of the onset",
+			Detail: "some ASG above its target until the end of the peak"}
+		if w := s.ASGWithinTargetAfterOnsetSec; w != nil {
 			t.Met, t.Detail = *w <= ASGTarget.Seconds(), fmt.Sprintf("within the target from %.0f s after the onset", *w)
 		}
 		out = append(out, t)

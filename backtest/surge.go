@@ -60,7 +60,6 @@ type surgeLoop struct {
 	log   *slog.Logger
 
 	pipeline  *collector.Pipeline
-	expCfg    *collector.Config
 	prom      *promServer
 	promHTTP  *http.Server
 	am        *alerting.Manager
@@ -97,14 +96,15 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 	}
 
 	// The exporter: the shipped refresh settings, targets from the scenario.
-	if l.expCfg, err = collector.LoadConfig(repo.Exporter); err != nil {
+	expCfg, err := collector.LoadConfig(repo.Exporter)
+	if err != nil {
 		return nil, err
 	}
-	l.expCfg.Targets = []collector.Target{{
+	expCfg.Targets = []collector.Target{{
 		Regions: []string{fleet.Region}, Clusters: collector.Selector{Names: fleet.Clusters()},
 		ASGs: collector.Selector{Names: fleet.asgNames()}, Route53Records: fleet.ReadRecordNames(),
 	}}
-	if l.pipeline, err = collector.NewPipeline(ctx, awsCfg, l.expCfg, collector.PipelineOptions{Clock: emu.Clock, Log: log, DNSServer: emu.DNS}); err != nil {
+	if l.pipeline, err = collector.NewPipeline(ctx, awsCfg, expCfg, collector.PipelineOptions{Clock: emu.Clock, Log: log, DNSServer: emu.DNS}); err != nil {
 		return nil, fmt.Errorf("exporter: %w", err)
 	}
 	expReg := prometheus.NewRegistry()
@@ -153,12 +153,14 @@ func newSurgeLoop(name string, emu *emulator, fleet Fleet, repo Repo, params Sur
 		return nil, err
 	}
 	l.procs, l.events, l.scaler = parts.Procedures, parts.Events, parts.Scaler
-	// The event reconciler's calls and drains are recorded as the
-	// backtest's actions.
-	rec := recordingEvents{clients: parts.AWS.EventClients(scfg), now: emu.Clock.Now, record: l.record}
-	l.events.Reconciler.Clients = rec.Clients
-	l.events.Reconciler.ScaleIn = func(ctx context.Context, cluster string, readers int) error {
-		err := l.procs.ScaleIn(ctx, cluster, readers)
+	// The event reconciler's calls and drains, as the scaler built them,
+	// are recorded as the backtest's actions.
+	rc := l.events.Reconciler
+	rec := recordingEvents{clients: rc.Clients, now: emu.Clock.Now, record: l.record}
+	scaleIn := rc.ScaleIn
+	rc.Clients = rec.Clients
+	rc.ScaleIn = func(ctx context.Context, cluster string, readers int) error {
+		err := scaleIn(ctx, cluster, readers)
 		a := Action{At: emu.Clock.Now(), Kind: scaler.ActionRemoveReaders, Target: cluster, From: float64(readers + 1), To: float64(readers),
 			Reason: "scheduled event: back to the baseline readers (safe drain)"}
 		if err != nil {
