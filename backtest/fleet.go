@@ -2,7 +2,6 @@ package backtest
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -125,7 +124,7 @@ func fleetOf(w *sim.World) (Fleet, error) {
 		f.ClusterDefs = append(f.ClusterDefs, c)
 		for _, g := range fd.ASGs {
 			f.ASGs = append(f.ASGs, FleetASG{Name: g.Name, Tier: g.Tier, TargetGroup: g.TargetGroup, Desired: g.Desired, Min: g.Min, Max: g.Max,
-				RequestShare: g.RequestShare, Cluster: c.ID, TargetRequests: tierTarget(th.ASG, g.Name)})
+				RequestShare: g.RequestShare, Cluster: c.ID, TargetRequests: th.ASG.RequestsTargetFor(g.Name)})
 		}
 		onset := w.Start().Add(fd.Traffic.EventStart)
 		end := onset
@@ -186,16 +185,4 @@ func readRecord(sc *sim.Scenario, truth sim.Truth, cluster, readEndpoint string)
 		}
 	}
 	return nil
-}
-
-// tierTarget is the requests per instance per minute target the rules
-// give an ASG: the first tier whose regex matches its whole name, else
-// the default.
-func tierTarget(a rules.ASG, name string) float64 {
-	for _, t := range a.Tiers {
-		if re, err := regexp.Compile("^(?:" + t.ASGRegex + ")$"); err == nil && re.MatchString(name) {
-			return t.RequestsPerInstancePerMinute
-		}
-	}
-	return a.DefaultRequestsPerInstancePerMinute
 }

@@ -144,6 +144,19 @@ type TierRule struct {
 	ScaleIn float64
 }
 
+// RequestsTargetFor is the requests per instance per minute target the
+// rules give the ASG named name: the first tier whose regex matches the
+// whole name (as Prometheus's =~ does, in TierRules' order), else the
+// default.
+func (a ASG) RequestsTargetFor(name string) float64 {
+	for _, t := range a.Tiers {
+		if re, err := regexp.Compile("^(?:" + t.ASGRegex + ")$"); err == nil && re.MatchString(name) {
+			return t.RequestsPerInstancePerMinute
+		}
+	}
+	return a.DefaultRequestsPerInstancePerMinute
+}
+
 func (a ASG) TierRules() []TierRule {
 	var out []TierRule
 	var earlier []string

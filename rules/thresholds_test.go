@@ -26,3 +26,17 @@ func TestReadersCPUBoundValidated(t *testing.T) {
 		t.Errorf("shipped readers_cpu_bound %g, want the 70 %% step %g (chosen by backtest, rules/README.md)", th.Serverless.ReadersCPUBound, th.Readers.Step1CPU)
 	}
 }
+
+// An ASG gets the first tier whose regex matches its whole name, as the
+// generated rules' selectors do, else the default.
+func TestRequestsTargetFor(t *testing.T) {
+	a := ASG{Tiers: []Tier{
+		{Name: "web", ASGRegex: ".*-web.*", RequestsPerInstancePerMinute: 1000},
+		{Name: "any", ASGRegex: "events-.*", RequestsPerInstancePerMinute: 500},
+	}, DefaultRequestsPerInstancePerMinute: 800}
+	for name, want := range map[string]float64{"events-web": 1000, "events-api": 500, "web": 800, "x-events-api": 800} {
+		if got := a.RequestsTargetFor(name); got != want {
+			t.Errorf("%s: %g, want %g", name, got, want)
+		}
+	}
+}
