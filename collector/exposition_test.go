@@ -162,3 +162,16 @@ func TestEncoderEmpty(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestDeflateEnd: the written-out end of a stream is what a writer's
+// Close gives with nothing left to compress.
+func TestDeflateEnd(t *testing.T) {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.NoCompression)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(deflateEnd(), b.Bytes()) {
+		t.Fatalf("deflateEnd() = %x, a closed writer gives %x", deflateEnd(), b.Bytes())
+	}
+}
