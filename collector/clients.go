@@ -136,3 +136,35 @@ func (cs *ClientSet) ByScope() map[Scope]*ScopeClients {
 	}
 	return out
 }
+
+// forEachScope runs fn at once for every scope of work, with the scope's
+// clients, and waits for all of them. It returns the failed scopes'
+// errors, each prefixed with its account and region; a scope with no
+// clients (its account or region no longer configured) fails without fn.
+func forEachScope[T any](cs *ClientSet, work map[Scope]T, fn func(sc *ScopeClients, w T) error) map[Scope]error {
+	clients := cs.ByScope()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed = map[Scope]error{}
+	)
+	for scope, w := range work {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if sc := clients[scope]; sc != nil {
+				err = fn(sc, w)
+			} else {
+				err = fmt.Errorf("no clients for %s/%s", scope.Account, scope.Region)
+			}
+			if err != nil {
+				mu.Lock()
+				failed[scope] = fmt.Errorf("%s/%s: %w", scope.Account, scope.Region, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return failed
+}

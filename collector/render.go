@@ -37,17 +37,22 @@ type Rendered struct {
 // compressed apart, in another order than they are served.
 func newRendered(deflate []byte) (*Rendered, error) {
 	h := crc32.NewIEEE()
-	n, err := io.Copy(h, flate.NewReader(io.MultiReader(bytes.NewReader(deflate), bytes.NewReader(deflateEnd()))))
+	n, err := io.Copy(h, inflate(deflate))
 	if err != nil {
 		return nil, fmt.Errorf("reading back the rendering: %w", err)
 	}
 	return &Rendered{deflate: deflate, crc: h.Sum32(), size: uint32(n)}, nil
 }
 
-// deflateEnd is an empty final stored block (RFC 1951 3.2.4: BFINAL 1,
-// BTYPE 00, LEN 0, NLEN 0xffff), what ends a stream; the bytes
-// flate.Writer's Close writes at NoCompression, without building a
-// compressor for them.
+// inflate reads a stream without its final block, ended by deflateEnd.
+func inflate(deflate []byte) io.Reader {
+	return flate.NewReader(io.MultiReader(bytes.NewReader(deflate), bytes.NewReader(deflateEnd())))
+}
+
+// deflateEnd is an empty final deflate block, what ends a stream: a
+// stored block (BFINAL 1, BTYPE 00) of length 0 (LEN 0, NLEN 0xffff),
+// the bytes a NoCompression writer's Close gives. Written out rather
+// than got from a writer, whose state is 700 KB each rendering.
 func deflateEnd() []byte { return []byte{0x01, 0x00, 0x00, 0xff, 0xff} }
 
 // CompressedSize is the rendering's compressed length.
@@ -149,7 +154,7 @@ func (p *Pipeline) Render() (bool, error) {
 
 // WriteText writes the rendering uncompressed.
 func (r *Rendered) WriteText(w io.Writer) error {
-	_, err := io.Copy(w, flate.NewReader(io.MultiReader(bytes.NewReader(r.deflate), bytes.NewReader(deflateEnd()))))
+	_, err := io.Copy(w, inflate(r.deflate))
 	return err
 }
 

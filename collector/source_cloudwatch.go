@@ -287,48 +287,32 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 		return errors.New("no inventory yet (discovery has not succeeded)")
 	}
 	plan := s.plan(inv)
-	clients := s.clients.ByScope()
 	end := s.clock.Now().Truncate(s.cfg.Period)
 	start := end.Add(-s.cfg.Window)
 
 	// The calls write each answer into its planned query (the plan is
 	// not published yet, and a query belongs to one call): no map of the
 	// fleet's answers is built beside the plan.
-	type result struct {
-		scope Scope
-		calls int
-		err   error
-	}
-	results := make(chan result, len(plan.ask))
-	minimum := 0
+	var calls atomic.Int64
+	failed := forEachScope(s.clients, plan.ask, func(sc *ScopeClients, qs []*PlannedQuery) error {
+		n, err := s.fetchScope(ctx, sc.CloudWatch, qs, start, end)
+		calls.Add(int64(n))
+		return err
+	})
+	var errs []error
+	minimum, answered := 0, 0
+	prev := s.data.Load()
 	for scope, qs := range plan.ask {
 		minimum += (len(qs) + MaxQueriesPerCall - 1) / MaxQueriesPerCall
-		sc := clients[scope]
-		go func() {
-			if sc == nil {
-				results <- result{scope: scope, err: fmt.Errorf("no clients for %s/%s", scope.Account, scope.Region)}
-				return
-			}
-			calls, err := s.fetchScope(ctx, sc.CloudWatch, qs, start, end)
-			results <- result{scope, calls, err}
-		}()
-	}
-	var errs []error
-	calls := 0
-	answered := 0
-	prev := s.data.Load()
-	for range plan.ask {
-		r := <-results
-		calls += r.calls
-		if r.err != nil {
-			errs = append(errs, fmt.Errorf("%s/%s: %w", r.scope.Account, r.scope.Region, r.err))
+		if err := failed[scope]; err != nil {
+			errs = append(errs, err)
 			// A failed scope keeps its last good values (their age keeps
 			// growing, and the runner's staleness limit bounds how long
 			// they are served), not the answers of its calls that did
 			// succeed: half a refresh would mix fresh and missing series
 			// under one "up".
-			old := prev.newestByKey(r.scope)
-			for _, q := range plan.ask[r.scope] {
+			old := prev.newestByKey(scope)
+			for _, q := range qs {
 				q.Point, q.Answered = Datapoint{}, false
 				if dp, ok := old[q.Key()]; ok {
 					plan.answer(q, dp)
@@ -337,13 +321,13 @@ func (s *CloudWatchSource) Refresh(ctx context.Context) error {
 			continue
 		}
 		answered++
-		for _, q := range plan.ask[r.scope] {
+		for _, q := range qs {
 			if q.Answered {
 				plan.answer(q, q.Point)
 			}
 		}
 	}
-	s.callsLast.Set(float64(calls))
+	s.callsLast.Set(float64(calls.Load()))
 	s.callsMinimum.Set(float64(minimum))
 	if len(errs) > 0 && answered == 0 && len(plan.ask) > 0 {
 		return errors.Join(errs...)

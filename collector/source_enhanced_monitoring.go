@@ -158,41 +158,37 @@ func (s *EnhancedMonitoringSource) Refresh(ctx context.Context) error {
 		return errors.New("no inventory yet (discovery has not succeeded)")
 	}
 	plan, longest := emStreams(inv)
-	clients := s.clients.ByScope()
 	now := s.clock.Now()
-	type result struct {
-		scope   Scope
-		samples map[string]OSSample
-		err     error
+	type scopeRead struct {
+		ids   []string
+		start time.Time
+		prev  map[string]OSSample
 	}
-	results := make(chan result, len(plan))
+	reads := make(map[Scope]scopeRead, len(plan))
+	s.mu.Lock()
 	for scope, ids := range plan {
-		s.mu.Lock()
 		start := now.Add(-max(s.cfg.Window, 2*longest[scope]))
 		if n := s.newest[scope].Add(-deliverySkew); n.After(start) {
 			start = n
 		}
-		prev := s.byScope[scope]
-		s.mu.Unlock()
-		sc := clients[scope]
-		go func() {
-			if sc == nil {
-				results <- result{scope: scope, err: fmt.Errorf("no clients for %s/%s", scope.Account, scope.Region)}
-				return
-			}
-			got, err := s.readScope(ctx, sc.Logs, ids, start, prev)
-			results <- result{scope, got, err}
-		}()
+		reads[scope] = scopeRead{ids, start, s.byScope[scope]}
 	}
-	var errs []error
+	s.mu.Unlock()
+	var mu sync.Mutex
 	fresh := map[Scope]map[string]OSSample{}
-	for range plan {
-		r := <-results
-		if r.err != nil {
-			errs = append(errs, fmt.Errorf("%s/%s: %w", r.scope.Account, r.scope.Region, r.err))
-			continue
+	failed := forEachScope(s.clients, reads, func(sc *ScopeClients, r scopeRead) error {
+		got, err := s.readScope(ctx, sc.Logs, r.ids, r.start, r.prev)
+		if err != nil {
+			return err
 		}
-		fresh[r.scope] = r.samples
+		mu.Lock()
+		fresh[sc.Scope] = got
+		mu.Unlock()
+		return nil
+	})
+	var errs []error
+	for _, err := range failed {
+		errs = append(errs, err)
 	}
 
 	s.mu.Lock()

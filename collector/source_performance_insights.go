@@ -252,10 +252,9 @@ func notAuthorized(err error) bool {
 }
 
 type piCall struct {
-	scope Scope
-	id    string
-	sch   PISchedule
-	in    *awspi.GetResourceMetricsInput
+	id  string
+	sch PISchedule
+	in  *awspi.GetResourceMetricsInput
 }
 
 func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
@@ -304,7 +303,7 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 					continue
 				}
 			}
-			byScope[c.Scope] = append(byScope[c.Scope], piCall{c.Scope, id, sch, piRequest(id, sch, held, hasHeld, now, s.o.Config.Window, dbLoadEvery)})
+			byScope[c.Scope] = append(byScope[c.Scope], piCall{id, sch, piRequest(id, sch, held, hasHeld, now, s.o.Config.Window, dbLoadEvery)})
 		}
 	}
 	for id := range s.due {
@@ -324,42 +323,30 @@ func (s *PerformanceInsightsSource) Refresh(ctx context.Context) error {
 		denied = map[string]bool{}
 		errs   []error
 	)
-	clients := s.o.Clients.ByScope()
-	var wg sync.WaitGroup
-	for scope, calls := range byScope {
-		sc := clients[scope]
-		if sc == nil {
-			// Other scopes' calls may be appending already.
-			mu.Lock()
-			errs = append(errs, fmt.Errorf("no clients for %s/%s", scope.Account, scope.Region))
-			mu.Unlock()
-			continue
+	failed := forEachScope(s.o.Clients, byScope, func(sc *ScopeClients, calls []piCall) error {
+		var g errgroup.Group
+		g.SetLimit(s.o.Config.Concurrency)
+		for _, call := range calls {
+			g.Go(func() error {
+				out, err := sc.PI.GetResourceMetrics(ctx, call.in)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					got[call.id] = newestValues(out)
+				case notAuthorized(err):
+					denied[call.id] = true
+				default:
+					errs = append(errs, fmt.Errorf("%s/%s: GetResourceMetrics %s: %w", sc.Scope.Account, sc.Scope.Region, call.id, err))
+				}
+				return nil
+			})
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var g errgroup.Group
-			g.SetLimit(s.o.Config.Concurrency)
-			for _, call := range calls {
-				g.Go(func() error {
-					out, err := sc.PI.GetResourceMetrics(ctx, call.in)
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil:
-						got[call.id] = newestValues(out)
-					case notAuthorized(err):
-						denied[call.id] = true
-					default:
-						errs = append(errs, fmt.Errorf("%s/%s: GetResourceMetrics %s: %w", scope.Account, scope.Region, call.id, err))
-					}
-					return nil
-				})
-			}
-			_ = g.Wait()
-		}()
+		return g.Wait()
+	})
+	for _, err := range failed {
+		errs = append(errs, err)
 	}
-	wg.Wait()
 
 	for _, calls := range byScope {
 		for _, call := range calls {
